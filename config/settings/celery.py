@@ -1,0 +1,52 @@
+"""Celery: every task default in one place. Queues by workload (see config/celery.py: Queue)."""
+
+from datetime import timedelta
+
+from kombu import Queue as KombuQueue
+
+from config.env import env_int
+from config.settings.services import BASE_DIR, REDIS_URL
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+
+CELERY_TASK_QUEUES = (KombuQueue("llm"), KombuQueue("embed"), KombuQueue("default"))
+CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# Time limits: generous defaults; SLM tasks set their own (see llm/tasks.py).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
+LONGEST_TASK_SECONDS = env_int("CELERY_LONGEST_TASK_SECONDS", 600)
+
+# acks_late is set per task, only on idempotent ones; when set, a task whose worker process
+# dies is put back on the queue instead of being lost.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: a worker holds one message at a time
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged message is redelivered after this long: it must be longer than the
+    # longest task, or a slow task would run twice.
+    "visibility_timeout": max(3600, LONGEST_TASK_SECONDS * 2),
+    "socket_connect_timeout": 3,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    f"heartbeat-{queue}": {
+        "task": "core.tasks.queue_heartbeat",
+        "schedule": timedelta(seconds=60),
+        "args": (queue,),
+        "options": {"queue": queue, "expires": 55},
+    }
+    for queue in ("llm", "embed", "default")
+}

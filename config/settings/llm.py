@@ -1,0 +1,15 @@
+"""Model settings. A name from llm/model_files.py's registry, or a path to a GGUF file or a
+local transformers model folder, so a shop can point the app at another model."""
+
+from pathlib import Path
+
+from config.env import env_int, env_str
+from config.settings.services import BASE_DIR
+
+LLM_MODEL = env_str("LLM_MODEL", "qwen2.5-coder-1.5b")
+LLM_MODEL_DIR = Path(env_str("LLM_MODEL_DIR", str(BASE_DIR / "var" / "models")))
+LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 4096)
+LLM_THREADS = env_int("LLM_THREADS", 2)
+LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+EMBEDDING_DIMENSIONS = 384

@@ -1,0 +1,37 @@
+"""Database, Redis and cache: the given servers when DATABASE_URL / REDIS_URL are set, else the
+embedded ones under EMBEDDED_SERVICES_DIR (see core/embedded.py)."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_int, env_str
+from core.embedded import EmbeddedServices
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+EMBEDDED_SERVICES_DIR = Path(env_str("EMBEDDED_SERVICES_DIR", str(BASE_DIR / "var" / "services")))
+EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6391)
+_embedded = EmbeddedServices(root=EMBEDDED_SERVICES_DIR, redis_port=EMBEDDED_REDIS_PORT)
+
+DATABASE_URL = env_str("DATABASE_URL")
+USES_EMBEDDED_POSTGRES = not DATABASE_URL
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {"default": {**_embedded.database_settings(), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+
+REDIS_URL = env_str("REDIS_URL") or _embedded.redis_url
+USES_EMBEDDED_REDIS = not env_str("REDIS_URL")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+    }
+}

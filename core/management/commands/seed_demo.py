@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from eshop.services.accounts import demo_users_ensure
+from eshop.services.catalog import CatalogImportError, catalog_import
+
+
+class Command(BaseCommand):
+    help = "Load the demo shop (catalog, users; idempotent: a second run adds nothing twice)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--catalog-dir", default=settings.DEMO_CATALOG_DIR)
+
+    def handle(self, *args, catalog_dir, **options):
+        directory = Path(catalog_dir)
+        self.stdout.write(f"  catalog from {directory} ...")
+        try:
+            result = catalog_import(directory=directory)
+        except CatalogImportError as exc:
+            raise CommandError(f"Demo catalog could not be loaded: {exc}") from None
+        self.stdout.write(
+            f"  catalog: {result.categories_created} categories and {result.products_created} products added, "
+            f"{result.products_updated} updated"
+        )
+        logins = demo_users_ensure()
+        self.stdout.write(f"  demo users: {', '.join(login.email for login in logins)}")

@@ -1,0 +1,98 @@
+"""Importing the catalog (the demo catalog from shared/data/catalog, or a shop's own export)."""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from eshop.models import Category, Product
+
+
+class CatalogImportError(ValueError):
+    pass
+
+
+@dataclass
+class CatalogImportResult:
+    categories_created: int = 0
+    products_created: int = 0
+    products_updated: int = 0
+
+
+def _demo_stock(external_id: int) -> int:
+    """Deterministic demo stock: a few items sold out, a few down to their last units."""
+    if external_id % 23 == 0:
+        return 0
+    if external_id % 11 == 0:
+        return 1 + external_id % 3
+    return 5 + (external_id * 7) % 40
+
+
+def _unique_slug(base: str, external_id: int, taken: set[str]) -> str:
+    slug = slugify(base)[:200] or f"product-{external_id}"
+    if slug in taken:
+        slug = f"{slug}-{external_id}"
+    taken.add(slug)
+    return slug
+
+
+def catalog_import(*, directory: Path) -> CatalogImportResult:
+    """Create or update categories and products from categories.json and products.json.
+
+    Idempotent: rows are matched by their catalog id (external_id), so a second import adds
+    nothing and only rewrites fields that changed. Stock is set only on creation (a re-import
+    never resets stock that orders consumed). Raises CatalogImportError on a malformed file.
+    """
+    try:
+        categories = json.loads((directory / "categories.json").read_text())
+        products = json.loads((directory / "products.json").read_text())
+    except FileNotFoundError as exc:
+        raise CatalogImportError(f"Catalog file missing: {exc.filename}") from None
+    except json.JSONDecodeError as exc:
+        raise CatalogImportError(f"Catalog file is not valid JSON: {exc}") from None
+
+    result = CatalogImportResult()
+    with transaction.atomic():
+        by_external = {c.external_id: c for c in Category.objects.filter(external_id__isnull=False)}
+        for row in categories:
+            if row["id"] not in by_external:
+                by_external[row["id"]] = Category.objects.create(
+                    external_id=row["id"], name=row["name"], slug=slugify(row["name"]) or f"category-{row['id']}"
+                )
+                result.categories_created += 1
+
+        existing = {p.external_id: p for p in Product.objects.filter(external_id__isnull=False)}
+        taken_slugs = set(Product.objects.values_list("slug", flat=True))
+        for row in products:
+            try:
+                price = Decimal(str(row["price"])).quantize(Decimal("0.01"))
+                category = by_external[row["category_id"]]
+            except (InvalidOperation, KeyError) as exc:
+                raise CatalogImportError(f"Product {row.get('id')}: bad field {exc}") from None
+            fields = {
+                "category": category,
+                "brand": row["brand"].strip(),
+                "model": row["model"].strip(),
+                "description": row["description"].strip(),
+                "price": price,
+            }
+            product = existing.get(row["id"])
+            if product is None:
+                Product.objects.create(
+                    external_id=row["id"],
+                    slug=_unique_slug(f"{fields['brand']} {fields['model']}", row["id"], taken_slugs),
+                    stock=_demo_stock(row["id"]),
+                    **fields,
+                )
+                result.products_created += 1
+                continue
+            changed = [name for name, value in fields.items() if getattr(product, name) != value]
+            if changed:
+                for name in changed:
+                    setattr(product, name, fields[name])
+                product.save(update_fields=[*changed, "updated_at"])
+                result.products_updated += 1
+    return result
