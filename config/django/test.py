@@ -21,3 +21,7 @@ CACHES["default"]["KEY_PREFIX"] = "test-cache"
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "1000/minute", "user": "1000/minute"}
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_SERVICES_DIR / "celerybeat-schedule")
 MEDIA_ROOT = EMBEDDED_SERVICES_DIR / "media"
+
+# A worker started by the tests must use the database pytest-django created (test_<name>).
+if os.environ.get("TEST_WORKER_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DATABASE_NAME"]  # noqa: F405

