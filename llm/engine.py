@@ -1,0 +1,138 @@
+"""The models, loaded lazily and once per process (a worker process keeps them for its life).
+
+Only Celery workers (and evaluation/benchmark commands) call these; web processes never load a
+model. Errors loading a model are raised as ModelFileError with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
+
+_lock = threading.Lock()
+_embedders: dict[str, object] = {}
+_generators: dict[str, Generator] = {}
+
+
+class GenerationTimeout(RuntimeError):
+    """A generation ran past its time limit; what was generated so far is in `partial`."""
+
+    def __init__(self, message: str, partial: str = ""):
+        super().__init__(message)
+        self.partial = partial
+
+
+def embedder(name: str | None = None):
+    """The sentence-transformers model (default all-MiniLM-L6-v2 from its package)."""
+    name = name or settings.EMBEDDING_MODEL
+    with _lock:
+        if name not in _embedders:
+            from sentence_transformers import SentenceTransformer
+
+            path = embedding_model_path(name)
+            try:
+                _embedders[name] = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+                raise ModelFileError(f"Embedding model at {path} could not be loaded: {exc}") from exc
+        return _embedders[name]
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    first_token_seconds: float | None = None
+
+
+@dataclass
+class Generator:
+    """A chat model behind one small interface, whatever backend serves it."""
+
+    name: str
+    path: Path
+    backend: object
+    context_tokens: int
+    last_usage: Usage = field(default_factory=Usage)
+    # One llama.cpp context serves one generation at a time (threads share it in tests/bench).
+    _in_use: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def stream(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        json_schema: dict | None = None,
+        time_limit: float | None = None,
+        temperature: float = 0.0,
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated. Raises GenerationTimeout past time_limit."""
+        time_limit = time_limit or settings.LLM_TIMEOUT_SECONDS
+        kwargs = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "stream": True, "stop": stop or []}
+        if json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        usage = Usage(prompt_tokens=self.count_tokens(messages))
+        self.last_usage = usage
+        started = time.monotonic()
+        produced: list[str] = []
+        with self._in_use:
+            for chunk in self.backend.create_chat_completion(**kwargs):
+                piece = chunk["choices"][0]["delta"].get("content") or ""
+                if not piece:
+                    continue
+                if usage.first_token_seconds is None:
+                    usage.first_token_seconds = time.monotonic() - started
+                produced.append(piece)
+                usage.completion_tokens += 1
+                yield piece
+                if time.monotonic() - started > time_limit:
+                    usage.seconds = time.monotonic() - started
+                    raise GenerationTimeout(f"generation stopped after {time_limit:.0f} s", "".join(produced))
+        usage.seconds = time.monotonic() - started
+
+    def complete(self, messages: list[dict], **kwargs) -> str:
+        return "".join(self.stream(messages, **kwargs))
+
+    def count_tokens(self, messages: list[dict]) -> int:
+        text = "\n".join(m["content"] for m in messages)
+        return len(self.backend.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+def generator(name: str | None = None) -> Generator:
+    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp."""
+    name = name or settings.LLM_MODEL
+    with _lock:
+        if name not in _generators:
+            path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
+            if path.is_dir():
+                raise ModelFileError(
+                    f"{path} is a transformers folder: this build serves GGUF files through llama.cpp; "
+                    f"convert it with llama.cpp's convert_hf_to_gguf.py and set LLM_MODEL to the .gguf file."
+                )
+            from llama_cpp import Llama
+
+            try:
+                backend = Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
+                                n_batch=512, verbose=False)
+            except Exception as exc:  # noqa: BLE001
+                raise ModelFileError(f"Model {path} could not be loaded by llama.cpp: {exc}") from exc
+            if not _generators:
+                atexit.register(_close_generators)
+            _generators[name] = Generator(name=name, path=path, backend=backend, context_tokens=settings.LLM_CONTEXT_TOKENS)
+        return _generators[name]
+
+
+def _close_generators() -> None:
+    """Free llama.cpp contexts before the interpreter tears modules down (else it errors at exit)."""
+    for generator in _generators.values():
+        generator.backend.close()
+    _generators.clear()

@@ -1,0 +1,59 @@
+"""Shared pieces: input limits, data delimiting, constrained JSON output and its checks."""
+
+import json
+import re
+import unicodedata
+
+import jsonschema
+
+MAX_INPUT_CHARS = 10_000
+
+
+class LLMInputError(ValueError):
+    """The input cannot be processed (empty, too long, wrong type); nothing was generated."""
+
+
+class LLMOutputError(RuntimeError):
+    """The model's output broke its contract (invalid JSON, a label outside the set)."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text, *, field: str = "text", max_chars: int = MAX_INPUT_CHARS) -> str:
+    """Validate and normalize user text: str, not blank, at most max_chars; control characters dropped."""
+    if not isinstance(text, str):
+        raise LLMInputError(f"{field} must be text, not {type(text).__name__}.")
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    if not text:
+        raise LLMInputError(f"{field} is empty.")
+    if len(text) > max_chars:
+        raise LLMInputError(f"{field} has {len(text):,} characters; the limit is {max_chars:,}.")
+    return text
+
+
+def as_data(tag: str, text: str) -> str:
+    """Wrap untrusted text in a tag the prompt declares as data; any closing tag inside is
+    defused, so the text can end neither its own block nor an enclosing one."""
+    safe = text.replace("</", "<\u200b/")
+    return f"<{tag}>\n{safe}\n</{tag}>"
+
+
+def parse_json_output(raw: str, schema: dict) -> dict:
+    """Parse and validate the model's JSON against the schema it was constrained to."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise LLMOutputError(f"model returned invalid JSON ({exc.msg} at {exc.pos}): {raw[:200]!r}") from None
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        raise LLMOutputError(f"model output breaks the schema: {exc.message}") from None
+    return data
+
+
+def words_at_most(text: str, limit: int) -> str:
+    words = text.split()
+    if len(words) <= limit:
+        return text.strip()
+    return " ".join(words[:limit]).rstrip(",;:") + "…"

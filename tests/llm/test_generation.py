@@ -1,0 +1,103 @@
+"""The engine with real models: a small one (SmolLM2) for the contracts, the default one for quality."""
+
+import json
+
+import numpy as np
+import pytest
+
+from llm import engine
+from llm.services.common import LLMInputError
+from llm.services.embed import embed_texts
+from llm.services.generate import generate_json, generate_stream
+from llm.services.language import detect_language
+from llm.services.triage import triage_ticket
+
+pytestmark = pytest.mark.slow
+SMALL = "smollm2-135m"
+
+
+def test_generation_streams_pieces_and_respects_max_tokens():
+    pieces = list(generate_stream(messages=[{"role": "user", "content": "Count from one to fifty in words."}], max_tokens=8, model=SMALL))
+
+    assert len(pieces) >= 2
+    assert engine.generator(SMALL).last_usage.completion_tokens <= 8
+
+
+def test_json_schema_constrains_the_output():
+    schema = {"type": "object", "properties": {"colour": {"type": "string", "enum": ["red", "green"]}}, "required": ["colour"]}
+
+    data = generate_json(messages=[{"role": "user", "content": "Pick a colour for a tent. Reply as JSON."}], json_schema=schema, model=SMALL)
+
+    assert data["colour"] in {"red", "green"}
+
+
+def test_a_generation_past_its_time_limit_stops_with_the_partial_text():
+    with pytest.raises(engine.GenerationTimeout) as caught:
+        list(generate_stream(messages=[{"role": "user", "content": "Write a long story about a tent."}], max_tokens=400,
+                             time_limit=0.01, model=SMALL))
+    assert caught.value.partial != ""
+
+
+@pytest.mark.parametrize("max_tokens", [0, -1, 5000, "10"])
+def test_bad_max_tokens_is_refused(max_tokens):
+    with pytest.raises(LLMInputError, match="max_tokens"):
+        generate_stream(messages=[{"role": "user", "content": "hi"}], max_tokens=max_tokens, model=SMALL)
+
+
+def test_small_model_triage_stays_inside_the_label_sets(categories):
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my order TH-104213? It is a week late."}],
+                           categories=categories, model=SMALL)
+
+    assert result.category in {c.slug for c in categories}
+    assert result.sentiment in {"very_negative", "negative", "neutral", "positive", "very_positive"}
+    assert result.urgency in {"low", "normal", "high", "urgent"}
+    assert 0 <= result.category_confidence <= 1
+
+
+def test_default_model_triages_a_clear_ticket(categories):
+    thread = [{"author": "customer", "body": (
+        "The Backcountry Cook propane stove I got last week leaks gas at the valve, I can smell it every time. "
+        "This is dangerous and I'm really unhappy. Please send a replacement.")}]
+
+    result = triage_ticket(messages=thread, categories=categories, model="qwen2.5-coder-1.5b")
+
+    assert result.category == "defect-warranty"
+    assert result.sentiment in {"negative", "very_negative"}
+    assert result.urgency in {"high", "urgent"}
+    assert 1 <= len(result.title.split()) <= 8 and len(result.summary.split()) <= 40
+    assert result.language == "en"
+
+
+def test_embeddings_are_normalized_384d_and_meaningful():
+    vectors = embed_texts(texts=["My tent pole snapped", "The tent pole broke on the first night", "Refund to my credit card"])
+
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_embedding_bad_input_is_refused():
+    with pytest.raises(LLMInputError):
+        embed_texts(texts=[])
+    with pytest.raises(LLMInputError, match=r"texts\[1\] is empty"):
+        embed_texts(texts=["fine", "  "])
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Where is my order? It was supposed to arrive last week.", "en"),
+    ("Hola, mi pedido no ha llegado todavía y no tengo el número de seguimiento.", "es"),
+    ("Hallo, meine Bestellung ist nicht angekommen und ich möchte sie stornieren.", "de"),
+    ("Bonjour, ma commande n'est pas arrivée, merci de vérifier.", "fr"),
+])
+def test_detect_language(text, code):
+    assert detect_language(text=text)[0] == code
+
+
+def test_the_triage_task_runs_in_a_real_worker(celery_worker_process, categories, settings):
+    from llm.tasks import triage_messages_task
+
+    payload = [{"slug": c.slug, "name": c.name, "description": c.description} for c in categories]
+    result = triage_messages_task.delay([{"author": "customer", "body": "Please cancel order TH-104213."}], payload).get(timeout=180)
+
+    assert result["category"] in {c.slug for c in categories}
+    assert json.dumps(result)
