@@ -1,9 +1,13 @@
 """Answers from numbered passages, streamed, with citations checked after generation.
 
-Passages and the question are wrapped as data. Citations are structural: after generation every
-[n] that names a passage that was not given is removed and counted, and an answer left without
-any valid citation is replaced by the abstention ("I don't know"), so an unsupported answer never
-reaches the customer as if it were sourced.
+Three structural guards, because a 1.5B model follows instructions it reads (seen in tests):
+1. Passages that read like instructions to the assistant ("ignore previous rules", "reply only
+   with ...") are dropped before the prompt and counted (`flagged_passages`).
+2. Passages and the question are wrapped as data, with any closing tag inside defused.
+3. After generation, every [n] naming a passage that was not given is removed and counted, a
+   sentence whose content words are mostly absent from the passages it cites is removed as
+   unsupported, and an answer left without a valid citation becomes the abstention
+   ("I don't know"), so an unsupported answer never reaches the customer as if it were sourced.
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ MAX_PASSAGES = 8
 PASSAGE_MAX_CHARS = 1_500
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _ABSTAIN = re.compile(r"^\W*(i\s+don'?t\s+know|i\s+do\s+not\s+know)", re.IGNORECASE)
+_INJECTION = re.compile(
+    r"ignore\s+(all\s+|any\s+|the\s+)?(previous|prior|above|earlier|other)\s+(instructions|rules|passages)"
+    r"|disregard\s+(all|the|any|previous|your)\b|system\s+(prompt|notice|message|override)"
+    r"|reply\s+only\s+with|respond\s+only\s+with|you\s+are\s+now\b|reveal\s+(your|the)\s+(instructions|prompt|rules)"
+    r"|new\s+instructions\s*:",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = set("the a an and or of to in on for with is are was be it its this that your you our we can will from at by as "
+            "if not no do does has have when what how which there their them they after before into".split())
+SUPPORT_THRESHOLD = 0.5  # share of a sentence's content words that must occur in its cited passages
 
 _SYSTEM = (
     "You answer questions from customers of Trailhead Outfitters, an outdoor-gear shop, using ONLY the numbered "
@@ -51,6 +66,8 @@ class AnswerResult:
     cited_ids: list[int]
     removed_citations: int
     abstained: bool
+    unsupported_sentences: int = 0
+    flagged_passages: list[int] = field(default_factory=list)
     seconds: float = 0.0
     first_token_seconds: float | None = None
 
@@ -60,7 +77,8 @@ class AnswerStream:
     """Iterate for raw text pieces; `result` holds the checked answer once iteration ends."""
 
     pieces: Iterator[str]
-    valid_ids: set[int]
+    passages: dict[int, str]
+    flagged: list[int] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     result: AnswerResult | None = None
     _first: float | None = None
@@ -72,32 +90,52 @@ class AnswerStream:
                 self._first = time.monotonic() - self.started
             produced.append(piece)
             yield piece
-        self.result = check_citations("".join(produced), self.valid_ids)
+        self.result = check_citations("".join(produced), self.passages)
+        self.result.flagged_passages = self.flagged
         self.result.seconds = time.monotonic() - self.started
         self.result.first_token_seconds = self._first
 
 
-def check_citations(raw: str, valid_ids: set[int]) -> AnswerResult:
-    """Remove citations to passages that were not given; abstain when nothing valid is cited."""
+def looks_like_injection(text: str) -> bool:
+    return bool(_INJECTION.search(text))
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text) if len(w) > 2 and w.lower() not in _STOP}
+
+
+def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
+    """Remove citations to passages not given and sentences their passages do not support;
+    abstain when nothing valid is left. `passages` maps id -> text."""
     removed = 0
+    unsupported = 0
     cited: list[int] = []
-
-    def keep_or_drop(match: re.Match) -> str:
-        nonlocal removed
-        number = int(match.group(1))
-        if number in valid_ids:
-            if number not in cited:
-                cited.append(number)
-            return match.group(0)
-        removed += 1
-        return ""
-
-    text = _CITATION.sub(keep_or_drop, raw)
-    text = re.sub(r"\s+([.,;!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-    text = re.sub(r"^answer:\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^\s*answer:\s*", "", raw.strip(), flags=re.IGNORECASE)
+    kept_sentences = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        numbers = [int(n) for n in _CITATION.findall(sentence)]
+        valid = [n for n in numbers if n in passages]
+        removed += len(numbers) - len(valid)
+        sentence = _CITATION.sub(lambda m: m.group(0) if int(m.group(1)) in passages else "", sentence)
+        sentence = re.sub(r"\s+([.,;!?])", r"\1", re.sub(r"[ \t]{2,}", " ", sentence)).strip()
+        if not sentence:
+            continue
+        words = _content_words(_CITATION.sub("", sentence))
+        if valid and words:
+            source_words = set().union(*(_content_words(passages[n]) for n in valid))
+            if len(words & source_words) / len(words) < SUPPORT_THRESHOLD:
+                unsupported += 1
+                continue
+        for n in valid:
+            if n not in cited:
+                cited.append(n)
+        kept_sentences.append(sentence)
+    text = " ".join(kept_sentences)
     if _ABSTAIN.match(text) or not cited:
-        return AnswerResult(text=ABSTENTION, raw_text=raw, cited_ids=[], removed_citations=removed, abstained=True)
-    return AnswerResult(text=text, raw_text=raw, cited_ids=cited, removed_citations=removed, abstained=False)
+        return AnswerResult(text=ABSTENTION, raw_text=raw, cited_ids=[], removed_citations=removed, abstained=True,
+                            unsupported_sentences=unsupported)
+    return AnswerResult(text=text, raw_text=raw, cited_ids=cited, removed_citations=removed, abstained=False,
+                        unsupported_sentences=unsupported)
 
 
 def answer_messages(question: str, passages: list[Passage]) -> list[dict]:
@@ -128,11 +166,13 @@ def answer_stream(*, question: str, passages: list[Passage], model: str | None =
     ids = [p.id for p in passages]
     if len(set(ids)) != len(ids):
         raise LLMInputError("passage ids must be unique.")
-    if not passages:
-        return AnswerStream(pieces=iter([ABSTENTION]), valid_ids=set())
+    flagged = [p.id for p in passages if looks_like_injection(p.text)]
+    usable = [p for p in passages if p.id not in flagged]
+    if not usable:
+        return AnswerStream(pieces=iter([ABSTENTION]), passages={}, flagged=flagged)
     generator = engine.generator(model)
-    pieces = generator.stream(answer_messages(question, passages), max_tokens=max_tokens, time_limit=time_limit, stop=["<question>", "<passage"])
-    return AnswerStream(pieces=pieces, valid_ids=set(ids))
+    pieces = generator.stream(answer_messages(question, usable), max_tokens=max_tokens, time_limit=time_limit, stop=["<question>", "<passage"])
+    return AnswerStream(pieces=pieces, passages={p.id: p.text for p in usable}, flagged=flagged)
 
 
 def answer(*, question: str, passages: list[Passage], model: str | None = None, time_limit: float | None = None) -> AnswerResult:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from llm import engine
 from llm.services.common import LLMInputError, as_data, clean_text, parse_json_output, words_at_most
 from llm.services.labels import LANGUAGES, SENTIMENT_LEVELS, URGENCY_LEVELS
+from llm.services.urgency_rules import combine_urgency
 
 TITLE_MAX_WORDS = 8
 SUMMARY_MAX_WORDS = 40
@@ -66,6 +67,10 @@ def _clean_thread(messages: list[dict]) -> list[dict]:
     if not any(m["author"] == "customer" for m in cleaned):
         raise LLMInputError("messages have no customer message.")
     return cleaned
+
+
+def _customer_text(thread: list[dict]) -> str:
+    return " ".join(m["body"] for m in thread if m["author"] == "customer")
 
 
 def _thread_block(messages: list[dict]) -> str:
@@ -138,14 +143,15 @@ def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], mod
     raw = generator.complete(triage_messages(thread, categories), max_tokens=220, json_schema=schema)
     data = parse_json_output(raw, schema)
     level = data["sentiment"]
+    urgency_level, urgency_reason = combine_urgency(data["urgency"], data["urgency_reason"], _customer_text(thread))
     return TriageResult(
         category=data["category"],
         category_confidence=category_similarity_confidence(thread, categories, data["category"]),
         category_method="slm",
         sentiment=level,
         sentiment_score=sentiment_score(level, thread),
-        urgency=data["urgency"],
-        urgency_reason=words_at_most(data["urgency_reason"], 16),
+        urgency=urgency_level,
+        urgency_reason=words_at_most(urgency_reason, 16),
         title=words_at_most(data["title"], TITLE_MAX_WORDS),
         summary=words_at_most(data["summary"], SUMMARY_MAX_WORDS),
         language=data["language"],
@@ -189,7 +195,8 @@ def urgency(*, messages: list[dict], model: str | None = None) -> tuple[str, str
     task = ("Rate urgency: low (no time pressure), normal, high (blocked or a deadline within days, repeated contact), "
             "urgent (safety hazard, trip within a day, legal threat, large double charge), with a short reason. Reply as JSON.")
     data = _single_field(thread, task, schema, model)
-    return data["urgency"], words_at_most(data["reason"], 16)
+    level, reason = combine_urgency(data["urgency"], data["reason"], _customer_text(thread))
+    return level, words_at_most(reason, 16)
 
 
 def summarize(*, messages: list[dict], model: str | None = None) -> tuple[str, str]:
@@ -212,7 +219,7 @@ def sentiment_score(level: str, thread: list[dict]) -> float:
     anchor = {"very_negative": -0.8, "negative": -0.4, "neutral": 0.0, "positive": 0.4, "very_positive": 0.8}[level]
     if anchor == 0.0:
         return 0.0
-    text = " ".join(m["body"] for m in thread if m["author"] == "customer")
+    text = _customer_text(thread)
     letters = [c for c in text if c.isalpha()]
     shouting = sum(c.isupper() for c in letters) / max(len(letters), 1)
     intensity = min(1.0, text.count("!") / 5 + max(0.0, shouting - 0.2) * 2)
@@ -226,7 +233,7 @@ def category_similarity_confidence(thread: list[dict], categories: list[Category
 
     from llm.services.embed import embed_texts
 
-    customer_text = " ".join(m["body"] for m in thread if m["author"] == "customer")[:2000]
+    customer_text = _customer_text(thread)[:2000]
     vectors = embed_texts(texts=[customer_text] + [f"{c.name}: {c.description}" for c in categories])
     similarities = vectors[1:] @ vectors[0]
     weights = np.exp((similarities - similarities.max()) / 0.05)

@@ -92,3 +92,27 @@ def test_control_characters_are_dropped_and_emoji_kept(fake_generator, categorie
 
     user_turn = fake.calls[0]["messages"][1]["content"]
     assert "\x00" not in user_turn and "🔥" in user_turn
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My stove smells of gas when I light it", ("urgent", "Possible safety hazard")),
+        ("I will file a chargeback if this isn't fixed", ("urgent", "Legal threat or chargeback")),
+        ("We leave for the trip tomorrow morning", ("high", "Deadline within days")),
+    ],
+)
+def test_rules_raise_the_urgency_the_model_gave(fake_generator, categories, text, expected):
+    fake_generator(json.dumps({**GOOD, "urgency": "normal", "urgency_reason": "Ordinary request"}))
+
+    result = triage_ticket(messages=[{"author": "customer", "body": text}], categories=categories)
+
+    assert (result.urgency, result.urgency_reason) == expected
+
+
+def test_rules_never_lower_the_models_urgency(fake_generator, categories):
+    fake_generator(json.dumps({**GOOD, "urgency": "urgent", "urgency_reason": "Account takeover"}))
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Someone changed my password"}], categories=categories)
+
+    assert result.urgency == "urgent"
