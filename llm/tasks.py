@@ -1,4 +1,4 @@
-"""Thin Celery tasks around the llm services (queues "llm" and "embed").
+"""Thin Celery tasks around the llm services (routed to "llm" / "embed" by name: config/settings/celery.py).
 
 Domain tasks (triage of a ticket, a chat answer) live in their apps and call the services
 directly; these serve ad-hoc use, the benchmark and the API. Inputs are plain JSON.
@@ -6,7 +6,6 @@ directly; these serve ad-hoc use, the benchmark and the API. Inputs are plain JS
 
 from celery import shared_task
 
-from config.celery import Queue
 from llm.services.embed import embed_texts
 from llm.services.triage import CategoryOption, triage_ticket
 
@@ -14,14 +13,14 @@ LLM_SOFT_LIMIT = 120
 LLM_HARD_LIMIT = 150
 
 
-@shared_task(queue=Queue.EMBED, acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def embed_texts_task(texts: list[str]) -> list[list[float]]:
     """Vectors for texts. Pure function of its input, so safe to run twice (acks_late)."""
     return embed_texts(texts=texts).tolist()
 
 
-@shared_task(queue=Queue.LLM, acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
-def triage_messages_task(messages: list[dict], categories: list[dict]) -> dict:
+@shared_task(acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
+def llm_triage_messages_task(messages: list[dict], categories: list[dict]) -> dict:
     """All triage fields of a thread (one SLM call). Pure function of its input (acks_late)."""
     options = [CategoryOption(slug=c["slug"], name=c["name"], description=c.get("description", "")) for c in categories]
     return triage_ticket(messages=messages, categories=options).as_dict()

@@ -17,6 +17,12 @@ CELERY_TIMEZONE = "UTC"
 
 CELERY_TASK_QUEUES = (KombuQueue("llm"), KombuQueue("embed"), KombuQueue("default"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Routing by task name, in one place: generative work on "llm", vectors on "embed", the rest
+# on "default". Name tasks so that they match (e.g. <app>.tasks.embed_<what>).
+CELERY_TASK_ROUTES = {
+    "*.tasks.embed_*": {"queue": "embed"},
+    "*.tasks.llm_*": {"queue": "llm"},
+}
 
 # Time limits: generous defaults; SLM tasks set their own (see llm/tasks.py).
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)

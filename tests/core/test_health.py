@@ -40,3 +40,12 @@ def test_healthz_names_redis_and_workers_when_the_broker_is_down(client):
     assert body["down"] == ["redis", "workers"]
     assert "Connection" in body["checks"]["redis"]["error"]
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_tasks_are_routed_to_their_queues_by_name():
+    from config.celery import app
+
+    router = app.amqp.router
+    assert router.route({}, "llm.tasks.llm_triage_messages_task")["queue"].name == "llm"
+    assert router.route({}, "llm.tasks.embed_texts_task")["queue"].name == "embed"
+    assert router.route({}, "core.tasks.queue_heartbeat")["queue"].name == "default"

@@ -94,10 +94,10 @@ def test_detect_language(text, code):
 
 
 def test_the_triage_task_runs_in_a_real_worker(celery_worker_process, categories, settings):
-    from llm.tasks import triage_messages_task
+    from llm.tasks import llm_triage_messages_task
 
     payload = [{"slug": c.slug, "name": c.name, "description": c.description} for c in categories]
-    result = triage_messages_task.delay([{"author": "customer", "body": "Please cancel order TH-104213."}], payload).get(timeout=180)
+    result = llm_triage_messages_task.delay([{"author": "customer", "body": "Please cancel order TH-104213."}], payload).get(timeout=180)
 
     assert result["category"] in {c.slug for c in categories}
     assert json.dumps(result)
