@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from eshop.models import Category, Product, User
+from eshop.models import Address, Cart, Category, Order, OrderLine, OrderStatus, OrderStatusEvent, Product, User
+from eshop.services.orders import ALLOWED_TRANSITIONS, OrderError, order_status_change
 
 
 @admin.register(User)
@@ -33,3 +35,118 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     search_fields = ["brand", "model", "description"]
     prepopulated_fields = {"slug": ("brand", "model")}
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "product_name", "unit_price", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderStatusEventInline(admin.TabularInline):
+    model = OrderStatusEvent
+    extra = 0
+    can_delete = False
+    fields = ["status", "at", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderAdminForm(forms.ModelForm):
+    """Status is changed only through order_status_change (it records the timeline event)."""
+
+    new_status = forms.ChoiceField(label="Change status to", required=False, choices=[("", "(keep)"), *OrderStatus.choices])
+    status_note = forms.CharField(label="Note for the timeline", required=False, max_length=300)
+
+    class Meta:
+        model = Order
+        fields = ["tracking_number"]
+
+    def clean(self):
+        cleaned = super().clean()
+        new_status = cleaned.get("new_status")
+        if new_status and self.instance.pk and new_status not in ALLOWED_TRANSITIONS[self.instance.status]:
+            self.add_error("new_status", f"An order that is {self.instance.get_status_display().lower()} cannot become {OrderStatus(new_status).label.lower()}.")
+        return cleaned
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    form = OrderAdminForm
+    list_display = ["number", "user", "status", "total", "shipping_method", "created_at"]
+    list_filter = ["status", "shipping_method", "ship_country", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["number", "user__email", "tracking_number"]
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline, OrderStatusEventInline]
+    readonly_fields = ["number", "user", "status", "created_at", "updated_at", "shipping_method", "ship_name", "ship_line1", "ship_line2",
+                       "ship_city", "ship_region", "ship_postal_code", "ship_country", "subtotal", "shipping_cost", "total",
+                       "payment_brand", "payment_last4", "demo_ref"]
+    fieldsets = (
+        (None, {"fields": ("number", "user", "status", ("new_status", "status_note"), "tracking_number", "created_at", "updated_at")}),
+        ("Shipping", {"fields": ("shipping_method", "ship_name", "ship_line1", "ship_line2", "ship_city", "ship_region",
+                                 "ship_postal_code", "ship_country")}),
+        ("Totals and payment", {"fields": ("subtotal", "shipping_cost", "total", "payment_brand", "payment_last4", "demo_ref")}),
+    )
+    actions = ["mark_paid", "mark_shipped", "mark_delivered", "mark_cancelled"]
+
+    def has_add_permission(self, request):
+        return False  # orders come from checkout
+
+    def save_model(self, request, obj, form, change):
+        new_status = form.cleaned_data.get("new_status")
+        if "tracking_number" in form.changed_data:
+            obj.save(update_fields=["tracking_number", "updated_at"])
+        if new_status:
+            try:
+                order_status_change(order=obj, status=new_status, note=form.cleaned_data.get("status_note", ""))
+            except OrderError as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+
+    def _bulk_status(self, request, queryset, status):
+        changed = 0
+        for order in queryset:
+            try:
+                order_status_change(order=order, status=status, note=f"Changed by {request.user.email}.")
+                changed += 1
+            except OrderError as exc:
+                self.message_user(request, f"{order.number}: {exc}", level=messages.WARNING)
+        self.message_user(request, f"{changed} order(s) now {OrderStatus(status).label.lower()}.")
+
+    @admin.action(description="Mark selected orders as paid")
+    def mark_paid(self, request, queryset):
+        self._bulk_status(request, queryset, OrderStatus.PAID)
+
+    @admin.action(description="Mark selected orders as shipped")
+    def mark_shipped(self, request, queryset):
+        self._bulk_status(request, queryset, OrderStatus.SHIPPED)
+
+    @admin.action(description="Mark selected orders as delivered")
+    def mark_delivered(self, request, queryset):
+        self._bulk_status(request, queryset, OrderStatus.DELIVERED)
+
+    @admin.action(description="Cancel selected orders")
+    def mark_cancelled(self, request, queryset):
+        self._bulk_status(request, queryset, OrderStatus.CANCELLED)
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "user", "city", "region", "country"]
+    list_select_related = ["user"]
+    search_fields = ["full_name", "user__email", "city", "postal_code"]
+    list_filter = ["country"]
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ["user", "updated_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]

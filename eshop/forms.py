@@ -1,8 +1,10 @@
+import re
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from eshop.models import User
+from eshop.models import Address, Country, ShippingMethod, User
 
 
 class SignUpForm(forms.Form):
@@ -35,3 +37,64 @@ class SignUpForm(forms.Form):
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ["full_name", "line1", "line2", "city", "region", "postal_code", "country"]
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
+            "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+            "region": forms.TextInput(attrs={"autocomplete": "address-level1"}),
+            "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code"}),
+            "country": forms.Select(attrs={"autocomplete": "country"}),
+        }
+
+
+class CardNumberInput(forms.TextInput):
+    """Never sends a card number back to the browser, even when the form is shown again with errors."""
+
+    def format_value(self, value):
+        return None
+
+
+class CheckoutForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    line1 = forms.CharField(label="Address line 1", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "address-line1"}))
+    line2 = forms.CharField(label="Address line 2", max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "address-line2"}))
+    city = forms.CharField(label="City", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
+    region = forms.CharField(label="State / province", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "address-level1"}))
+    postal_code = forms.CharField(label="Postal code", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"}))
+    country = forms.ChoiceField(label="Country", choices=Country.choices, widget=forms.Select(attrs={"autocomplete": "country"}))
+    save_address = forms.BooleanField(label="Save this address to my account", required=False)
+    shipping_method = forms.ChoiceField(label="Shipping method", choices=ShippingMethod.choices, widget=forms.RadioSelect,
+                                        initial=ShippingMethod.STANDARD)
+    card_number = forms.CharField(label="Card number", max_length=23, widget=CardNumberInput(
+        attrs={"autocomplete": "cc-number", "inputmode": "numeric"}))
+    expiry = forms.CharField(label="Expiry (MM/YY)", max_length=7, widget=forms.TextInput(
+        attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY", "inputmode": "numeric"}))
+    cvc = forms.CharField(label="Security code (CVC)", max_length=4, widget=CardNumberInput(
+        attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}))
+
+    ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country")
+
+    def clean_expiry(self):
+        value = self.cleaned_data["expiry"].replace(" ", "")
+        match = re.fullmatch(r"(\d{1,2})/(\d{2}|\d{4})", value)
+        if not match:
+            raise forms.ValidationError("Enter the expiry date as MM/YY.")
+        month, year = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise forms.ValidationError("Enter the expiry date as MM/YY.")
+        return (month, year + 2000 if year < 100 else year)
+
+    def address_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.ADDRESS_FIELDS}
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label="Last name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))

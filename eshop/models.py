@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 from pgvector.django import HnswIndex, VectorField
 
@@ -96,3 +97,137 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Country(models.TextChoices):
+    US = "US", "United States"
+    CA = "CA", "Canada"
+
+
+class Address(models.Model):
+    """A customer's saved shipping address (orders keep their own snapshot)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField("full name", max_length=150)
+    line1 = models.CharField("address line 1", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=120)
+    region = models.CharField("state / province", max_length=120)
+    postal_code = models.CharField("postal code", max_length=20)
+    country = models.CharField(max_length=2, choices=Country.choices, default=Country.US)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.line1}, {self.city}"
+
+
+class Cart(models.Model):
+    """A signed-in customer's cart. Anonymous carts live in the session (ids and quantities only)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart of {self.user}"
+
+
+class CartItem(models.Model):
+    # No price here on purpose: the price always comes from Product at the moment it is shown or ordered.
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveSmallIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_unique_product"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1) & models.Q(quantity__lte=99), name="cart_item_quantity_range"),
+        ]
+
+
+class ShippingMethod(models.TextChoices):
+    STANDARD = "standard", "Standard (3-5 business days)"
+    EXPRESS = "express", "Express (1-2 business days, US only)"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    RETURNED = "returned", "Returned"
+
+
+class Order(models.Model):
+    # The public number (TH-123456) is random, so guessing it reveals nothing; URLs use it, never the id.
+    number = models.CharField(max_length=9, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    shipping_method = models.CharField(max_length=12, choices=ShippingMethod.choices, default=ShippingMethod.STANDARD)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    # Address snapshot: later edits of a saved address never change a placed order.
+    ship_name = models.CharField("name", max_length=150)
+    ship_line1 = models.CharField("address line 1", max_length=200)
+    ship_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    ship_city = models.CharField("city", max_length=120)
+    ship_region = models.CharField("state / province", max_length=120)
+    ship_postal_code = models.CharField("postal code", max_length=20)
+    ship_country = models.CharField("country", max_length=2, choices=Country.choices)
+    subtotal = models.DecimalField(max_digits=10, decimal_places=2)
+    shipping_cost = models.DecimalField(max_digits=10, decimal_places=2)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    payment_brand = models.CharField(max_length=20, blank=True)
+    payment_last4 = models.CharField(max_length=4, blank=True)
+    demo_ref = models.CharField(max_length=20, null=True, blank=True, unique=True, editable=False,
+                                help_text="Reference of a generated demo order (demo_orders.json).")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines.all())
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    product_name = models.CharField(max_length=330)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_name}"
+
+
+class OrderStatusEvent(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=12, choices=OrderStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}: {self.status}"

@@ -5,13 +5,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from eshop.models import Category, Product
 
 
-class CatalogImportError(ValueError):
+class CatalogError(ValueError):
+    """A catalog write was refused; the message says which field is wrong."""
+
+
+class CatalogImportError(CatalogError):
     pass
 
 
@@ -96,3 +101,63 @@ def catalog_import(*, directory: Path) -> CatalogImportResult:
                 product.save(update_fields=[*changed, "updated_at"])
                 result.products_updated += 1
     return result
+
+
+PRODUCT_FIELDS = ("category", "brand", "model", "slug", "description", "price", "stock", "is_active")
+
+
+def _full_clean(instance, *, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise CatalogError("; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())) from None
+
+
+@transaction.atomic
+def product_create(*, category: Category, brand: str, model: str, description: str, price: Decimal, stock: int = 0,
+                   slug: str = "", is_active: bool = True) -> Product:
+    """Create a product (staff API / a shop syncing its catalog). The slug defaults to brand + model.
+
+    Raises CatalogError on invalid values (e.g. a slug already taken, a negative price).
+    """
+    if not slug:
+        slug = _unique_slug(f"{brand} {model}", Product.objects.count() + 1, set(Product.objects.values_list("slug", flat=True)))
+    product = Product(category=category, brand=brand.strip(), model=model.strip(), slug=slug, description=description.strip(),
+                      price=price, stock=stock, is_active=is_active)
+    _full_clean(product, exclude=["embedding", "embedding_hash"])
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: dict) -> Product:
+    """Change the given fields (a subset of PRODUCT_FIELDS) of a product; CatalogError on invalid values."""
+    unknown = set(data) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise CatalogError(f"Unknown product fields: {', '.join(sorted(unknown))}")
+    changed = [name for name, value in data.items() if getattr(product, name) != value]
+    for name in changed:
+        setattr(product, name, data[name])
+    _full_clean(product, exclude=["embedding", "embedding_hash"])
+    if changed:
+        product.save(update_fields=[*changed, "updated_at"])
+    return product
+
+
+@transaction.atomic
+def category_create(*, name: str, slug: str = "") -> Category:
+    category = Category(name=name.strip(), slug=slug or slugify(name))
+    _full_clean(category)
+    category.save()
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, data: dict) -> Category:
+    changed = [name for name in ("name", "slug") if name in data and getattr(category, name) != data[name]]
+    for name in changed:
+        setattr(category, name, data[name])
+    _full_clean(category)
+    if changed:
+        category.save(update_fields=changed)
+    return category

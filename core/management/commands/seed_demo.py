@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eshop.services.accounts import demo_users_ensure
 from eshop.services.catalog import CatalogImportError, catalog_import
+from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
 
 
 class Command(BaseCommand):
@@ -26,3 +27,12 @@ class Command(BaseCommand):
         )
         logins = demo_users_ensure()
         self.stdout.write(f"  demo users: {', '.join(login.email for login in logins)}")
+        try:
+            orders = demo_orders_ensure()
+        except DemoOrdersError as exc:
+            raise CommandError(f"Demo orders could not be loaded: {exc}") from None
+        self.stdout.write(
+            f"  demo orders: {orders.orders_created} added ({orders.orders_skipped} already there), "
+            f"{orders.customers_created} demo customers added"
+            + (f", {orders.orders_without_products} left out (products not in the catalog)" if orders.orders_without_products else "")
+        )
