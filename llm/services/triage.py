@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from llm import engine
 from llm.services.common import LLMInputError, as_data, clean_text, parse_json_output, words_at_most
+from llm.services.heads import category_head_prediction, combine_category
 from llm.services.labels import LANGUAGES, SENTIMENT_LEVELS, URGENCY_LEVELS
 from llm.services.urgency_rules import combine_urgency
 
@@ -129,8 +130,10 @@ def triage_messages(messages: list[dict], categories: list[CategoryOption]) -> l
     return [{"role": "system", "content": instructions}, {"role": "user", "content": _thread_block(messages)}]
 
 
-def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], model: str | None = None) -> TriageResult:
-    """All triage fields from one constrained SLM call.
+def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], model: str | None = None,
+                  use_head: bool = True) -> TriageResult:
+    """All triage fields from one constrained SLM call; the category is combined with the newest
+    trained head when one exists (see llm/services/heads.py for the rule).
 
     Raises LLMInputError for bad input, LLMOutputError when the output breaks the schema (a
     label outside the set included), engine.GenerationTimeout past the time limit.
@@ -143,11 +146,17 @@ def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], mod
     raw = generator.complete(triage_messages(thread, categories), max_tokens=220, json_schema=schema)
     data = parse_json_output(raw, schema)
     level = data["sentiment"]
-    urgency_level, urgency_reason = combine_urgency(data["urgency"], data["urgency_reason"], _customer_text(thread))
+    customer_text = _customer_text(thread)
+    decision = combine_category(
+        slm_label=data["category"],
+        slm_confidence=category_similarity_confidence(thread, categories, data["category"]),
+        head=category_head_prediction(customer_text, {c.slug for c in categories}) if use_head else None,
+    )
+    urgency_level, urgency_reason = combine_urgency(data["urgency"], data["urgency_reason"], customer_text)
     return TriageResult(
-        category=data["category"],
-        category_confidence=category_similarity_confidence(thread, categories, data["category"]),
-        category_method="slm",
+        category=decision.label,
+        category_confidence=decision.confidence,
+        category_method=decision.method,
         sentiment=level,
         sentiment_score=sentiment_score(level, thread),
         urgency=urgency_level,

@@ -44,6 +44,7 @@ def test_bad_max_tokens_is_refused(max_tokens):
         generate_stream(messages=[{"role": "user", "content": "hi"}], max_tokens=max_tokens, model=SMALL)
 
 
+@pytest.mark.django_db
 def test_small_model_triage_stays_inside_the_label_sets(categories):
     result = triage_ticket(messages=[{"author": "customer", "body": "Where is my order TH-104213? It is a week late."}],
                            categories=categories, model=SMALL)
@@ -54,6 +55,7 @@ def test_small_model_triage_stays_inside_the_label_sets(categories):
     assert 0 <= result.category_confidence <= 1
 
 
+@pytest.mark.django_db
 def test_default_model_triages_a_clear_ticket(categories):
     thread = [{"author": "customer", "body": (
         "The Backcountry Cook propane stove I got last week leaks gas at the valve, I can smell it every time. "

@@ -7,6 +7,8 @@ import pytest
 from llm.services.common import LLMInputError, LLMOutputError
 from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, triage_ticket
 
+pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
+
 GOOD = {"title": "Stove leaks gas", "summary": "Customer smells gas from the stove.", "category": "defect-warranty",
         "sentiment": "negative", "urgency": "urgent", "urgency_reason": "Gas leak is a safety hazard", "language": "en"}
 THREAD = [{"author": "customer", "body": "My new stove smells of gas when I light it!"}]
