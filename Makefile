@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 LLAMA_WHEEL_DIR ?= $(HOME)/.cache/eshop-support/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-models.txt Makefile | sha256sum | cut -c1-12)
 
-.PHONY: run test install models system-deps clean-services
+.PHONY: run test install models system-deps eval bench clean-services
 
 run: install
 	$(PY) manage.py run_stack
@@ -62,6 +62,15 @@ system-deps:
 		if [ "$$(id -u)" = 0 ]; then echo "==> apt-get install$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else echo "warning: install$$missing (Debian packages) for the browser and compose tests"; fi; \
 	fi
+
+# The labelled evaluation (all of it takes about 25 minutes on 2 cores; EVAL_ARGS="--limit 20" for a quick look).
+eval: install
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py evaluate $(EVAL_ARGS)
+
+bench: install
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py bench $(BENCH_ARGS)
 
 clean-services:
 	$(PY) manage.py services stop

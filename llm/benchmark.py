@@ -1,0 +1,82 @@
+"""`make bench` engine figures: embeddings/s, SLM prompt and generation tokens/s, triage latency
+with one structured call vs separate calls. Written to var/bench/latest.json (one key per part;
+other apps add theirs with `write_bench`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+
+from llm.evaluation.runner import latency, load_jsonl
+
+
+def bench_embeddings(*, progress: Callable[[str], None]) -> dict:
+    from llm.services.embed import embed_texts
+
+    texts = [row["text"] for row in load_jsonl("messages.jsonl")]
+    embed_texts(texts=texts[:8])  # load the model outside the timing
+    started = time.monotonic()
+    embed_texts(texts=texts, batch_size=32)
+    batched = len(texts) / (time.monotonic() - started)
+    single_texts = texts[:60]
+    started = time.monotonic()
+    for text in single_texts:
+        embed_texts(texts=[text])
+    single = len(single_texts) / (time.monotonic() - started)
+    progress(f"  embeddings: {batched:.0f} texts/s batched, {single:.0f} texts/s one at a time")
+    return {"batched_texts_per_s": round(batched, 1), "single_texts_per_s": round(single, 1), "texts": len(texts)}
+
+
+def bench_generation(*, model: str | None, progress: Callable[[str], None]) -> dict:
+    from llm import engine
+    from llm.evaluation.runner import knowledge_pages
+
+    generator = engine.generator(model)
+    context = " ".join(list(knowledge_pages().values())[:3])[:3000]
+    messages = [{"role": "system", "content": "You are a helpful shop assistant."},
+                {"role": "user", "content": f"{context}\n\nSummarize the text above in five sentences."}]
+    generator.complete([{"role": "user", "content": "Hi"}], max_tokens=4)  # warm-up
+    generator.backend.reset()  # no cached prefix: measure real prompt processing
+    generator.complete(messages, max_tokens=96)
+    usage = generator.last_usage
+    prompt_rate = usage.prompt_tokens / usage.first_token_seconds
+    gen_rate = (usage.completion_tokens - 1) / max(usage.seconds - usage.first_token_seconds, 1e-6)
+    progress(f"  {generator.name}: prompt {prompt_rate:.0f} tokens/s ({usage.prompt_tokens} tokens), generation {gen_rate:.1f} tokens/s")
+    return {"model": generator.name, "prompt_tokens": usage.prompt_tokens, "prompt_tokens_per_s": round(prompt_rate, 1),
+            "generated_tokens": usage.completion_tokens, "generated_tokens_per_s": round(gen_rate, 1)}
+
+
+def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], None]) -> dict:
+    from llm.services import triage
+    from support.selectors import ticket_category_options
+
+    categories = ticket_category_options()
+    rows = load_jsonl("messages.jsonl")[:tickets]
+    one_call, separate = [], []
+    for i, row in enumerate(rows, 1):
+        thread = [{"author": "customer", "body": row["text"]}]
+        started = time.monotonic()
+        triage.triage_ticket(messages=thread, categories=categories, model=model)
+        one_call.append(time.monotonic() - started)
+        started = time.monotonic()
+        triage.classify(messages=thread, categories=categories, model=model)
+        triage.sentiment(messages=thread, model=model)
+        triage.urgency(messages=thread, model=model)
+        triage.summarize(messages=thread, model=model)
+        separate.append(time.monotonic() - started)
+        progress(f"  triage {i}/{len(rows)}: one call {one_call[-1]:.1f} s, separate calls {separate[-1]:.1f} s")
+    return {"one_structured_call": latency(one_call), "separate_calls": latency(separate), "tickets": len(rows)}
+
+
+def write_bench(results: dict) -> Path:
+    path = Path(settings.BASE_DIR) / "var" / "bench" / "latest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    existing.update(results)
+    existing["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    path.write_text(json.dumps(existing, indent=2))
+    return path

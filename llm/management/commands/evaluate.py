@@ -1,0 +1,66 @@
+from django.core.management.base import BaseCommand
+
+from llm.evaluation import runner
+
+TASKS = ["head", "triage", "summaries", "answers"]
+
+
+class Command(BaseCommand):
+    help = "Run the SLM tasks on the labelled evaluation sets; print tables; write var/eval/latest.json."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--task", action="append", choices=TASKS, help="Only these tasks (repeatable).")
+        parser.add_argument("--limit", type=int, default=None, help="Only the first N items of each set (quick runs).")
+        parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
+        parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
+
+    def handle(self, *args, task, limit, model, no_head, **options):
+        say = self.stdout.write
+        results = {}
+        for name in task or TASKS:
+            say(self.style.MIGRATE_HEADING(f"==> {name}"))
+            if name == "head":
+                results["category_head"] = runner.evaluate_head(progress=say)
+            elif name == "triage":
+                results["triage"] = runner.evaluate_triage(limit=limit, model=model, use_head=not no_head, progress=say)
+            elif name == "summaries":
+                results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
+            elif name == "answers":
+                results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
+        path = runner.write_results(results)
+        self._print(results)
+        say(f"\nwritten to {path}")
+
+    def _print(self, results: dict) -> None:
+        say = self.stdout.write
+        say("")
+        for key, figures in results.items():
+            say(self.style.SUCCESS(key))
+            if "skipped" in figures:
+                say(f"  skipped: {figures['skipped']}")
+                continue
+            if key == "triage":
+                for field in ("category", "sentiment", "urgency"):
+                    report = figures[field]
+                    extra = "".join(f"  {k} {report[k]:.2f}" for k in ("exact", "within_one") if k in report)
+                    say(f"  {field:<10} accuracy {report['accuracy']:.2f}  macro-F1 {report['macro_f1']:.2f}{extra}  (n={report['n']})")
+                    self._confusion(report)
+                say(f"  language   accuracy {figures['language_accuracy']:.2f}")
+                say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s  errors {figures['errors']}")
+            elif key == "category_head":
+                say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
+                    f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")
+                self._confusion(figures)
+            else:
+                for name, value in figures.items():
+                    if isinstance(value, dict):
+                        say(f"  {name:<30} p50 {value['p50_s']:.2f} s  p95 {value['p95_s']:.2f} s  (n={value['n']})")
+                    else:
+                        say(f"  {name:<30} {value}")
+
+    def _confusion(self, report: dict) -> None:
+        labels = report["labels"]
+        short = [label[:6] for label in labels]
+        self.stdout.write("    gold \\ predicted " + " ".join(f"{s:>6}" for s in short))
+        for label, row in zip(labels, report["confusion"]):
+            self.stdout.write(f"    {label[:18]:<18} " + " ".join(f"{n:>6}" for n in row))
