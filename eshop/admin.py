@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from eshop.models import Address, Cart, Category, Order, OrderLine, OrderStatus, OrderStatusEvent, Product, User
+from eshop.services.embeddings import EMBEDDING_SOURCE_FIELDS, product_embedding_schedule
 from eshop.services.orders import ALLOWED_TRANSITIONS, OrderError, order_status_change
 
 
@@ -27,6 +28,11 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     prepopulated_fields = {"slug": ("name",)}
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:  # the category name is part of its products' embeddings
+            product_embedding_schedule(product_ids=obj.products.values_list("pk", flat=True))
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
@@ -35,6 +41,13 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     search_fields = ["brand", "model", "description"]
     prepopulated_fields = {"slug": ("brand", "model")}
+    readonly_fields = ["embedding_hash"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The embed queue (re)computes the vector after commit; the task is a no-op if the text is unchanged.
+        if not change or EMBEDDING_SOURCE_FIELDS.intersection(form.changed_data):
+            product_embedding_schedule(product_ids=[obj.pk])
 
 
 class OrderLineInline(admin.TabularInline):

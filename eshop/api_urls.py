@@ -4,6 +4,7 @@ from eshop import apis
 
 urlpatterns = [
     path("products/", apis.ProductListApi.as_view(), name="api-product-list"),
+    path("products/search/", apis.ProductSearchApi.as_view(), name="api-product-search"),
     path("products/create/", apis.ProductCreateApi.as_view(), name="api-product-create"),
     path("products/<slug:slug>/", apis.ProductDetailApi.as_view(), name="api-product-detail"),
     path("products/<slug:slug>/update/", apis.ProductUpdateApi.as_view(), name="api-product-update"),

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eshop.models import Category, Country, Product, ShippingMethod
-from eshop.selectors import address_get_for_user, cart_get, order_get_for_user, order_list_for_user
+from eshop.selectors import SEARCH_QUERY_MAX_LENGTH, address_get_for_user, cart_get, order_get_for_user, order_list_for_user, product_search
 from eshop.services.cart import MAX_QUANTITY, CartError, ProductUnavailable, cart_item_add, cart_item_remove, cart_item_update
 from eshop.services.catalog import CatalogError, category_create, category_update, product_create, product_update
 from eshop.services.orders import OrderError, OutOfStockError, ShippingAddress, order_place
@@ -38,6 +38,38 @@ class ProductDetailApi(generics.RetrieveAPIView):
     serializer_class = ProductOutputSerializer
     lookup_field = "slug"
     queryset = Product.objects.filter(is_active=True).select_related("category")
+
+
+class ProductSearchApi(generics.ListAPIView):
+    """Hybrid product search (full-text + trigram + embeddings, fused by rank), best first, paginated."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ProductOutputSerializer
+
+    class ProductSearchInputSerializer(serializers.Serializer):
+        q = serializers.CharField(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, help_text="What to look for, in plain words.")
+        category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all(), required=False,
+                                                help_text="Only this category (slug).")
+        min_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.00"), required=False)
+        max_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.00"), required=False)
+
+        def validate(self, attrs):
+            low, high = attrs.get("min_price"), attrs.get("max_price")
+            if low is not None and high is not None and low > high:
+                raise serializers.ValidationError({"max_price": "Must not be below min_price."})
+            return attrs
+
+    @extend_schema(parameters=[ProductSearchInputSerializer], responses={200: ProductOutputSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        data = self.ProductSearchInputSerializer(data=self.request.query_params)
+        data.is_valid(raise_exception=True)  # a 400 with the field errors
+        values = data.validated_data
+        category = values.get("category")
+        return product_search(query=values["q"], category_slug=category.slug if category else None,
+                              min_price=values.get("min_price"), max_price=values.get("max_price"))
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -98,3 +98,31 @@ class CheckoutForm(forms.Form):
 class ProfileForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(label="Last name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+
+
+class SearchForm(forms.Form):
+    """The search page's query and filters; every field is optional (an empty query shows the form)."""
+
+    q = forms.CharField(label="Search products", max_length=200, required=False, strip=True,
+                        widget=forms.SearchInput(attrs={"placeholder": "Headlamp, water filter, something to keep drinks cold…"}))
+    category = forms.ModelChoiceField(label="Category", queryset=None, to_field_name="slug", required=False, empty_label="All categories",
+                                      error_messages={"invalid_choice": "There is no such category."})
+    min_price = forms.DecimalField(label="Min price ($)", min_value=0, max_digits=10, decimal_places=2, required=False,
+                                   error_messages={"invalid": "Enter the minimum price as a number, e.g. 20 or 19.99.",
+                                                   "min_value": "The minimum price cannot be negative."})
+    max_price = forms.DecimalField(label="Max price ($)", min_value=0, max_digits=10, decimal_places=2, required=False,
+                                   error_messages={"invalid": "Enter the maximum price as a number, e.g. 100 or 99.99.",
+                                                   "min_value": "The maximum price cannot be negative."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from eshop.models import Category
+
+        self.fields["category"].queryset = Category.objects.all()
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_price"), cleaned.get("max_price")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_price", "The maximum price must not be below the minimum price.")
+        return cleaned

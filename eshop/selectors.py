@@ -1,9 +1,15 @@
+import difflib
+import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from pgvector.django import CosineDistance
 
 from eshop.models import Address, Cart, CartItem, Category, Order, OrderLine, Product, User
 from eshop.shipping import FREE_STANDARD_OVER, shipping_cost
@@ -32,14 +38,183 @@ def product_get_active(*, slug: str) -> Product | None:
 
 
 def product_list_related(*, product: Product, limit: int = 4) -> list[Product]:
-    """PLACEHOLDER: products of the same category for now.
+    """The active products nearest to `product` by embedding (pgvector cosine distance, HNSW index).
 
-    To be switched to the nearest products by embedding (pgvector CosineDistance) by the search work;
-    callers rely only on the signature and on getting active products other than `product`.
+    Falls back to the same category while the product has no embedding yet (just created, the embed
+    queue has not run). Never includes `product` itself.
     """
+    others = Product.objects.filter(is_active=True).exclude(pk=product.pk).select_related("category")
+    if product.embedding is not None:
+        nearest = list(
+            others.filter(embedding__isnull=False).order_by(CosineDistance("embedding", product.embedding), "id")[:limit]
+        )
+        if nearest:
+            return nearest
+    return list(others.filter(category_id=product.category_id).order_by("-stock", "id")[:limit])
+
+
+# --- search -----------------------------------------------------------------------------------
+
+SEARCH_PAGE_SIZE = 12
+SEARCH_MAX_RESULTS = 60
+SEARCH_QUERY_MAX_LENGTH = 200
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.): score = sum of 1 / (k + rank)
+SEARCH_CANDIDATES = 50  # per ranker
+TYPO_MIN_SIMILARITY = 0.75  # difflib ratio of a query word to a catalog name word ("headlmap" ~ "headlamp" is 0.875)
+SEARCH_MAX_FALLBACK_WORDS = 12
+SEARCH_FALLBACK_MAX_DF = 0.05  # in the any-word fallback, a word found in more than 5% of products is not distinctive
+VECTOR_MAX_DISTANCE = 0.75  # cosine distance; beyond it MiniLM neighbours are noise, and a query about nothing should find nothing
+QUERY_VECTOR_CACHE_SECONDS = 3600
+
+
+def _normalize_query(query: str) -> str:
+    return " ".join(query.lower().split())
+
+
+_query_encoder_configured = False
+
+
+def _configure_query_encoder() -> None:
+    """One intra-op thread for query encoding in this (web) process, set once.
+
+    A query is a handful of word pieces: a second thread gains nothing, and on busy CPUs torch's
+    OpenMP threads spin-wait on each other: measured 470 ms per query with 2 threads on 2 loaded
+    cores against 8 ms with 1.
+    """
+    global _query_encoder_configured
+    if not _query_encoder_configured:
+        import torch
+
+        torch.set_num_threads(1)
+        _query_encoder_configured = True
+
+
+def search_query_vector(*, query: str) -> list[float]:
+    """The query's MiniLM vector, cached for an hour under the sha256 of the normalized query.
+
+    The one place where a web process runs the embedding model (loaded lazily, once per process,
+    by llm.engine): encoding one short query takes about 10 ms on a CPU, while a round trip through
+    the broker to an embed worker costs more than that and adds a failure mode to every search.
+    """
+    normalized = _normalize_query(query)
+    key = "search:qvec:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+    vector = cache.get(key)
+    if vector is None:
+        from llm.services.embed import embed_text
+
+        _configure_query_encoder()
+        vector = embed_text(text=normalized)
+        cache.set(key, vector, QUERY_VECTOR_CACHE_SECONDS)
+    return vector
+
+
+def _name_vocabulary() -> frozenset[str]:
+    """Lower-cased words of active products' brands and models, cached until the catalog changes."""
+    version = Product.objects.filter(is_active=True).aggregate(n=Count("id"), at=Max("updated_at"))
+    key = "search:vocab:" + hashlib.sha256(f"{version['n']}:{version['at']}".encode()).hexdigest()
+    words = cache.get(key)
+    if words is None:
+        words = set()
+        for brand, model in Product.objects.filter(is_active=True).values_list("brand", "model"):
+            words.update(re.findall(r"[a-z0-9]{3,}", f"{brand} {model}".lower()))
+        words = sorted(words)
+        cache.set(key, words, 3600)
+    return frozenset(words)
+
+
+def _typo_corrections(query: str) -> list[str]:
+    """Catalog name words close to the query's unknown words ("headlmap" -> "headlamp").
+
+    This is the trigram ranker's job done in Python: the embedded PostgreSQL (pgserver) ships
+    without pg_trgm, and at catalog size (a few thousand distinct name words) difflib is fast.
+    """
+    vocabulary = _name_vocabulary()
+    corrections: list[str] = []
+    for word in re.findall(r"[a-z0-9]{4,}", query.lower()):
+        if word not in vocabulary:
+            corrections += [c for c in difflib.get_close_matches(word, vocabulary, n=3, cutoff=TYPO_MIN_SIMILARITY) if c not in corrections]
+    return corrections
+
+
+def _word_document_frequencies(*, words: list[str], vector: SearchVector) -> tuple[int, dict[str, int]]:
+    """How many active products match each word (one query): a document frequency, for IDF."""
+    counts = Product.objects.filter(is_active=True).annotate(document=vector).aggregate(
+        total=Count("id"),
+        **{f"w{i}": Count("id", filter=Q(document=SearchQuery(word, config="english"))) for i, word in enumerate(words)},
+    )
+    return counts["total"], {word: counts[f"w{i}"] for i, word in enumerate(words)}
+
+
+def product_search(*, query: str, category_slug: str | None = None, min_price: Decimal | None = None,
+                   max_price: Decimal | None = None, limit: int = SEARCH_MAX_RESULTS) -> list[Product]:
+    """Active products matching `query`, best first: hybrid search fused by reciprocal rank fusion.
+
+    Three rankers over the same filtered products: PostgreSQL full-text search (brand and model
+    weighted above the description, websearch syntax; any of the words when no product has all),
+    full-text search for the catalog name words closest to misspelled query words (typos, see
+    _typo_corrections), and pgvector cosine distance between the query and the product embeddings
+    (meaning, no shared words needed). Filters: category slug, price range (inclusive). Inputs are validated by
+    the caller (form / serializer); a blank query gives no results.
+    """
+    query = (query or "").strip()[:SEARCH_QUERY_MAX_LENGTH]
+    if not query:
+        return []
+    base = Product.objects.filter(is_active=True)
+    if category_slug:
+        base = base.filter(category__slug=category_slug)
+    if min_price is not None:
+        base = base.filter(price__gte=min_price)
+    if max_price is not None:
+        base = base.filter(price__lte=max_price)
+
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    vector = (SearchVector("brand", weight="A", config="english") + SearchVector("model", weight="A", config="english")
+              + SearchVector("description", weight="B", config="english"))
+
+    def fulltext_ranking(search_query: SearchQuery) -> list[int]:
+        # Filter on the match (@@), not on rank > 0: ts_rank gives non-matching rows a tiny positive rank.
+        return list(
+            base.annotate(document=vector, rank=SearchRank(vector, search_query)).filter(document=search_query)
+            .order_by("-rank", "id").values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+        )
+
+    fulltext = fulltext_ranking(search_query)
+    words = list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:SEARCH_MAX_FALLBACK_WORDS]
+    if not fulltext and len(words) > 1:
+        # A sentence ("something to keep my drinks cold on a hike") rarely has all its words in one
+        # product: fall back to any of its distinctive words. ts_rank has no IDF, so words found in
+        # many products ("hike" is in every boot and pack) would drown the rare, telling ones ("drink").
+        total, frequencies = _word_document_frequencies(words=words, vector=vector)
+        distinctive = [word for word, n in frequencies.items() if 0 < n <= max(3, total * SEARCH_FALLBACK_MAX_DF)]
+        if distinctive:
+            fulltext = fulltext_ranking(SearchQuery(" or ".join(distinctive), search_type="websearch", config="english"))
+    corrections = _typo_corrections(query)
+    typo = fulltext_ranking(SearchQuery(" or ".join(corrections), search_type="websearch", config="english")) if corrections else []
+    semantic = list(
+        base.filter(embedding__isnull=False)
+        .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
+        .filter(distance__lt=VECTOR_MAX_DISTANCE).order_by("distance", "id").values_list("pk", flat=True)[:SEARCH_CANDIDATES]
+    )
+
+    scores: dict[int, float] = {}
+    for ranking in (fulltext, typo, semantic):
+        for rank, pk in enumerate(ranking, start=1):
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+    best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
+    products = Product.objects.select_related("category").in_bulk(best)
+    return [products[pk] for pk in best if pk in products]
+
+
+def product_search_page(*, page: str | int | None, **criteria) -> Page:
+    """One page (SEARCH_PAGE_SIZE) of product_search results; a bad page number gives the nearest page."""
+    return Paginator(product_search(**criteria), SEARCH_PAGE_SIZE).get_page(page)
+
+
+def product_list_popular(*, limit: int = 4) -> list[Product]:
+    """Best-selling active products in stock (most units ordered), for empty search results."""
     return list(
-        Product.objects.filter(category_id=product.category_id, is_active=True)
-        .exclude(pk=product.pk).select_related("category").order_by("-stock", "id")[:limit]
+        Product.objects.filter(is_active=True, stock__gt=0).annotate(sold=Sum("order_lines__quantity"))
+        .select_related("category").order_by(F("sold").desc(nulls_last=True), "-stock", "id")[:limit]
     )
 
 

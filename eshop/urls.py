@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category_detail, name="category-detail"),
     path("p/<slug:slug>/", views.product_detail, name="product-detail"),
+    path("search/", views.search, name="search"),
     path("cart/", views.cart_detail, name="cart"),
     path("cart/add/", views.cart_add, name="cart-add"),
     path("cart/update/", views.cart_update, name="cart-update"),

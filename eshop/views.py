@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.ratelimit import client_ip, rate_limit_exceeded
-from eshop.forms import AddressForm, CheckoutForm, EmailAuthenticationForm, ProfileForm, SignUpForm
+from eshop.forms import AddressForm, CheckoutForm, EmailAuthenticationForm, ProfileForm, SearchForm, SignUpForm
 from eshop.models import Category
 from eshop.selectors import (
     address_default_for_user,
@@ -22,6 +22,8 @@ from eshop.selectors import (
     order_page_for_user,
     product_get_active,
     product_list_featured,
+    product_list_popular,
+    product_search_page,
     product_list_for_category,
     product_list_related,
 )
@@ -89,6 +91,22 @@ def product_detail(request, slug):
         "related_products": product_list_related(product=product, limit=4),
         "max_quantity": min(product.stock, 99),
     })
+
+
+@require_http_methods(["GET", "HEAD"])
+def search(request):
+    """Hybrid product search with category and price filters; bad filters are shown on the form (400)."""
+    form = SearchForm(request.GET or None)
+    context = {"form": form, "query": "", "page": None, "products": []}
+    if form.is_bound and form.is_valid() and form.cleaned_data["q"]:
+        data = form.cleaned_data
+        page = product_search_page(page=request.GET.get("page"), query=data["q"], category_slug=data["category"].slug if data["category"] else None,
+                                   min_price=data["min_price"], max_price=data["max_price"])
+        context.update(query=data["q"], page=page, products=page.object_list)
+    if not context["products"]:
+        context.update(suggested_categories=category_list_with_counts().order_by("-product_count", "name")[:8],
+                       popular_products=product_list_popular(limit=4))
+    return render(request, "eshop/search.html", context, status=400 if form.errors else 200)
 
 
 # --- cart -------------------------------------------------------------------------------------

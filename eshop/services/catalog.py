@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from eshop.models import Category, Product
+from eshop.services.embeddings import EMBEDDING_SOURCE_FIELDS, product_embedding_schedule
 
 
 class CatalogError(ValueError):
@@ -49,7 +50,8 @@ def catalog_import(*, directory: Path) -> CatalogImportResult:
 
     Idempotent: rows are matched by their catalog id (external_id), so a second import adds
     nothing and only rewrites fields that changed. Stock is set only on creation (a re-import
-    never resets stock that orders consumed). Raises CatalogImportError on a malformed file.
+    never resets stock that orders consumed). Products created or whose text changed get their
+    embedding (re)computed by the embed queue after commit. Raises CatalogImportError on a malformed file.
     """
     try:
         categories = json.loads((directory / "categories.json").read_text())
@@ -60,6 +62,7 @@ def catalog_import(*, directory: Path) -> CatalogImportResult:
         raise CatalogImportError(f"Catalog file is not valid JSON: {exc}") from None
 
     result = CatalogImportResult()
+    to_embed: list[int] = []
     with transaction.atomic():
         by_external = {c.external_id: c for c in Category.objects.filter(external_id__isnull=False)}
         for row in categories:
@@ -86,13 +89,14 @@ def catalog_import(*, directory: Path) -> CatalogImportResult:
             }
             product = existing.get(row["id"])
             if product is None:
-                Product.objects.create(
+                product = Product.objects.create(
                     external_id=row["id"],
                     slug=_unique_slug(f"{fields['brand']} {fields['model']}", row["id"], taken_slugs),
                     stock=_demo_stock(row["id"]),
                     **fields,
                 )
                 result.products_created += 1
+                to_embed.append(product.pk)
                 continue
             changed = [name for name, value in fields.items() if getattr(product, name) != value]
             if changed:
@@ -100,6 +104,9 @@ def catalog_import(*, directory: Path) -> CatalogImportResult:
                     setattr(product, name, fields[name])
                 product.save(update_fields=[*changed, "updated_at"])
                 result.products_updated += 1
+                if EMBEDDING_SOURCE_FIELDS.intersection(changed):
+                    to_embed.append(product.pk)
+        product_embedding_schedule(product_ids=to_embed)
     return result
 
 
@@ -126,6 +133,7 @@ def product_create(*, category: Category, brand: str, model: str, description: s
                       price=price, stock=stock, is_active=is_active)
     _full_clean(product, exclude=["embedding", "embedding_hash"])
     product.save()
+    product_embedding_schedule(product_ids=[product.pk])
     return product
 
 
@@ -141,6 +149,8 @@ def product_update(*, product: Product, data: dict) -> Product:
     _full_clean(product, exclude=["embedding", "embedding_hash"])
     if changed:
         product.save(update_fields=[*changed, "updated_at"])
+        if EMBEDDING_SOURCE_FIELDS.intersection(changed):
+            product_embedding_schedule(product_ids=[product.pk])
     return product
 
 
@@ -154,10 +164,13 @@ def category_create(*, name: str, slug: str = "") -> Category:
 
 @transaction.atomic
 def category_update(*, category: Category, data: dict) -> Category:
+    """Rename a category; its products' embeddings (which include the category name) are refreshed."""
     changed = [name for name in ("name", "slug") if name in data and getattr(category, name) != data[name]]
     for name in changed:
         setattr(category, name, data[name])
     _full_clean(category)
     if changed:
         category.save(update_fields=changed)
+        if "name" in changed:
+            product_embedding_schedule(product_ids=category.products.values_list("pk", flat=True))
     return category

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from eshop.services.accounts import demo_users_ensure
 from eshop.services.catalog import CatalogImportError, catalog_import
 from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
+from eshop.services.embeddings import product_embedding_schedule_missing
 
 
 class Command(BaseCommand):
@@ -36,3 +37,6 @@ class Command(BaseCommand):
             f"{orders.customers_created} demo customers added"
             + (f", {orders.orders_without_products} left out (products not in the catalog)" if orders.orders_without_products else "")
         )
+        # The running worker's embed queue fills the vectors (search and related products use them).
+        enqueued = product_embedding_schedule_missing()
+        self.stdout.write(f"  product embeddings: {enqueued} enqueued on the embed queue (products without one)")

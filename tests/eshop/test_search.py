@@ -1,0 +1,189 @@
+"""Hybrid product search (full-text + typo correction + embeddings, RRF), its page and its API."""
+
+from decimal import Decimal
+
+import pytest
+
+from eshop.models import Category, Product
+from eshop.selectors import product_list_related, product_search
+
+pytestmark = pytest.mark.django_db
+
+DRINKS_COLD = "something to keep my drinks cold on a hike"
+
+
+def _is_for_cold_drinks(product: Product) -> bool:
+    """Insulated bottles, coolers and hydration gear of the demo catalog (it has no cooler box)."""
+    text = f"{product.category.name} {product.model} {product.description}".lower()
+    return any(word in text for word in ("hydration", "insulated", "bottle", "cooler"))
+
+
+def test_keyword_search_finds_headlamps_first(demo_catalog):
+    results = product_search(query="headlamp")
+
+    assert all("Headlamp" in product.model for product in results[:4])
+
+
+def test_misspelled_query_still_finds_headlamps(demo_catalog):
+    results = product_search(query="headlmap")
+
+    assert "Headlamp" in results[0].model
+    assert sum("Headlamp" in product.model for product in results[:5]) >= 3
+
+
+def test_semantic_query_without_shared_words_finds_drink_gear(demo_catalog):
+    top5 = product_search(query=DRINKS_COLD)[:5]
+
+    assert any(_is_for_cold_drinks(product) for product in top5), [p.name for p in top5]
+
+
+def test_category_filter_keeps_only_that_category(demo_catalog):
+    category = Category.objects.get(name="High-tech Lighting")
+
+    results = product_search(query="light for the night", category_slug=category.slug)
+
+    assert results and {product.category_id for product in results} == {category.pk}
+
+
+def test_price_filter_is_inclusive_and_respected(demo_catalog):
+    results = product_search(query="tent", min_price=Decimal("50"), max_price=Decimal("150"))
+
+    assert results and all(Decimal("50") <= product.price <= Decimal("150") for product in results)
+
+
+def test_inactive_products_are_not_found(demo_catalog):
+    Product.objects.filter(model__icontains="Headlamp").update(is_active=False)
+
+    assert not any("Headlamp" in product.model for product in product_search(query="headlamp"))
+
+
+def test_a_query_about_nothing_finds_nothing(demo_catalog):
+    assert product_search(query="xyzzy qwerty") == []
+
+
+def test_query_vectors_are_cached(demo_catalog):
+    from unittest import mock
+
+    product_search(query="warm sleeping bag")
+    with mock.patch("llm.services.embed.embed_text", side_effect=AssertionError("encoded twice")):
+        product_search(query="  Warm   SLEEPING bag ")  # same normalized query
+
+
+def test_related_products_are_nearest_by_embedding(demo_catalog):
+    headlamp = Product.objects.get(model="Rechargeable LED Headlamp")
+
+    related = product_list_related(product=headlamp, limit=4)
+
+    assert headlamp not in related and len(related) == 4
+    assert sum("Headlamp" in product.model for product in related) >= 2
+
+
+def test_related_products_fall_back_to_the_category_without_embedding():
+    from tests.factories import CategoryFactory, ProductFactory
+
+    category = CategoryFactory()
+    product, sibling = ProductFactory.create_batch(2, category=category)
+    ProductFactory(is_active=False, category=category)
+    ProductFactory()  # another category
+
+    assert product_list_related(product=product, limit=4) == [sibling]
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def test_search_page_shows_results(client, demo_catalog):
+    response = client.get("/search/", {"q": "headlamp"})
+
+    assert response.status_code == 200
+    assert b"GloTech Rechargeable LED Headlamp" in response.content
+
+
+def test_search_page_paginates_and_keeps_the_query(client, demo_catalog):
+    response = client.get("/search/", {"q": "tent", "page": 2})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert b"q=tent" in response.content
+
+
+def test_search_page_with_empty_query_shows_the_form(client, demo_catalog):
+    response = client.get("/search/")
+
+    assert response.status_code == 200
+    assert b'name="q"' in response.content and b"What are you looking for?" in response.content
+
+
+def test_search_page_without_results_suggests_categories_and_products(client, demo_catalog):
+    response = client.get("/search/", {"q": "xyzzy qwerty"})
+
+    assert response.status_code == 200
+    assert b"No products match" in response.content
+    assert response.context["suggested_categories"] and response.context["popular_products"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"min_price": "cheap"}, b"Enter the minimum price as a number"),
+    ({"max_price": "-5"}, b"The maximum price cannot be negative."),
+    ({"min_price": "100", "max_price": "10"}, b"must not be below the minimum price"),
+    ({"category": "no-such-category"}, b"There is no such category."),
+])
+def test_search_page_explains_bad_filters(client, demo_catalog, params, message):
+    response = client.get("/search/", {"q": "tent", **params})
+
+    assert response.status_code == 400
+    assert message in response.content
+
+
+def test_search_page_escapes_html_in_the_query(client, demo_catalog):
+    response = client.get("/search/", {"q": "<script>alert(1)</script>"})
+
+    assert response.status_code == 200
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+def test_every_page_has_a_labelled_search_box(client, db):
+    response = client.get("/")
+
+    assert b'role="search"' in response.content
+    assert b'<label for="site-search-q"' in response.content
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+def test_search_api_returns_products(client, demo_catalog):
+    response = client.get("/api/products/search/", {"q": "headlmap"})
+
+    assert response.status_code == 200
+    assert "Headlamp" in response.json()["results"][0]["model"]
+
+
+def test_search_api_filters_by_category_and_price(client, demo_catalog):
+    response = client.get("/api/products/search/", {"q": "tent", "category": "camping-shelters", "max_price": "200"})
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results and all(r["category"] == "Camping Shelters" and Decimal(r["price"]) <= 200 for r in results)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({}, "q"),
+    ({"q": ""}, "q"),
+    ({"q": "x" * 201}, "q"),
+    ({"q": "tent", "min_price": "abc"}, "min_price"),
+    ({"q": "tent", "max_price": "-1"}, "max_price"),
+    ({"q": "tent", "min_price": "10", "max_price": "5"}, "max_price"),
+    ({"q": "tent", "category": "nope"}, "category"),
+])
+def test_search_api_refuses_bad_input_with_400(client, demo_catalog, params, field):
+    response = client.get("/api/products/search/", params)
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_search_api_is_in_the_openapi_schema(client, db):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert "/api/products/search/" in response.content.decode()
