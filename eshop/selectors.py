@@ -89,6 +89,10 @@ def _configure_query_encoder() -> None:
         _query_encoder_configured = True
 
 
+def search_query_vector_cache_key(query: str) -> str:
+    return "search:qvec:" + hashlib.sha256(_normalize_query(query).encode("utf-8")).hexdigest()
+
+
 def search_query_vector(*, query: str) -> list[float]:
     """The query's MiniLM vector, cached for an hour under the sha256 of the normalized query.
 
@@ -97,7 +101,7 @@ def search_query_vector(*, query: str) -> list[float]:
     the broker to an embed worker costs more than that and adds a failure mode to every search.
     """
     normalized = _normalize_query(query)
-    key = "search:qvec:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+    key = search_query_vector_cache_key(normalized)
     vector = cache.get(key)
     if vector is None:
         from llm.services.embed import embed_text
