@@ -38,13 +38,24 @@ def _clear_cache():
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on all queues, using the test database and Redis."""
+    """A real `celery worker` process on all queues, using the test database and Redis.
+
+    Tests using it need a django_db mark (transaction=True, so the worker sees their rows): the
+    test database's name is read from the connection, which pytest-django renames only then.
+    """
     from django.db import connection
 
     from config.celery import app
 
     app.control.purge()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.django.test", "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"]}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.django.test",
+        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+        # The worker's SLM tasks run SmolLM2 (70 tokens/s) so they finish well inside their time
+        # limit on a busy 2-core machine; the default model is exercised in-process elsewhere.
+        "LLM_MODEL": os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
+    }
     log_path = ROOT / "var" / "test-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:

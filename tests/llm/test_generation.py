@@ -95,6 +95,7 @@ def test_detect_language(text, code):
     assert detect_language(text=text)[0] == code
 
 
+@pytest.mark.django_db(transaction=True)  # the worker reads the test database (trained heads)
 def test_the_triage_task_runs_in_a_real_worker(celery_worker_process, categories, settings):
     from llm.tasks import llm_triage_messages_task
 
