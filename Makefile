@@ -6,10 +6,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # llama-cpp-python is compiled from source. A CPU-native build was seen to crash on these
-# machines; these flags build a portable AVX2 binary. The wheel is cached outside the repo,
-# keyed by the flags, so a fresh clone does not compile again.
+# machines, so the flags are explicit: AVX-512 with VNNI and BF16 where /proc/cpuinfo shows them
+# (prompt processing 148 vs 78 tokens/s for the AVX2 build, measured here; generation is the
+# same), else portable AVX2. The wheel is cached outside the repo, keyed by the flags, so a fresh
+# clone does not compile again. Override with LLAMA_CMAKE_ARGS="...".
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_AVX2_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_AVX512_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
+HAS_AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx512_bf16 /proc/cpuinfo && echo yes)
+LLAMA_CMAKE_ARGS ?= $(if $(HAS_AVX512),$(LLAMA_AVX512_ARGS),$(LLAMA_AVX2_ARGS))
 LLAMA_WHEEL_DIR ?= $(HOME)/.cache/eshop-support/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-models.txt Makefile | sha256sum | cut -c1-12)
 
@@ -35,8 +40,8 @@ $(STAMP):
 
 .PHONY: llama
 llama:
-	@if $(PY) -c "import importlib.metadata as m, sys; sys.exit(m.version('llama_cpp_python') != '$(LLAMA_VERSION)')" 2>/dev/null; then \
-		echo "==> llama-cpp-python $(LLAMA_VERSION) already installed"; \
+	@if [ "$$(cat $(VENV)/.llama-build 2>/dev/null)" = "$(LLAMA_WHEEL_DIR)" ]; then \
+		echo "==> llama-cpp-python $(LLAMA_VERSION) already installed ($(LLAMA_CMAKE_ARGS))"; \
 	else \
 		if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
 			echo "==> Building llama-cpp-python $(LLAMA_VERSION) ($(LLAMA_CMAKE_ARGS)): about 5 minutes on 2 cores"; \
@@ -46,7 +51,8 @@ llama:
 				| grep --line-buffered -E "Building|Successfully|still running|ERROR" ; \
 			test $${PIPESTATUS[0]} -eq 0; \
 		fi; \
-		$(PIP) install --quiet --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl; \
+		$(PIP) install --quiet --no-deps --force-reinstall $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl \
+			&& echo "$(LLAMA_WHEEL_DIR)" > $(VENV)/.llama-build; \
 	fi
 
 models: $(STAMP)
