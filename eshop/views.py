@@ -201,10 +201,7 @@ def checkout(request):
 
 @login_required
 def order_confirmation(request, number):
-    order = order_get_for_user(user=request.user, number=number)
-    if order is None:
-        raise Http404("No such order.")
-    return render(request, "eshop/order_confirmation.html", {"order": order})
+    return render(request, "eshop/order_confirmation.html", {"order": _own_order_or_404(request, number)})
 
 
 @login_required
@@ -215,10 +212,15 @@ def order_list(request):
 
 @login_required
 def order_detail(request, number):
+    return render(request, "eshop/order_detail.html", {"order": _own_order_or_404(request, number)})
+
+
+def _own_order_or_404(request, number):
+    """The signed-in customer's order with this number; anyone else's is a 404, never a 403."""
     order = order_get_for_user(user=request.user, number=number)
     if order is None:
         raise Http404("No such order.")
-    return render(request, "eshop/order_detail.html", {"order": order})
+    return order
 
 
 # --- profile and addresses --------------------------------------------------------------------

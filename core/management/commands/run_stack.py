@@ -155,7 +155,8 @@ class Command(BaseCommand):
                 import json
 
                 try:
-                    last = "waiting for " + ", ".join(json.loads(exc.read()).get("down", [])) or last
+                    down = json.loads(exc.read()).get("down", [])
+                    last = f"waiting for {', '.join(down)}" if down else last
                 except ValueError:
                     last = f"HTTP {exc.code}"
             except OSError:
