@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("eshop.api_urls")),
+    path("support/", include("support.api_urls")),
 ]

@@ -1,0 +1,17 @@
+"""Support models, one module per area: categories, tickets, knowledge base, chat."""
+
+from support.models.categories import TicketCategory
+from support.models.chat import ChatTurn, Conversation
+from support.models.knowledge import KnowledgeChunk, KnowledgeDocument
+from support.models.tickets import Message, Ticket, TicketCorrection
+
+__all__ = [
+    "ChatTurn",
+    "Conversation",
+    "KnowledgeChunk",
+    "KnowledgeDocument",
+    "Message",
+    "Ticket",
+    "TicketCategory",
+    "TicketCorrection",
+]

@@ -1,0 +1,59 @@
+"""Customer chat: conversations and their turns (question, streamed answer, sources, feedback)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Conversation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="conversations")
+    session_key = models.CharField(max_length=40, blank=True, db_index=True, help_text="Owner when anonymous.")
+    ticket = models.ForeignKey("support.Ticket", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="conversations", help_text="Set on hand-off to a human.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
+class TurnStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    STREAMING = "streaming", "Answering"
+    DONE = "done", "Answered"
+    FAILED = "failed", "Failed"
+
+
+class ChatTurn(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    question = models.TextField()
+    product = models.ForeignKey("eshop.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                help_text="The product page the customer asked from, if any.")
+    answer = models.TextField(blank=True)
+    # [{"n": 1, "chunk_id": 5, "document": "...", "heading": "...", "page": 3, "url": "...", "score": 0.8}]
+    sources = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=TurnStatus.choices, default=TurnStatus.PENDING)
+    abstained = models.BooleanField(default=False, help_text="The sources did not support an answer.")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    removed_citations = models.PositiveSmallIntegerField(default=0)
+    seconds_to_sources = models.FloatField(null=True, blank=True)
+    seconds_to_first_token = models.FloatField(null=True, blank=True)
+    seconds_total = models.FloatField(null=True, blank=True)
+    rating = models.SmallIntegerField(null=True, blank=True, choices=[(1, "Thumbs up"), (-1, "Thumbs down")])
+    rated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation} · {self.created_at:%Y-%m-%d %H:%M}"
