@@ -1,0 +1,3 @@
+"""Admin registrations, one module per area."""
+
+from support.admin import categories  # noqa: F401
