@@ -108,27 +108,36 @@ class Generator:
 
 
 def generator(name: str | None = None) -> Generator:
-    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp."""
+    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp, or a local
+    transformers model folder (llm/transformers_backend.py)."""
     name = name or settings.LLM_MODEL
     with _lock:
         if name not in _generators:
             path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
-            if path.is_dir():
-                raise ModelFileError(
-                    f"{path} is a transformers folder: this build serves GGUF files through llama.cpp; "
-                    f"convert it with llama.cpp's convert_hf_to_gguf.py and set LLM_MODEL to the .gguf file."
-                )
-            from llama_cpp import Llama
-
-            try:
-                backend = Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
-                                n_batch=512, verbose=False)
-            except Exception as exc:  # noqa: BLE001
-                raise ModelFileError(f"Model {path} could not be loaded by llama.cpp: {exc}") from exc
+            backend = _transformers_backend(path) if path.is_dir() else _llama_backend(path)
             if not _generators:
                 atexit.register(_close_generators)
             _generators[name] = Generator(name=name, path=path, backend=backend, context_tokens=settings.LLM_CONTEXT_TOKENS)
         return _generators[name]
+
+
+def _llama_backend(path: Path):
+    from llama_cpp import Llama
+
+    try:
+        return Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
+                     n_batch=512, verbose=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelFileError(f"Model {path} could not be loaded by llama.cpp: {exc}") from exc
+
+
+def _transformers_backend(path: Path):
+    from llm.transformers_backend import TransformersChatBackend
+
+    try:
+        return TransformersChatBackend(path, threads=settings.LLM_THREADS)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelFileError(f"Model folder {path} could not be loaded by transformers: {exc}") from exc
 
 
 def _close_generators() -> None:
