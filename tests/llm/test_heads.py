@@ -62,7 +62,8 @@ def test_combination_rule(head, expected):
 def test_triage_uses_a_confident_head_over_the_slm(fake_generator, categories, monkeypatch):
     monkeypatch.setattr("llm.services.heads.HEAD_TRUST", 0.0)  # every head guess counts as confident
     classifier_head_train(task="category", examples=ticket_training_examples(task="category"))
-    fake_generator(json.dumps({"title": "Cannot sign in", "summary": "Customer cannot sign in.", "category": "feedback",
+    fake_generator(json.dumps({"title": "Cannot sign in", "need": "Cannot sign in", "status": "New", "next_step": "Agent resets access",
+                               "category": "feedback",
                                "sentiment": "neutral", "urgency": "normal", "urgency_reason": "Ordinary", "language": "en"}))
 
     result = triage_ticket(messages=[{"author": "customer", "body": "I forgot my password and cannot sign in to my account"}],

@@ -9,7 +9,8 @@ from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, triage_ticke
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
-GOOD = {"title": "Stove leaks gas", "summary": "Customer smells gas from the stove.", "category": "defect-warranty",
+GOOD = {"title": "Stove leaks gas", "need": "Stove smells of gas when lit", "status": "No reply yet",
+        "next_step": "Agent arranges a replacement", "category": "defect-warranty",
         "sentiment": "negative", "urgency": "urgent", "urgency_reason": "Gas leak is a safety hazard", "language": "en"}
 THREAD = [{"author": "customer", "body": "My new stove smells of gas when I light it!"}]
 
@@ -39,7 +40,7 @@ def test_customer_text_is_delimited_as_data(fake_generator, categories):
 
 
 def test_invalid_json_is_an_output_error(fake_generator, categories):
-    fake_generator('{"title": "Stove leaks gas", "summary": ')
+    fake_generator('{"title": "Stove leaks gas", "need": ')
 
     with pytest.raises(LLMOutputError, match="invalid JSON"):
         triage_ticket(messages=THREAD, categories=categories)
@@ -52,8 +53,16 @@ def test_label_outside_the_set_is_an_output_error(fake_generator, categories):
         triage_ticket(messages=THREAD, categories=categories)
 
 
+def test_the_summary_joins_need_status_and_next_step(fake_generator, categories):
+    fake_generator(json.dumps(GOOD))
+
+    result = triage_ticket(messages=THREAD, categories=categories)
+
+    assert result.summary == "Stove smells of gas when lit. No reply yet. Next: Agent arranges a replacement."
+
+
 def test_title_and_summary_are_held_to_their_word_limits(fake_generator, categories):
-    long = {**GOOD, "title": " ".join(["word"] * 14), "summary": " ".join(["word"] * 60)}
+    long = {**GOOD, "title": " ".join(["word"] * 14), "need": " ".join(["w"] * 30), "status": " ".join(["w"] * 30)}
     fake_generator(json.dumps(long))
 
     result = triage_ticket(messages=THREAD, categories=categories)
