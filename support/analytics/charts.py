@@ -65,3 +65,19 @@ CHARTS_BY_KEY = {spec.key: spec for spec in CHARTS}
 def chart_build(spec: ChartSpec, *, period: DateRange) -> Chart:
     rows = spec.rows(period=period)
     return Chart(spec=spec, rows=rows, svg=spec.draw(rows, spec.title) if rows else "")
+
+
+MAX_RESULT_BARS = 60
+
+
+def result_chart(*, columns: list[str], rows: list[list]) -> str:
+    """An SVG for an ask-the-data result whose shape suits one: a label (or date) column and one or
+    more number columns, at most 60 rows; else "" (the table alone)."""
+    if len(columns) < 2 or not rows or len(rows) > MAX_RESULT_BARS:
+        return ""
+    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) or row[i] is None for row in rows)
+               for i in range(len(columns))]
+    if numeric[0] or not all(numeric[1:]):
+        return ""
+    series = {name: [row[i] or 0 for row in rows] for i, name in enumerate(columns) if i}
+    return bar_chart(labels=["(none)" if row[0] is None else str(row[0]) for row in rows], series=series, title="Answer")

@@ -36,12 +36,7 @@ def period_from(data) -> tuple[DateRangeForm, DateRange]:
 
 
 class QuestionForm(forms.Form):
+    """The question box; the ask service checks the text itself (control characters, length)."""
+
     question = forms.CharField(max_length=500, strip=True, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. How many tickets per category were opened this month?"}))
 
-    def clean_question(self):
-        from llm.services.common import LLMInputError, clean_text
-
-        try:
-            return clean_text(self.cleaned_data["question"], field="question")
-        except LLMInputError as exc:
-            raise forms.ValidationError(str(exc)) from None

@@ -10,4 +10,6 @@ app_name = "analytics"
 urlpatterns = [
     path("", admin.site.admin_view(views.dashboard), name="dashboard"),
     path("export/<slug:key>.csv", admin.site.admin_view(views.chart_csv), name="chart-csv"),
+    path("ask/", admin.site.admin_view(views.ask), name="ask"),
+    path("ask/<int:pk>/", admin.site.admin_view(views.question), name="question"),
 ]
