@@ -18,7 +18,7 @@ def ticket_training_examples(*, task: str) -> list[tuple[str, str]]:
     import json
     from pathlib import Path
 
-    seed = Path(__file__).resolve().parent / "demo_data" / "demo_tickets.json"
+    seed = Path(__file__).resolve().parents[1] / "demo_data" / "demo_tickets.json"
     examples = []
     for ticket in json.loads(seed.read_text()):
         text = "\n".join(m["body"] for m in ticket["messages"] if m["author"] == "customer")
