@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llm.services.labels import SENTIMENT_LEVELS
 from support.analytics import selectors
 from support.analytics.selectors import DateRange
 from support.analytics.svg import bar_chart, pivot
@@ -31,8 +32,8 @@ class Chart:
         return not self.rows
 
 
-def _stacked_by_day(rows, title):
-    labels, series = pivot(rows)
+def _stacked_by_day(rows, title, series_order=None):
+    labels, series = pivot(rows, series_order=series_order)
     return bar_chart(labels=[label[5:] for label in labels], series=series, stacked=True, title=title)
 
 
@@ -40,7 +41,8 @@ CHARTS = [
     ChartSpec("tickets-per-day", "Tickets per day by category", "New tickets each day, stacked by category.",
               ["day", "category", "tickets"], selectors.tickets_per_day_by_category, _stacked_by_day),
     ChartSpec("sentiment", "Sentiment over time", "New tickets each day, stacked by the customer's sentiment.",
-              ["day", "sentiment", "tickets"], selectors.sentiment_per_day, _stacked_by_day),
+              ["day", "sentiment", "tickets"], selectors.sentiment_per_day,
+              lambda rows, title: _stacked_by_day(rows, title, series_order=[*SENTIMENT_LEVELS, "unknown"])),
     ChartSpec("backlog", "Tickets by status", "Where the tickets opened in the range stand now.",
               ["status", "tickets"], selectors.tickets_by_status,
               lambda rows, title: bar_chart(labels=[r[0] for r in rows], series={"Tickets": [r[1] for r in rows]}, title=title)),

@@ -18,7 +18,7 @@ class DateRangeForm(forms.Form):
         start, end = cleaned.get("start"), cleaned.get("end")
         if self.errors:
             return cleaned
-        end = end or (start + dt.timedelta(days=DEFAULT_DAYS - 1) if start else default.end)
+        end = end or default.end
         start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise forms.ValidationError("The start date must be on or before the end date.")

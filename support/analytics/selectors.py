@@ -16,6 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from llm.models import TaskRun
+from llm.services.labels import SENTIMENT_LEVELS
 from support.models import ChatTurn, Conversation, Ticket, TicketCorrection
 from support.models.tickets import AIStatus, TicketStatus
 
@@ -66,8 +67,10 @@ def sentiment_per_day(*, period: DateRange) -> list[tuple]:
     """(day, sentiment, tickets); tickets not triaged yet count as "unknown"."""
     rows = (Ticket.objects.filter(period.filter("created_at"))
             .annotate(day=TruncDate("created_at", tzinfo=dt.timezone.utc))
-            .values("day", "sentiment").annotate(n=Count("id")).order_by("day", "sentiment"))
-    return [(row["day"], row["sentiment"] or "unknown", row["n"]) for row in rows]
+            .values("day", "sentiment").annotate(n=Count("id")).order_by("day"))
+    order = {level: i for i, level in enumerate(SENTIMENT_LEVELS)}
+    return sorted(((row["day"], row["sentiment"] or "unknown", row["n"]) for row in rows),
+                  key=lambda row: (row[0], order.get(row[1], len(order))))  # CSV rows in level order too
 
 
 def tickets_by_status(*, period: DateRange) -> list[tuple]:

@@ -25,7 +25,7 @@ def _nice_max(value: float) -> float:
 def _format(value: float, percent: bool) -> str:
     if percent:
         return f"{value * 100:.0f}%"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
 
 
 def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: bool = False, percent: bool = False,
@@ -64,7 +64,7 @@ def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: boo
         cx = LEFT + slot * (i + 0.5)
         ly = TOP + plot_h + 14
         transform = f' transform="rotate(-40 {cx:.1f} {ly:.1f})" text-anchor="end"' if rotate else ' text-anchor="middle"'
-        parts.append(f'<text x="{cx:.1f}" y="{ly:.1f}"{transform} fill="#111827">{escape(str(label)[:24])}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="{ly:.1f}"{transform} fill="#111827">{escape(str(label)[:16 if rotate else 40])}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#9ca3af"/>')
     if len(names) > 1 or names and names[0]:
         for j, name in enumerate(names):
@@ -76,9 +76,14 @@ def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: boo
     return "".join(parts)
 
 
-def pivot(rows: list[tuple], *, label_index: int = 0, series_index: int = 1, value_index: int = 2) -> tuple[list, dict]:
-    """(label, series, value) rows to bar_chart's labels and series (missing cells are 0)."""
+def pivot(rows: list[tuple], *, label_index: int = 0, series_index: int = 1, value_index: int = 2,
+          series_order: list | None = None) -> tuple[list, dict]:
+    """(label, series, value) rows to bar_chart's labels and series (missing cells are 0); series in
+    `series_order` come first in that order, the others as they appear."""
     labels = list(dict.fromkeys(row[label_index] for row in rows))
     names = list(dict.fromkeys(row[series_index] for row in rows))
+    if series_order:
+        rank = {name: i for i, name in enumerate(series_order)}
+        names.sort(key=lambda name: rank.get(name, len(rank)))
     cells = {(row[label_index], row[series_index]): row[value_index] for row in rows}
     return [str(label) for label in labels], {str(name): [cells.get((label, name), 0) for label in labels] for name in names}

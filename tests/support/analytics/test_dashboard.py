@@ -114,3 +114,15 @@ def test_staff_with_the_view_permission_see_the_dashboard_but_not_the_question_b
     assert response.status_code == 200
     assert 'id="ask-the-data"' not in response.content.decode()
     assert reverse("analytics:dashboard") in client.get("/admin/").content.decode()
+
+
+def test_sentiment_series_follow_the_scale_whatever_day_they_first_appear(admin_client):
+    TicketFactory(sentiment="negative", created_at=days_ago(3))
+    TicketFactory(sentiment="very_positive", created_at=days_ago(2))
+    TicketFactory(sentiment="very_negative", created_at=days_ago(1))
+
+    html = admin_client.get(DASHBOARD).content.decode()
+    svg = html[html.index('data-chart="sentiment"'):]
+    legend = [svg.index(f">{level}</text>") for level in ("very_negative", "negative", "very_positive")]
+
+    assert legend == sorted(legend)

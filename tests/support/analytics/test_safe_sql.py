@@ -247,3 +247,17 @@ def test_the_documented_views_match_the_database():
             actual.setdefault(table, []).append(column)
     assert actual == {view: [c for c in columns if c != "_"] for view, columns in VIEWS.items()}
     assert not any(c in {"email", "password", "ship_line1", "body"} for columns in actual.values() for c in columns)
+
+
+@pytest.mark.django_db
+def test_without_the_reader_role_the_query_still_runs_read_only_and_a_warning_is_logged(monkeypatch, caplog):
+    monkeypatch.setattr("support.analytics.safe_sql.READER_ROLE", "no_such_role_here")
+
+    result = sql_run(sql_check("SELECT count(*) FROM analytics.tickets"))
+
+    assert not result.as_reader_role and result.rows == [[0]]
+    assert "SET ROLE no_such_role_here was refused" in caplog.text
+    with pytest.raises(QueryFailed, match="change data"):
+        from support.analytics.safe_sql import CheckedQuery
+
+        sql_run(CheckedQuery(sql="DELETE FROM eshop_user", views=()))
