@@ -6,7 +6,7 @@ import factory
 from django.utils import timezone
 
 from llm.models import TaskRun
-from support.models import ChatTurn, Conversation, DataQuestion, Message, Ticket, TicketCategory, TicketCorrection
+from support.models import ChatTurn, Conversation, DataQuestion, Ticket, TicketCategory, TicketCorrection
 from support.models.tickets import AIStatus
 from tests.factories import UserFactory
 
@@ -38,15 +38,6 @@ class TicketFactory(factory.django.DjangoModelFactory):
     ai_status = AIStatus.DONE
     created_at = factory.LazyFunction(timezone.now)
     last_activity_at = factory.LazyAttribute(lambda o: o.created_at)
-
-
-class MessageFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Message
-
-    ticket = factory.SubFactory(TicketFactory)
-    author_kind = "customer"
-    body = "It stopped charging."
 
 
 class TicketCorrectionFactory(factory.django.DjangoModelFactory):
