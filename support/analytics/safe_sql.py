@@ -99,6 +99,26 @@ def _function_name(func: exp.Func) -> str:
     return func.name if isinstance(func, exp.Anonymous) else func.sql_name()
 
 
+def _names_a_cte(table: exp.Table) -> bool:
+    """Whether PostgreSQL would read this table name as a CTE: one defined by an enclosing query
+    and visible here (inside a non-recursive CTE's own body only the CTEs before it are; a name
+    that is not visible reads a real table of that name)."""
+    name = table.name.lower()
+    path: list[exp.Expression] = []
+    node = table
+    while node is not None:
+        path.append(node)
+        node = node.parent
+        with_ = node.args.get("with_") if isinstance(node, exp.Query) else None
+        if isinstance(with_, exp.With):
+            ctes = list(with_.expressions)
+            inside = next((i for i, cte in enumerate(ctes) if any(cte is p for p in path)), None)
+            visible = ctes if inside is None or with_.args.get("recursive") else ctes[:inside]
+            if any(cte.alias_or_name.lower() == name for cte in visible):
+                return True
+    return False
+
+
 def sql_check(sql: str) -> CheckedQuery:
     """Parse and check model-written SQL; return the query to run, or raise QueryRefused."""
     if not isinstance(sql, str) or not sql.strip():
@@ -124,13 +144,12 @@ def sql_check(sql: str) -> CheckedQuery:
             raise QueryRefused(f"Only reading is allowed; the query contains {what}.")
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             raise QueryRefused("Functions named with a schema are not allowed.")
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     views = set()
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             raise QueryRefused("Functions are not allowed as tables; only the analytics views can be read.")
         name, schema = table.name.lower(), table.db.lower()
-        if not table.catalog and not schema and name in ctes:
+        if not table.catalog and not schema and _names_a_cte(table):
             continue
         if not table.catalog and schema in ("", SCHEMA) and name in VIEWS:
             table.set("db", exp.to_identifier(SCHEMA))

@@ -34,6 +34,20 @@ def test_with_union_window_functions_and_date_arithmetic_are_allowed():
     assert "analytics.orders" in sql_check(sql).sql
 
 
+def test_ctes_are_readable_where_postgres_sees_them():
+    assert "FROM a" in sql_check("WITH a AS (SELECT id FROM tickets), b AS (SELECT id FROM a) SELECT * FROM b JOIN a USING (id)").sql
+    assert sql_check("WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n").sql
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH eshop_user AS (SELECT * FROM eshop_user) SELECT * FROM eshop_user",  # its own body reads the real table
+    "WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a",  # b is not visible yet
+    "SELECT * FROM (WITH eshop_user AS (SELECT 1) SELECT * FROM eshop_user) x, eshop_user",  # out of the CTE's scope
+])
+def test_a_cte_name_cannot_hide_a_real_table(sql):
+    assert "is not one of the analytics views" in refused(sql)
+
+
 def test_a_small_limit_is_kept_and_a_big_one_is_lowered():
     assert sql_check("SELECT id FROM analytics.orders LIMIT 5").sql.endswith("LIMIT 5")
     assert sql_check("SELECT id FROM analytics.orders LIMIT 100000").sql.endswith("LIMIT 501")
