@@ -36,14 +36,6 @@ MAX_SQL_CHARS = 5_000
 READER_ROLE = "analytics_reader"
 
 
-def row_limit() -> int:
-    return getattr(settings, "ANALYTICS_ROW_LIMIT", 500)
-
-
-def statement_timeout_ms() -> int:
-    return getattr(settings, "ANALYTICS_STATEMENT_TIMEOUT_MS", 5_000)
-
-
 class QueryRefused(ValueError):
     """The query is not allowed; the message says why in plain words."""
 
@@ -167,8 +159,8 @@ def sql_check(sql: str) -> CheckedQuery:
             raise QueryRefused(f"The function {_function_name(func)}() is not allowed in analytics queries.")
     limit = tree.args.get("limit")
     limit_value = limit.expression if isinstance(limit, exp.Limit) else None
-    if not (isinstance(limit_value, exp.Literal) and limit_value.is_int and int(limit_value.name) <= row_limit()):
-        tree = tree.limit(row_limit() + 1)
+    if not (isinstance(limit_value, exp.Literal) and limit_value.is_int and int(limit_value.name) <= settings.ANALYTICS_ROW_LIMIT):
+        tree = tree.limit(settings.ANALYTICS_ROW_LIMIT + 1)
     rendered = tree.sql(dialect="postgres", comments=False)
     try:
         again = [s for s in sqlglot.parse(rendered, read="postgres") if s is not None and not isinstance(s, exp.Semicolon)]
@@ -227,8 +219,8 @@ def sql_run(query: CheckedQuery, *, timeout_ms: int | None = None) -> QueryResul
     Nothing the query does can persist: the transaction (or savepoint, when called inside one)
     is read-only and is always rolled back.
     """
-    timeout_ms = int(timeout_ms or statement_timeout_ms())
-    limit = row_limit()
+    timeout_ms = int(timeout_ms or settings.ANALYTICS_STATEMENT_TIMEOUT_MS)
+    limit = settings.ANALYTICS_ROW_LIMIT
     started = time.monotonic()
     try:
         with transaction.atomic():

@@ -1,8 +1,13 @@
 """Ask the data: every question an admin asks, with the SQL the SLM wrote and how it went."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+OVERDUE_MINUTES = 5  # the llm task's hard time limit is 150 s
 
 
 class QuestionStatus(models.TextChoices):
@@ -44,3 +49,8 @@ class DataQuestion(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {QuestionStatus.DONE, QuestionStatus.REFUSED, QuestionStatus.FAILED}
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still waiting long after any answer should have come (the llm worker may be down)."""
+        return not self.is_finished and timezone.now() - self.created_at > dt.timedelta(minutes=OVERDUE_MINUTES)

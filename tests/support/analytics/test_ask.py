@@ -209,3 +209,13 @@ def test_the_question_log_lists_questions_without_n_plus_one(admin_client, super
         response = admin_client.get("/admin/support/dataquestion/")
 
     assert response.status_code == 200 and "question 19" in response.content.decode()
+
+
+def test_a_question_waiting_far_too_long_says_the_worker_may_be_down(admin_client, superuser):
+    from tests.support.factories import days_ago
+
+    fresh = DataQuestionFactory(asked_by=superuser)
+    stale = DataQuestionFactory(asked_by=superuser, created_at=days_ago(0.01))  # about 14 minutes
+
+    assert 'data-testid="overdue"' not in admin_client.get(reverse("analytics:question", args=[fresh.pk]), {"fragment": 1}).content.decode()
+    assert 'data-testid="overdue"' in admin_client.get(reverse("analytics:question", args=[stale.pk]), {"fragment": 1}).content.decode()

@@ -13,7 +13,6 @@ from django.conf import settings
 from llm.evaluation.ask_data import sample_support_data_ensure
 from support.analytics.charts import CHARTS
 from support.models import DataQuestion
-from tests.eshop.conftest import browser_page, chromium_browser  # noqa: F401 - the Playwright fixtures
 from tests.factories import UserFactory
 from tests.support.factories import TaskRunFactory
 
