@@ -55,6 +55,9 @@ _DENIED_WORDS = {
     "Placeholder": "query parameters", "Parameter": "query parameters",
 }
 
+# Words PostgreSQL reads as session functions although they parse as column names.
+_SESSION_WORDS = {"user", "current_role", "current_user", "session_user", "system_user", "current_catalog", "current_schema"}
+
 # Functions by sqlglot class (what PostgreSQL's names parse to) and, for the rest, by name.
 ALLOWED_FUNCTIONS = tuple(getattr(exp, name) for name in (
     "Count", "Sum", "Avg", "Min", "Max", "Stddev", "StddevPop", "StddevSamp", "Variance", "PercentileCont",
@@ -136,6 +139,10 @@ def sql_check(sql: str) -> CheckedQuery:
             raise QueryRefused(f"Only reading is allowed; the query contains {what}.")
         if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
             raise QueryRefused("Functions named with a schema are not allowed.")
+        if isinstance(node, exp.Column) and not node.table and not node.this.args.get("quoted") and node.name.lower() in _SESSION_WORDS:
+            raise QueryRefused(f"{node.name} reads the database session, not the analytics views; it is not allowed.")
+        if isinstance(node, exp.ObjectIdentifier):
+            raise QueryRefused(f"Casts to {node.name.lower()} look up database objects; they are not allowed.")
     views = set()
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):

@@ -100,6 +100,8 @@ def test_several_statements_are_refused():
     ("SELECT public.pg_sleep(1)", None),
     ("SELECT \"pg_sleep\"(1)", "pg_sleep"),
     ("SELECT current_user", "CURRENT_USER"),
+    ("SELECT session_user", "SESSION_USER"),
+    ("SELECT current_schema", "CURRENT_SCHEMA"),
 ])
 def test_side_effect_delay_and_unlisted_functions_are_refused(sql, function):
     message = refused(sql)
@@ -155,6 +157,20 @@ def test_smuggled_text_in_an_allowed_query_stays_a_harmless_string():
 
     assert "/*" not in checked.sql and "$$" not in checked.sql
     assert sql_check(checked.sql).sql == checked.sql  # the rendered query reads the same once more
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("SELECT user", "user reads the database session"),
+    ("SELECT current_role FROM analytics.tickets", "current_role reads the database session"),
+    ("SELECT 'eshop_user'::regclass", "Casts to regclass look up database objects"),
+    ("TABLE eshop_user", "is not one of the analytics views"),
+])
+def test_session_words_object_lookups_and_table_commands_are_refused(sql, message):
+    assert message in refused(sql)
+
+
+def test_a_column_of_a_view_may_be_called_like_a_session_word_when_qualified():
+    assert sql_check('SELECT t.status, "user" FROM analytics.tickets t').sql
 
 
 @pytest.mark.parametrize("sql", ["SELECT * INTO stolen FROM analytics.tickets", "SELECT * FROM analytics.tickets FOR UPDATE",
