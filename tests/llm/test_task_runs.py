@@ -32,3 +32,16 @@ def test_tasks_on_the_default_queue_are_not_recorded():
     queue_heartbeat.apply(args=("default",), task_id="beat-1")
 
     assert not TaskRun.objects.filter(task_id="beat-1").exists()
+
+
+def test_the_task_run_list_renders_in_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    from tests.factories import UserFactory
+    from tests.support.factories import TaskRunFactory
+
+    TaskRunFactory.create_batch(30, status="failure", error="GenerationTimeout: generation stopped after 90 s")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    with django_assert_max_num_queries(12):
+        response = client.get("/admin/llm/taskrun/", {"status__exact": "failure"})
+
+    assert response.status_code == 200 and "GenerationTimeout" in response.content.decode()

@@ -219,3 +219,12 @@ def test_a_question_waiting_far_too_long_says_the_worker_may_be_down(admin_clien
 
     assert 'data-testid="overdue"' not in admin_client.get(reverse("analytics:question", args=[fresh.pk]), {"fragment": 1}).content.decode()
     assert 'data-testid="overdue"' in admin_client.get(reverse("analytics:question", args=[stale.pk]), {"fragment": 1}).content.decode()
+
+
+def test_staff_who_may_view_the_log_can_open_another_users_question(client):
+    reviewer = staff_with("ask_data", "view_dataquestion")
+    others = DataQuestionFactory(asked_by=UserFactory(is_staff=True), question="Orders per country?")
+    client.force_login(reviewer)
+
+    assert "Orders per country?" in client.get(reverse("analytics:question", args=[others.pk])).content.decode()
+    assert "Orders per country?" in client.get("/admin/support/dataquestion/").content.decode()
