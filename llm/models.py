@@ -28,3 +28,31 @@ class ClassifierHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} v{self.version}"
+
+
+class TaskRun(models.Model):
+    """One run of an SLM or embedding task (queues "llm" and "embed"), recorded by Celery signals.
+
+    Feeds the "SLM task latency and failure rate" chart; see llm/task_runs.py.
+    """
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        RETRY = "retry", "Retried"
+
+    task_id = models.CharField(max_length=64, db_index=True)
+    task_name = models.CharField(max_length=200, db_index=True)
+    queue = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["task_name", "started_at"], name="taskrun_name_started")]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.status} {self.seconds:.2f} s"

@@ -24,3 +24,14 @@ def llm_triage_messages_task(messages: list[dict], categories: list[dict]) -> di
     """All triage fields of a thread (one SLM call). Pure function of its input (acks_late)."""
     options = [CategoryOption(slug=c["slug"], name=c["name"], description=c.get("description", "")) for c in categories]
     return triage_ticket(messages=messages, categories=options).as_dict()
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def classifiers_retrain_task() -> list[dict]:
+    """Refit every classifier head (default queue: it embeds with MiniLM, generates nothing).
+
+    Not idempotent by design (each run stores new versions), so acks_late stays off.
+    """
+    from llm.services.heads import classifier_heads_retrain
+
+    return classifier_heads_retrain()

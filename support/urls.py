@@ -14,4 +14,5 @@ agent_urlpatterns: list = []
 chat_urlpatterns: list = []
 
 # --- Admin analytics (mounted under /admin/ by config/urls.py) --------------------------------------
+# support/analytics/urls.py, at /admin/analytics/ (namespace "analytics").
 urlpatterns = customer_urlpatterns + agent_urlpatterns + chat_urlpatterns

@@ -8,6 +8,7 @@ import secrets
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_list, env_str
+from config.settings.analytics import *  # noqa: F401,F403
 from config.settings.celery import *  # noqa: F401,F403
 from config.settings.drf import *  # noqa: F401,F403
 from config.settings.llm import *  # noqa: F401,F403

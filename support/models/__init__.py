@@ -1,5 +1,6 @@
-"""Support models, one module per area: categories, tickets, knowledge base, chat."""
+"""Support models, one module per area: categories, tickets, knowledge base, chat, analytics."""
 
+from support.models.analytics import DataQuestion
 from support.models.categories import TicketCategory
 from support.models.chat import ChatTurn, Conversation
 from support.models.knowledge import KnowledgeChunk, KnowledgeDocument
@@ -7,6 +8,7 @@ from support.models.tickets import Message, Ticket, TicketCorrection
 
 __all__ = [
     "ChatTurn",
+    "DataQuestion",
     "Conversation",
     "KnowledgeChunk",
     "KnowledgeDocument",

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from llm.evaluation import runner
 
-TASKS = ["head", "triage", "summaries", "answers"]
+TASKS = ["head", "triage", "summaries", "answers", "ask_data"]
 
 
 class Command(BaseCommand):
@@ -13,8 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Only the first N items of each set (quick runs).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
+        parser.add_argument("--sample-tickets", action="store_true",
+                            help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, no_head, **options):
+    def handle(self, *args, task, limit, model, no_head, sample_tickets, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -27,6 +29,12 @@ class Command(BaseCommand):
                 results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
             elif name == "answers":
                 results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
+            elif name == "ask_data":
+                from llm.evaluation import ask_data
+
+                if sample_tickets:
+                    say("  " + ask_data.sample_support_data_ensure())
+                results["ask_data"] = ask_data.evaluate_ask_data(limit=limit, model=model, progress=say)
         path = runner.write_results(results)
         self._print(results)
         say(f"\nwritten to {path}")
@@ -47,6 +55,11 @@ class Command(BaseCommand):
                     self._confusion(report)
                 say(f"  language   accuracy {figures['language_accuracy']:.2f}")
                 say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s  errors {figures['errors']}")
+            elif key == "ask_data":
+                say(f"  execution accuracy {figures['execution_accuracy']:.2f}  ({figures['correct']}/{figures['n']} correct, "
+                    f"{figures['wrong']} wrong, {figures['refused']} refused, {figures['failed']} failed in the database, "
+                    f"{figures['errors']} model errors; {figures['model']})")
+                say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")

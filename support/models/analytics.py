@@ -1,0 +1,56 @@
+"""Ask the data: every question an admin asks, with the SQL the SLM wrote and how it went."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+OVERDUE_MINUTES = 5  # the llm task's hard time limit is 150 s
+
+
+class QuestionStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the model"
+    RUNNING = "running", "Writing SQL"
+    DONE = "done", "Answered"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+
+
+class DataQuestion(models.Model):
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    question = models.TextField()
+    sql = models.TextField(blank=True, help_text="What the model wrote.")
+    executed_sql = models.TextField(blank=True, help_text="The validated query as run (re-rendered, comments gone, row limit).")
+    status = models.CharField(max_length=10, choices=QuestionStatus.choices, default=QuestionStatus.PENDING, db_index=True)
+    error = models.TextField(blank=True, help_text="Why it was refused or failed, in plain words.")
+    columns = models.JSONField(default=list, blank=True)
+    rows = models.JSONField(default=list, blank=True, help_text="The result (at most the row limit), as text and numbers.")
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    truncated = models.BooleanField(default=False)
+    model_name = models.CharField(max_length=100, blank=True)
+    seconds_generate = models.FloatField(null=True, blank=True)
+    seconds_query = models.FloatField(null=True, blank=True)
+    seconds_total = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_analytics_dashboard", "Can view the analytics dashboard"),
+            ("ask_data", "Can ask the data questions"),
+        ]
+
+    def __str__(self) -> str:
+        return self.question[:80]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {QuestionStatus.DONE, QuestionStatus.REFUSED, QuestionStatus.FAILED}
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still waiting long after any answer should have come (the llm worker may be down)."""
+        return not self.is_finished and timezone.now() - self.created_at > dt.timedelta(minutes=OVERDUE_MINUTES)
