@@ -113,10 +113,15 @@ def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callab
     from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, summarize
 
     rows = load_jsonl("threads.jsonl")[:limit]
-    seconds, title_ok, summary_ok, facts_found, facts_total, copied = [], 0, 0, 0, 0, 0
+    seconds, title_ok, summary_ok, facts_found, facts_total, copied, errors = [], 0, 0, 0, 0, 0, 0
     for i, row in enumerate(rows, 1):
         started = time.monotonic()
-        title, summary = summarize(messages=row["messages"], model=model)
+        try:
+            title, summary = summarize(messages=row["messages"], model=model)
+        except Exception as exc:  # noqa: BLE001 - an eval counts failures instead of stopping
+            errors += 1
+            progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
+            continue
         seconds.append(time.monotonic() - started)
         title_ok += len(title.split()) <= TITLE_MAX_WORDS
         summary_ok += len(summary.split()) <= SUMMARY_MAX_WORDS and not summary.endswith("…")
@@ -128,7 +133,7 @@ def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callab
     n = max(len(rows), 1)
     return {"title_length_ok": round(title_ok / n, 3), "summary_length_ok_untruncated": round(summary_ok / n, 3),
             "dialogue_copied": round(copied / n, 3), "key_fact_recall": round(facts_found / max(facts_total, 1), 3),
-            "latency": latency(seconds), "n": len(rows)}
+            "latency": latency(seconds), "errors": errors, "n": len(rows)}
 
 
 def knowledge_pages() -> dict[str, str]:

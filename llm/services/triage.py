@@ -11,6 +11,7 @@ text is wrapped as data: instructions inside it are not followed.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -68,14 +69,23 @@ SUMMARY_PROPERTIES = {
     "next_step": {"type": "string", "minLength": 3, "maxLength": 90},
 }
 SUMMARY_FIELDS_GUIDE = (
-    f"- need, status, next_step: each at most {SUMMARY_PART_WORDS} words, in English, in your own words (never copy "
-    "the dialogue): what the customer needs; what has happened so far; who does what next.\n"
+    f"- need, status, next_step: each one full sentence of 6 to {SUMMARY_PART_WORDS} words, in English, in your own "
+    "words (never copy the dialogue), naming the product or order: need = what the customer wants and why; "
+    "status = what has happened so far (who did what); next_step = who does what next.\n"
 )
+
+# Not drawn from the evaluation threads (a model copies an example that matches its input).
+SUMMARY_EXAMPLE = {
+    "title": "Stove igniter stopped sparking",
+    "need": "Stove igniter stopped sparking after a month; wants it fixed",
+    "status": "Agent asked for a photo; the customer sent it",
+    "next_step": "Agent approves a warranty repair and sends a return label",
+}
 
 
 def summary_from_parts(data: dict) -> str:
-    parts = [data["need"].strip().rstrip("."), data["status"].strip().rstrip("."),
-             "Next: " + data["next_step"].strip().rstrip(".")]
+    parts = [data["need"].strip().rstrip(".,;: "), data["status"].strip().rstrip(".,;: "),
+             "Next: " + data["next_step"].strip().rstrip(".,;: ")]
     return words_at_most(". ".join(parts) + ".", SUMMARY_MAX_WORDS)
 
 
@@ -149,10 +159,9 @@ def triage_messages(messages: list[dict], categories: list[CategoryOption]) -> l
         "- urgency: low (no time pressure), normal, high (blocked or a deadline within days, repeated contact), "
         "urgent (safety hazard, trip within a day, legal threat, large double charge); urgency_reason: a short reason.\n"
         "- language: ISO code of the customer's language (en, es, de, fr, it, nl, pt, other).\n\n"
-        'Example: {"title": "Headlamp stopped charging after two weeks", "need": "Headlamp no longer charges; '
-        'wants a replacement", "status": "Agent asked for photos and the order number", "next_step": "Customer sends '
-        'them, then agent approves a warranty replacement", "category": "defect-warranty", "sentiment": "negative", "urgency": "normal", '
-        '"urgency_reason": "Product unusable but no deadline", "language": "en"}'
+        "Example: " + json.dumps({**SUMMARY_EXAMPLE, "category": "defect-warranty", "sentiment": "negative",
+                                  "urgency": "normal", "urgency_reason": "Product unusable but no deadline",
+                                  "language": "en"})
     )
     return [{"role": "system", "content": instructions}, {"role": "user", "content": _thread_block(messages)}]
 
@@ -241,7 +250,7 @@ def summarize(*, messages: list[dict], model: str | None = None) -> tuple[str, s
                                                **SUMMARY_PROPERTIES},
               "required": ["title", *SUMMARY_PROPERTIES]}
     task = (f"Write a title of at most {TITLE_MAX_WORDS} words naming the problem, and:\n{SUMMARY_FIELDS_GUIDE}"
-            "Reply as JSON.")
+            f"Example: {json.dumps(SUMMARY_EXAMPLE)}. Reply as JSON.")
     data = _single_field(thread, task, schema, model)
     return words_at_most(data["title"], TITLE_MAX_WORDS), summary_from_parts(data)
 
