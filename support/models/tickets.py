@@ -75,6 +75,7 @@ class Ticket(models.Model):
     ai_attempts = models.PositiveSmallIntegerField(default=0)
     ai_last_error = models.TextField(blank=True)
     ai_requested_at = models.DateTimeField(null=True, blank=True, help_text="When triage was last asked for.")
+    ai_started_at = models.DateTimeField(null=True, blank=True, help_text="When the running triage started.")
     ai_finished_at = models.DateTimeField(null=True, blank=True)
     ai_input_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the thread the AI fields describe.")
     ai_seconds = models.FloatField(null=True, blank=True, help_text="Duration of the last triage run.")
