@@ -10,6 +10,7 @@ class MessageField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 6, "maxlength": MESSAGE_MAX_CHARS}))
         super().__init__(max_length=None, strip=False, **kwargs)
+        self.validators = []  # control characters (NUL too) are dropped by message_body_clean, not refused
 
     def clean(self, value):
         return message_body_clean(super().clean(value) or "")

@@ -15,7 +15,14 @@ customer_urlpatterns: list = [
 ]
 
 # --- Agent workspace (staff) ----------------------------------------------------------------------
-agent_urlpatterns: list = []
+agent_urlpatterns: list = [
+    path("desk/", views.desk_inbox, name="desk-inbox"),
+    path("desk/state/", views.desk_inbox_state, name="desk-inbox-state"),
+    path("desk/tickets/<int:number>/", views.desk_ticket, name="desk-ticket"),
+    path("desk/tickets/<int:number>/state/", views.desk_ticket_state, name="desk-ticket-state"),
+    path("desk/tickets/<int:number>/reply/", views.desk_ticket_reply, name="desk-ticket-reply"),
+    path("desk/tickets/<int:number>/update/", views.desk_ticket_update, name="desk-ticket-update"),
+]
 
 # --- Chat assistant -------------------------------------------------------------------------------
 chat_urlpatterns: list = []
