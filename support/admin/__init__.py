@@ -1,3 +1,4 @@
 """Admin registrations, one module per area."""
 
 from support.admin import categories  # noqa: F401
+from support.admin import tickets  # noqa: F401

@@ -32,8 +32,12 @@ logger = logging.getLogger(__name__)
 
 # Seconds a request waits before it runs, so that a burst of messages is triaged once.
 TRIAGE_DEBOUNCE_SECONDS = getattr(settings, "SUPPORT_TRIAGE_DEBOUNCE_SECONDS", 3)
-# A pending request older than this, or a run older than the task's hard limit plus a margin, is stale.
-TRIAGE_PENDING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_PENDING_STALE_SECONDS", 120))
+# A request that reached the broker but has not run after this long is sent again (its message was
+# lost, e.g. a broker restarted without its data); long enough for a backlog to drain (69 demo
+# tickets take about 12 minutes with one llm worker). A request that never reached the broker has
+# ai_requested_at cleared and is sent at the next sweep.
+TRIAGE_PENDING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_PENDING_STALE_SECONDS", 30 * 60))
+# A run older than the task's hard time limit plus a margin: its worker died.
 TRIAGE_RUNNING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_RUNNING_STALE_SECONDS", 240))
 # Runs (attempts) a ticket gets before the sweeper gives up and marks it failed.
 TRIAGE_MAX_ATTEMPTS = 5
@@ -65,13 +69,23 @@ def ticket_customer_text(ticket: Ticket) -> str:
 
 # --- request ---------------------------------------------------------------------------------
 
-def _enqueue(task, ticket_id: int, *, countdown: float | None = None, **kwargs) -> None:
+def _enqueue(task, ticket_id: int, *, countdown: float | None = None, **kwargs) -> bool:
     """Send a task, never failing the caller: with the broker down the row stays pending and
-    the sweeper sends it later."""
+    the sweeper sends it later. Returns whether the broker took it."""
     try:
         task.apply_async(args=[ticket_id], kwargs=kwargs, countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - a broker outage must not lose the customer's request
         logger.warning("Could not enqueue %s for ticket %s (%s); the sweeper will retry.", task.name, ticket_id, exc)
+        return False
+    return True
+
+
+def _triage_send(ticket_id: int, requested_at: datetime, *, countdown: float | None) -> None:
+    from support.tasks import llm_triage_ticket
+
+    if not _enqueue(llm_triage_ticket, ticket_id, countdown=countdown, requested_at=requested_at.isoformat()):
+        # Not sent: clear the request time (only if no newer request came), so the next sweep sends it.
+        Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
 
 
 def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
@@ -81,7 +95,7 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
     thread is unchanged (the stored hash is cleared); agent_fields are still never overwritten.
     Safe to call inside or outside a transaction; never raises for a broker outage.
     """
-    from support.tasks import embed_ticket, llm_triage_ticket
+    from support.tasks import embed_ticket
 
     now = timezone.now()
     updates = {"ai_status": AIStatus.PENDING, "ai_requested_at": now, "ai_last_error": ""}
@@ -92,9 +106,7 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     for name, value in updates.items():
         setattr(ticket, name, value)
-    requested_at = now.isoformat()
-    transaction.on_commit(lambda: _enqueue(llm_triage_ticket, ticket.pk, countdown=TRIAGE_DEBOUNCE_SECONDS,
-                                                 requested_at=requested_at))
+    transaction.on_commit(lambda: _triage_send(ticket.pk, now, countdown=TRIAGE_DEBOUNCE_SECONDS))
     transaction.on_commit(lambda: _enqueue(embed_ticket, ticket.pk))
 
 
@@ -240,12 +252,16 @@ def ticket_embed(*, ticket_id: int) -> bool:
 
 # --- sweep -----------------------------------------------------------------------------------
 
+EMBEDDING_STALE = timedelta(minutes=2)
+
+
 def triage_sweep(*, pending_stale: timedelta = TRIAGE_PENDING_STALE, running_stale: timedelta = TRIAGE_RUNNING_STALE) -> dict:
-    """Re-enqueue triage that waits too long (broker was down, worker died); mark as failed what
-    used up its attempts; enqueue embeddings that are missing. Returns counts. Beat runs it each minute."""
+    """Send again triage that never reached the broker (broker was down), that waits too long (its
+    message was lost) or whose run stopped (worker died); mark as failed what used up its attempts;
+    enqueue missing embeddings. Returns counts. Beat runs it each minute."""
     from django.db.models import Q
 
-    from support.tasks import embed_ticket, llm_triage_ticket
+    from support.tasks import embed_ticket
 
     now = timezone.now()
     stale = Ticket.objects.filter(
@@ -260,9 +276,9 @@ def triage_sweep(*, pending_stale: timedelta = TRIAGE_PENDING_STALE, running_sta
     for ticket_id in stale.filter(ai_attempts__lt=TRIAGE_MAX_ATTEMPTS).values_list("pk", flat=True):
         # A new request time: any older message for this ticket still in the broker steps aside.
         Ticket.objects.filter(pk=ticket_id).update(ai_status=AIStatus.PENDING, ai_requested_at=now)
-        _enqueue(llm_triage_ticket, ticket_id, requested_at=now.isoformat())
+        _triage_send(ticket_id, now, countdown=None)
         requeued += 1
-    missing = list(Ticket.objects.filter(embedding__isnull=True, created_at__lt=now - pending_stale)
+    missing = list(Ticket.objects.filter(embedding__isnull=True, updated_at__lt=now - EMBEDDING_STALE)
                    .values_list("pk", flat=True)[:500])
     for ticket_id in missing:
         _enqueue(embed_ticket, ticket_id)
