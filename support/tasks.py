@@ -23,7 +23,7 @@ TRIAGE_HARD_LIMIT = 180
 TRANSIENT_TRIAGE_ERRORS = (GenerationTimeout, LLMOutputError, SoftTimeLimitExceeded)
 
 
-@shared_task(bind=True, name="support.tasks.llm_triage_ticket", acks_late=True, max_retries=TRIAGE_MAX_ATTEMPTS - 1,
+@shared_task(bind=True, name="support.tasks.llm_triage_ticket", acks_late=True, ignore_result=True, max_retries=TRIAGE_MAX_ATTEMPTS - 1,
              soft_time_limit=TRIAGE_SOFT_LIMIT, time_limit=TRIAGE_HARD_LIMIT)
 def llm_triage_ticket(self, ticket_id: int, requested_at: str | None = None) -> str:
     """Triage one ticket (support.services.triage.ticket_triage_run). Idempotent by the thread's
@@ -48,13 +48,13 @@ def llm_triage_ticket(self, ticket_id: int, requested_at: str | None = None) -> 
         raise
 
 
-@shared_task(name="support.tasks.embed_ticket", acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(name="support.tasks.embed_ticket", acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
 def embed_ticket(ticket_id: int) -> bool:
     """Embed the customer's text of one ticket (similar tickets, semantic search). Idempotent by content hash."""
     return ticket_embed(ticket_id=ticket_id)
 
 
-@shared_task(name="support.tasks.sweep_stale_triage")
+@shared_task(name="support.tasks.sweep_stale_triage", ignore_result=True)
 def sweep_stale_triage() -> dict:
     """Beat, each minute: re-enqueue stale triage and missing embeddings (see triage_sweep)."""
     return triage_sweep()

@@ -1,14 +1,7 @@
 """Test-suite wiring: the tests' own embedded PostgreSQL + Redis, and a real Celery worker."""
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 _started: list[str] = []
 
 
@@ -46,37 +39,45 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     from django.db import connection
 
     from config.celery import app
+    from tests.helpers import celery_worker_start, celery_worker_stop
 
     app.control.purge()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.django.test",
-        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-        # The worker's SLM tasks run SmolLM2 (70 tokens/s) so they finish well inside their time
-        # limit on a busy 2-core machine; the default model is exercised in-process elsewhere.
-        "LLM_MODEL": os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
-    }
-    log_path = ROOT / "var" / "test-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", "llm,embed,default",
-             "-c", "1", "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        process.kill()
-        pytest.fail("celery worker did not answer within 60 s")
+    process = celery_worker_start(database_name=connection.settings_dict["NAME"], name="test")
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    celery_worker_stop(process)
 
+
+# --- the browser (Playwright driving Debian's chromium) -----------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread; Django would then refuse the
+    # test's own (synchronous, single-threaded) ORM calls as "async unsafe". They are not.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

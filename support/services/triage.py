@@ -42,6 +42,7 @@ TRIAGE_RUNNING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_RUNNI
 # Runs (attempts) a ticket gets before the sweeper gives up and marks it failed.
 TRIAGE_MAX_ATTEMPTS = 5
 
+EMBED_MAX_CHARS = 4000  # MiniLM reads the first 256 word pieces anyway
 ORDER_NUMBER_RE = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
 PRODUCT_MAX_DISTANCE = 0.55  # cosine distance ticket -> product description beyond which no product is named
 
@@ -61,6 +62,10 @@ def thread_hash(thread: list[dict]) -> str:
     return digest.hexdigest()
 
 
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def ticket_customer_text(ticket: Ticket) -> str:
     """What the customer wrote, in order: the text embedded for similarity and product detection."""
     bodies = ticket.messages.filter(author_kind=MessageAuthor.CUSTOMER, is_internal=False).order_by("created_at", "id")
@@ -73,7 +78,10 @@ def _enqueue(task, ticket_id: int, *, countdown: float | None = None, **kwargs) 
     """Send a task, never failing the caller: with the broker down the row stays pending and
     the sweeper sends it later. Returns whether the broker took it."""
     try:
-        task.apply_async(args=[ticket_id], kwargs=kwargs, countdown=countdown, retry=False)
+        # One quick retry covers a pooled connection that a broker restart closed; no result is
+        # awaited (ignore_result), so the web process never waits on the result store either.
+        task.apply_async(args=[ticket_id], kwargs=kwargs, countdown=countdown, ignore_result=True,
+                         retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
     except Exception as exc:  # noqa: BLE001 - a broker outage must not lose the customer's request
         logger.warning("Could not enqueue %s for ticket %s (%s); the sweeper will retry.", task.name, ticket_id, exc)
         return False
@@ -182,7 +190,7 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
     clock = time.monotonic()
     result = triage_ticket(messages=thread, categories=ticket_category_options())
     customer_text = "\n".join(m["body"] for m in thread if m["author"] == MessageAuthor.CUSTOMER)
-    vector = embed_texts(texts=[customer_text[:4000]])[0]
+    vector = embed_texts(texts=[customer_text[:EMBED_MAX_CHARS]])[0]
     product = _product_detect(customer_text, vector)
     order = _order_detect(ticket, customer_text)
 
@@ -221,6 +229,11 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
         ticket.ai_seconds = round(time.monotonic() - clock, 2)
         ticket.save(update_fields=changed + ["ai_status", "ai_input_hash", "ai_last_error", "ai_finished_at",
                                              "ai_seconds", "updated_at"])
+        if ticket.embedding_hash != _text_hash(customer_text[:EMBED_MAX_CHARS]):
+            # Its embed task never reached the broker (it was down) or is still queued: ask again (idempotent).
+            from support.tasks import embed_ticket
+
+            transaction.on_commit(lambda: _enqueue(embed_ticket, ticket_id))
     return "done"
 
 
@@ -240,10 +253,10 @@ def ticket_embed(*, ticket_id: int) -> bool:
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None:
         return False
-    text = ticket_customer_text(ticket)[:4000]
+    text = ticket_customer_text(ticket)[:EMBED_MAX_CHARS]
     if not text:
         return False
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = _text_hash(text)
     if digest == ticket.embedding_hash and ticket.embedding is not None:
         return False
     vector = embed_texts(texts=[text])[0]
