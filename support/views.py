@@ -185,6 +185,7 @@ def desk_ticket(request, number):
         "orders": order_list_for_user(user=ticket.customer)[:10], "agents": support_agents(),
         "categories": TicketCategory.objects.filter(is_active=True).order_by("name"),
         "sentiments": Sentiment.choices, "urgencies": Urgency.choices, "statuses": TicketStatus.choices,
+        "products": Product.objects.filter(is_active=True).only("pk", "brand", "model").order_by("brand", "model"),
         "form": ReplyForm(initial={"body": request.session.pop("desk_draft", "")}), "corrections": ticket.corrections.all()[:20],
     })
 

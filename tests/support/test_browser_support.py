@@ -87,14 +87,14 @@ def test_customer_files_agent_triages_corrects_and_replies_customer_sees_it(live
     desk.get_by_label("Category").select_option(corrected.slug)
     desk.locator("form:has(#correct-category)").get_by_role("button", name="Save").click()
     desk.wait_for_load_state()
-    assert "Category corrected." in desk.locator("main").inner_text()
+    assert "Category corrected." in desk.locator("body").inner_text()
     assert desk.get_by_test_id("category-source").inner_text() == "set by an agent"
     shot(desk, "category-corrected")
     desk.locator("#reply-body").fill("Hi Robin, sorry about that! A blinking red light means the battery is not "
                                      "charging: we are sending you a replacement today, free of charge.")
     desk.get_by_role("button", name="Send reply").click()
     desk.wait_for_load_state()
-    assert "Reply sent to the customer." in desk.locator("main").inner_text()
+    assert "Reply sent to the customer." in desk.locator("body").inner_text()
     shot(desk, "replied")
     ticket.refresh_from_db()
     assert ticket.category == corrected and ticket.corrections.get().to_value == corrected.slug
