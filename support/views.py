@@ -180,12 +180,15 @@ def _agent_ticket_or_404(number) -> Ticket:
 @agent_required
 def desk_ticket(request, number):
     ticket = _agent_ticket_or_404(number)
+    orders = list(order_list_for_user(user=ticket.customer)[:10])
     return render(request, "support/agent/ticket.html", {
         "ticket": ticket, "thread": ticket.messages.all(), "similar": tickets_similar_resolved(ticket=ticket),
-        "orders": order_list_for_user(user=ticket.customer)[:10], "agents": support_agents(),
-        "categories": TicketCategory.objects.filter(is_active=True).order_by("name"),
+        "orders": orders, "agents": support_agents(),
+        "category_choices": TicketCategory.objects.filter(is_active=True).order_by("name").values_list("slug", "name"),
         "sentiments": Sentiment.choices, "urgencies": Urgency.choices, "statuses": TicketStatus.choices,
-        "products": Product.objects.filter(is_active=True).only("pk", "brand", "model").order_by("brand", "model"),
+        "product_choices": [(p.pk, f"{p.brand} {p.model}") for p in
+                            Product.objects.filter(is_active=True).only("pk", "brand", "model").order_by("brand", "model")],
+        "order_choices": [(o.number, o.number) for o in orders],
         "form": ReplyForm(initial={"body": request.session.pop("desk_draft", "")}), "corrections": ticket.corrections.all()[:20],
     })
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from support.models import Ticket, TicketCategory
 from support.models.tickets import AIStatus, TicketStatus
 from support.services.tickets import ticket_create
-from tests.factories import UserFactory
+from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,9 +94,11 @@ def test_the_state_endpoint_reports_counts_and_triage_progress(agent_client, cus
 
 def test_ticket_page_reply_note_status_assign_and_correction(agent_client, agent, customer, ticket_categories, no_enqueue):
     ticket = _triaged(customer, "Where is my order?", category="account")
+    own, foreign = OrderFactory(user=customer), OrderFactory()
     url = reverse("support:desk-ticket", args=[ticket.number])
     page = agent_client.get(url).content.decode()
     assert 'id="reply-body"' in page and "Where is my order?" in page
+    assert own.number in page and foreign.number not in page  # the customer's orders only
 
     update = reverse("support:desk-ticket-update", args=[ticket.number])
     agent_client.post(update, {"action": "correct", "field": "category", "value": "order-status"})
