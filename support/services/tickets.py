@@ -80,7 +80,6 @@ def ticket_create(*, customer, body: str, subject: str = "", origin: str = Ticke
         customer=customer, subject=subject, origin=origin, order=order, product=product,
         agent_fields=agent_fields, created_at=now, last_activity_at=now,
     )
-    ticket.refresh_from_db(fields=["number"])
     Message.objects.create(ticket=ticket, author_kind=MessageAuthor.CUSTOMER, author=customer, body=body, created_at=now)
     ticket_triage_request(ticket)
     _notify(to=customer.email, subject=f"We received your request #{ticket.number}",

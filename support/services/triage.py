@@ -120,10 +120,6 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
 
 # --- run ---------------------------------------------------------------------------------------
 
-class TriageSkipped(Exception):
-    pass
-
-
 def _order_detect(ticket: Ticket, text: str):
     """An order number in the text that belongs to THIS customer (another customer's never matches)."""
     from eshop.models import Order
