@@ -7,6 +7,7 @@ worker, as run_stack does. Bench tickets belong to a bench customer and are dele
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -65,18 +66,20 @@ def bench_triage_pipeline(*, tickets: int, progress: Callable[[str], None]) -> d
     from support.services.tickets import ticket_create
     from support.services.triage import TRIAGE_DEBOUNCE_SECONDS
 
-    workers = []
-    if not any("llm" in str(queues) for queues in (app.control.inspect(timeout=1).active_queues() or {}).values()):
-        progress("  no llm worker answers: starting the default setup (1 llm worker, 1 embed/default worker)")
-        workers = _start_default_workers()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(app.control.ping(timeout=0.5) or []) < 2:
-            pass
+    workers: list[subprocess.Popen] = []
     customer, _ = User.objects.get_or_create(email=BENCH_CUSTOMER, defaults={"first_name": "Bench", "is_active": False})
     texts = _bench_texts(tickets * 2)
     quiet_mail = override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")  # no confirmations printed
     quiet_mail.enable()
+    # A bench stopped with SIGTERM (a timeout) still cleans up: its workers and bench tickets.
+    previous_handler = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
+        if not any("llm" in str(queues) for queues in (app.control.inspect(timeout=1).active_queues() or {}).values()):
+            progress("  no llm worker answers: starting the default setup (1 llm worker, 1 embed/default worker)")
+            workers = _start_default_workers()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(app.control.ping(timeout=0.5) or []) < 2:
+                pass
         # warm-up: the worker loads its models on the first task
         warm = ticket_create(customer=customer, body=texts[0])
         _wait_done([warm.pk], time.monotonic() + 300)
@@ -119,3 +122,4 @@ def bench_triage_pipeline(*, tickets: int, progress: Callable[[str], None]) -> d
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        signal.signal(signal.SIGTERM, previous_handler)
