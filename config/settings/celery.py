@@ -56,3 +56,9 @@ CELERY_BEAT_SCHEDULE = {
     }
     for queue in ("llm", "embed", "default")
 }
+# The support desk's sweeper: triage that waits too long (broker down, worker killed) is sent again.
+CELERY_BEAT_SCHEDULE["support-sweep-stale-triage"] = {
+    "task": "support.tasks.sweep_stale_triage",
+    "schedule": timedelta(seconds=60),
+    "options": {"expires": 55},
+}

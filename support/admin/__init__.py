@@ -1,4 +1,5 @@
 """Admin registrations, one module per area."""
 
-from support.admin import categories  # noqa: F401
 from support.admin import analytics  # noqa: F401
+from support.admin import categories  # noqa: F401
+from support.admin import tickets  # noqa: F401

@@ -30,8 +30,9 @@ class AIStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-Sentiment = models.TextChoices("Sentiment", [(level, level.replace("_", " ").capitalize()) for level in SENTIMENT_LEVELS])
-Urgency = models.TextChoices("Urgency", [(level, level.capitalize()) for level in URGENCY_LEVELS])
+# Values are the triage labels ("very_negative", "urgent"); (name, (value, label)) in the functional API.
+Sentiment = models.TextChoices("Sentiment", [(level.upper(), (level, level.replace("_", " ").capitalize())) for level in SENTIMENT_LEVELS])
+Urgency = models.TextChoices("Urgency", [(level.upper(), (level, level.capitalize())) for level in URGENCY_LEVELS])
 
 # Fields the AI fills and an agent may correct; a field an agent set is never overwritten by AI.
 AI_FIELDS = ("title", "summary", "category", "sentiment", "urgency", "product", "order", "language")
@@ -43,6 +44,8 @@ class Ticket(models.Model):
                                     db_default=Func(Value("support_ticket_number_seq"), function="nextval"))
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
     origin = models.CharField(max_length=8, choices=TicketOrigin.choices, default=TicketOrigin.FORM)
+    demo_ref = models.CharField(max_length=20, null=True, blank=True, unique=True, editable=False,
+                                help_text="Reference of a demo ticket (support/demo_data/demo_tickets.json).")
     subject = models.CharField(max_length=200, blank=True, help_text="What the customer typed as the subject.")
     title = models.CharField(max_length=200, blank=True, help_text="AI title (at most 8 words), or the agent's.")
     summary = models.TextField(blank=True)
@@ -75,6 +78,7 @@ class Ticket(models.Model):
     ai_attempts = models.PositiveSmallIntegerField(default=0)
     ai_last_error = models.TextField(blank=True)
     ai_requested_at = models.DateTimeField(null=True, blank=True, help_text="When triage was last asked for.")
+    ai_started_at = models.DateTimeField(null=True, blank=True, help_text="When the running triage started.")
     ai_finished_at = models.DateTimeField(null=True, blank=True)
     ai_input_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the thread the AI fields describe.")
     ai_seconds = models.FloatField(null=True, blank=True, help_text="Duration of the last triage run.")

@@ -7,6 +7,8 @@ from eshop.services.accounts import demo_users_ensure
 from eshop.services.catalog import CatalogImportError, catalog_import
 from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
 from eshop.services.embeddings import product_embedding_schedule_missing
+from support.selectors.tickets import triage_progress
+from support.services.demo_tickets import DemoTicketsError, demo_tickets_ensure
 
 
 class Command(BaseCommand):
@@ -40,3 +42,15 @@ class Command(BaseCommand):
         # The running worker's embed queue fills the vectors (search and related products use them).
         enqueued = product_embedding_schedule_missing()
         self.stdout.write(f"  product embeddings: {enqueued} enqueued on the embed queue (products without one)")
+        try:
+            tickets = demo_tickets_ensure()
+        except DemoTicketsError as exc:
+            raise CommandError(f"Demo tickets could not be loaded: {exc}") from None
+        progress = triage_progress()
+        self.stdout.write(
+            f"  demo tickets: {tickets.created} added ({tickets.skipped} already there)"
+            + (f", {tickets.without_customer} left out (customer missing)" if tickets.without_customer else "")
+            + f"; AI triage: {progress.done} of {progress.total} done, {progress.waiting} waiting for the llm worker"
+            + (f", {progress.failed} failed" if progress.failed else "")
+            + " (follow it in the support desk or with `manage.py triage_tickets --status`)"
+        )

@@ -2,8 +2,9 @@ from django.core.management.base import BaseCommand
 
 from eshop import benchmark as storefront
 from llm import benchmark as engine
+from support import benchmark as support_desk
 
-PARTS = ["engine", "storefront"]
+PARTS = ["engine", "storefront", "triage"]
 
 
 class Command(BaseCommand):
@@ -35,4 +36,7 @@ class Command(BaseCommand):
                 "search": storefront.bench_search(progress=say),
                 "pages": storefront.bench_pages(threads=threads, progress=say),
             }
+        if "triage" in (part or PARTS):
+            say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
+            results["triage_pipeline"] = support_desk.bench_triage_pipeline(tickets=tickets, progress=say)
         say(f"written to {engine.write_bench(results)}")

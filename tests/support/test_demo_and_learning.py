@@ -1,0 +1,97 @@
+"""Demo tickets (seed_demo), agent corrections as training data, admin pages."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from eshop.services.accounts import demo_users_ensure
+from support.models import Ticket
+from support.models.tickets import AIStatus
+from support.selectors import ticket_training_examples
+from support.services.demo_tickets import DEMO_TICKETS_FILE, demo_tickets_ensure
+from support.services.tickets import ticket_correct, ticket_create
+from tests.factories import OrderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_people(db):
+    """The demo logins and the demo customers named in demo_tickets.json, with the demo orders they cite."""
+    demo_users_ensure()
+    rows = json.loads(DEMO_TICKETS_FILE.read_text())
+    for email in {row["customer_email"] for row in rows} - {"customer@example.com"}:
+        UserFactory(email=email)
+    from eshop.models import User
+
+    for row in rows:
+        if row.get("order_ref"):
+            user = User.objects.get(email=row["customer_email"])
+            if not user.orders.filter(demo_ref=row["order_ref"]).exists():
+                OrderFactory(user=user, demo_ref=row["order_ref"], with_line=False)
+    return rows
+
+
+def test_demo_tickets_load_once_with_order_numbers_and_ask_for_triage(demo_people, ticket_categories, no_enqueue,
+                                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = demo_tickets_ensure()
+    assert first.created == len(demo_people) >= 60 and first.without_customer == 0
+    assert Ticket.objects.filter(ai_status=AIStatus.PENDING).count() == first.created
+    assert [name for name, *_ in no_enqueue].count("support.tasks.llm_triage_ticket") == first.created
+
+    t01 = Ticket.objects.get(demo_ref="T01")
+    body = t01.messages.first().body
+    assert "{order:" not in body and t01.customer.orders.get(demo_ref="D5").number in body
+    assert t01.messages.filter(is_internal=True).exists() and t01.first_response_at and t01.status == "pending"
+
+    again = demo_tickets_ensure()
+    assert again.created == 0 and again.skipped == first.created
+    assert Ticket.objects.count() == first.created
+
+
+def test_seed_demo_reports_the_triage_progress(demo_people, ticket_categories, no_enqueue, monkeypatch, settings, tmp_path):
+    monkeypatch.setattr("core.management.commands.seed_demo.catalog_import", lambda directory: type(
+        "R", (), {"categories_created": 0, "products_created": 0, "products_updated": 0})())
+    monkeypatch.setattr("core.management.commands.seed_demo.demo_orders_ensure", lambda: type(
+        "R", (), {"orders_created": 0, "orders_skipped": 0, "customers_created": 0, "orders_without_products": 0})())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert f"demo tickets: {len(demo_people)} added" in out.getvalue()
+    assert f"AI triage: 0 of {len(demo_people)} done" in out.getvalue()
+
+    out = StringIO()
+    call_command("triage_tickets", "--status", stdout=out)
+    assert f"AI triage: 0 of {len(demo_people)} done, {len(demo_people)} waiting, 0 failed" in out.getvalue()
+
+
+def test_agent_corrections_become_training_examples(customer, agent, ticket_categories, no_enqueue):
+    seed = ticket_training_examples(task="category")
+    ticket = ticket_create(customer=customer, body="Can I rent a kayak for the weekend?")
+    ticket_correct(ticket=ticket, agent=agent, field="category", value="product-question")
+    ticket_correct(ticket=ticket, agent=agent, field="category", value="feedback")  # the newest wins
+    ticket_correct(ticket=ticket, agent=agent, field="urgency", value="low")  # not a head task
+    examples = ticket_training_examples(task="category")
+    assert len(examples) == len(seed) + 1
+    assert ("Can I rent a kayak for the weekend?", "feedback") in examples
+    assert ticket_training_examples(task="sentiment") == ticket_training_examples(task="sentiment")[: len(seed)]
+
+
+def test_admin_shows_ai_failures_the_newest_head_and_reruns_triage(client, customer, ticket_categories, no_enqueue):
+    from llm.models import ClassifierHead
+
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    ticket = ticket_create(customer=customer, body="hello")
+    Ticket.objects.filter(pk=ticket.pk).update(ai_status=AIStatus.FAILED, ai_last_error="GenerationTimeout: too slow")
+    ClassifierHead.objects.create(task="category", version=3, labels=["a", "b"], weights=[[0.0], [0.0]], intercepts=[0, 0],
+                                  train_size=80, holdout_size=20, holdout_accuracy=0.85, holdout_macro_f1=0.8)
+    page = client.get(reverse("admin:support_ticket_changelist")).content.decode()
+    assert "GenerationTimeout: too slow" in page and "Ticket category head v3: holdout accuracy 85%" in page
+
+    client.post(reverse("admin:support_ticket_changelist"), {"action": "retriage", "_selected_action": [ticket.pk]})
+    ticket.refresh_from_db()
+    assert ticket.ai_status == AIStatus.PENDING and ticket.ai_last_error == ""
