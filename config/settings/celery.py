@@ -56,3 +56,8 @@ CELERY_BEAT_SCHEDULE = {
     }
     for queue in ("llm", "embed", "default")
 }
+
+# Chat turns whose worker died are failed (and can be retried by the customer).
+CELERY_BEAT_SCHEDULE["support-chat-stale-turns"] = {
+    "task": "support.tasks.chat_turns_fail_stale", "schedule": timedelta(seconds=30), "options": {"expires": 25},
+}

@@ -1,3 +1,5 @@
 """Admin registrations, one module per area."""
 
 from support.admin import categories  # noqa: F401
+from support.admin import chat  # noqa: F401
+from support.admin import knowledge  # noqa: F401

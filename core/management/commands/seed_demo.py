@@ -7,6 +7,7 @@ from eshop.services.accounts import demo_users_ensure
 from eshop.services.catalog import CatalogImportError, catalog_import
 from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
 from eshop.services.embeddings import product_embedding_schedule_missing
+from support.services.knowledge import knowledge_demo_ensure, knowledge_index_pending
 
 
 class Command(BaseCommand):
@@ -40,3 +41,10 @@ class Command(BaseCommand):
         # The running worker's embed queue fills the vectors (search and related products use them).
         enqueued = product_embedding_schedule_missing()
         self.stdout.write(f"  product embeddings: {enqueued} enqueued on the embed queue (products without one)")
+        knowledge = knowledge_demo_ensure()
+        queued = knowledge_index_pending()
+        self.stdout.write(
+            f"  knowledge base: {knowledge.created} documents added, {knowledge.updated} updated, {knowledge.unchanged} unchanged"
+            + (f", manuals skipped (product not in the catalog): {', '.join(knowledge.skipped)}" if knowledge.skipped else "")
+            + f"; {queued} queued for indexing on the embed queue"
+        )
