@@ -80,3 +80,78 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         process.kill()
 
+
+# --- the demo catalog with embeddings (search, related products, browser walk) -----------------
+
+_DEMO_VECTORS: dict[str, list[float]] = {}
+
+
+@pytest.fixture
+def demo_catalog(db):
+    """The 200-product demo catalog with real MiniLM embeddings, as the embed queue would leave it.
+
+    The vectors are computed once per test session in this process (about 3 s on 2 cores) and
+    written to each test's fresh rows; search embeds its queries with the same real model.
+    """
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from eshop.models import Product
+    from eshop.services.catalog import catalog_import
+    from eshop.services.embeddings import product_embedding_hash, product_embedding_text
+    from llm.services.embed import embed_texts
+
+    from unittest import mock
+
+    from eshop.tasks import embed_product
+
+    with mock.patch.object(embed_product, "delay"):  # the vectors are written below, no queue needed
+        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+    products = list(Product.objects.select_related("category"))
+    texts = {product.pk: product_embedding_text(product=product) for product in products}
+    missing = sorted({text for text in texts.values() if text not in _DEMO_VECTORS})
+    if missing:
+        for text, vector in zip(missing, embed_texts(texts=missing, batch_size=64), strict=True):
+            _DEMO_VECTORS[text] = vector.tolist()
+    for product in products:
+        product.embedding = _DEMO_VECTORS[texts[product.pk]]
+        product.embedding_hash = product_embedding_hash(text=texts[product.pk])
+    Product.objects.bulk_update(products, ["embedding", "embedding_hash"])
+    return products
+
+
+# --- the browser (Playwright driving Debian's chromium) -----------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread; Django would then refuse the
+    # test's own (synchronous, single-threaded) ORM calls as "async unsafe". They are not.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

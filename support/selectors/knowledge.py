@@ -116,6 +116,11 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
     ]
 
 
+def knowledge_search_for_question(*, question: str, page_product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
+    """knowledge_search narrowed to the product the customer's page shows, else the one the question names."""
+    return knowledge_search(query=question, product_id=page_product_id or knowledge_product_named(query=question), limit=limit)
+
+
 def knowledge_document_get_published(*, slug: str) -> KnowledgeDocument | None:
     return KnowledgeDocument.objects.filter(slug=slug, is_published=True).select_related("product").first()
 

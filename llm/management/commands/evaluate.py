@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from llm.evaluation import runner
 
-TASKS = ["head", "triage", "summaries", "answers"]
+TASKS = ["head", "triage", "summaries", "retrieval", "answers"]
 
 
 class Command(BaseCommand):
@@ -25,6 +25,8 @@ class Command(BaseCommand):
                 results["triage"] = runner.evaluate_triage(limit=limit, model=model, use_head=not no_head, progress=say)
             elif name == "summaries":
                 results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
+            elif name == "retrieval":
+                results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "answers":
                 results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
         path = runner.write_results(results)
@@ -47,6 +49,12 @@ class Command(BaseCommand):
                     self._confusion(report)
                 say(f"  language   accuracy {figures['language_accuracy']:.2f}")
                 say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s  errors {figures['errors']}")
+            elif key == "retrieval":
+                for setting in ("question_only", "from_product_page"):
+                    f = figures[setting]
+                    say(f"  {setting:<18} document recall@{figures['k']} {f['document_recall_at_' + str(figures['k'])]:.2f}  "
+                        f"page recall@{figures['k']} {f['page_recall_at_' + str(figures['k'])]:.2f}  "
+                        f"p95 {f['latency']['p95_s'] * 1000:.0f} ms  (n={figures['n']}, misses: {', '.join(f['misses']) or 'none'})")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")
