@@ -15,39 +15,17 @@
   var TURN_DEADLINE_MS = 6 * 60 * 1000; // the server fails a dead worker's turn long before this
   var conversation = root.dataset.conversation || "";
 
+  var A = window.TrailheadAnswers;
+  var el = A.el;
+  var errorText = A.errorText;
+
   function csrfToken() {
     var field = form.querySelector("input[name=csrfmiddlewaretoken]");
     return field ? field.value : "";
   }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-
   function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), "Accept": "application/json"},
-      body: JSON.stringify(body || {})
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return {ok: response.ok, status: response.status, data: data};
-      });
-    });
-  }
-
-  function errorText(data, fallback) {
-    if (!data) return fallback;
-    if (typeof data.detail === "string") return data.detail;
-    for (var key in data) {
-      var value = data[key];
-      if (Array.isArray(value) && value.length) return String(value[0]);
-      if (typeof value === "string") return value;
-    }
-    return fallback;
+    return A.post(url, body, csrfToken());
   }
 
   function showError(message) {
@@ -75,7 +53,6 @@
     this.id = data.id;
     this.eventsUrl = data.events_url;
     this.sources = [];
-    this.seen = 0;
     this.text = "";
     this.node = el("li", "chat-turn");
     this.node.dataset.turn = data.id;
@@ -92,90 +69,31 @@
 
   Turn.prototype.showSources = function (sources) {
     this.sources = sources || [];
-    this.sourcesNode.textContent = "";
-    this.sources.forEach(function (source) {
-      var item = el("li", "chat-source");
-      item.id = "chat-source-" + this.id + "-" + source.n;
-      var link = el("a", "chat-source-link", "[" + source.n + "] " + source.title);
-      link.href = source.url;
-      item.appendChild(link);
-      if (source.excerpt) item.appendChild(el("span", "chat-source-excerpt", source.excerpt));
-      this.sourcesNode.appendChild(item);
-    }, this);
+    A.renderSources(this.sourcesNode, this.sources, "chat-source-" + this.id + "-");
   };
 
   Turn.prototype.showAnswer = function (text, final) {
-    this.answerNode.textContent = "";
-    var byNumber = {};
-    this.sources.forEach(function (source) { byNumber[source.n] = source; });
-    var parts = final ? text.split(/(\[\d{1,3}\])/) : [text];
-    parts.forEach(function (part) {
-      var match = /^\[(\d{1,3})\]$/.exec(part);
-      if (match && byNumber[match[1]]) {
-        var cite = el("a", "chat-cite", part);
-        cite.href = byNumber[match[1]].url;
-        cite.title = byNumber[match[1]].title;
-        this.answerNode.appendChild(cite);
-      } else {
-        this.answerNode.appendChild(document.createTextNode(part));
-      }
-    }, this);
+    A.renderAnswer(this.answerNode, text, this.sources, final);
   };
 
   Turn.prototype.listen = function () {
     var turn = this;
-    if (this.source) this.source.close();
+    if (this.stream) this.stream.close();
     this.node.classList.add("chat-turn-streaming");
     statusLine.textContent = "Looking it up…";
-    var source = new EventSource(this.eventsUrl);
-    this.source = source;
-    clearTimeout(this.deadline);
-    this.deadline = setTimeout(function () {
-      turn.fail("The assistant did not answer in time.");
+    this.stream = A.listen(this.eventsUrl, {
+      sources: function (sources) { turn.showSources(sources); statusLine.textContent = "Writing the answer…"; },
+      token: function (text) { turn.text += text; turn.showAnswer(turn.text, false); },
+      ping: function (status) { if (status === "pending") statusLine.textContent = "Waiting for the assistant…"; },
+      done: function (data) { turn.finish(data); },
+      failed: function (message) { turn.fail(message); },
+      reconnecting: function () { statusLine.textContent = "Reconnecting…"; }
     }, TURN_DEADLINE_MS);
-    function accept(event) {
-      var data = JSON.parse(event.data);
-      if (typeof data.i === "number") {
-        if (data.i < turn.seen) return null;
-        turn.seen = data.i + 1;
-      }
-      return data;
-    }
-    source.addEventListener("sources", function (event) {
-      var data = accept(event);
-      if (!data) return;
-      turn.showSources(data.sources);
-      statusLine.textContent = "Writing the answer…";
-    });
-    source.addEventListener("token", function (event) {
-      var data = accept(event);
-      if (!data) return;
-      turn.text += data.text;
-      turn.showAnswer(turn.text, false);
-    });
-    source.addEventListener("ping", function (event) {
-      var data = JSON.parse(event.data);
-      if (data.status === "pending") statusLine.textContent = "Waiting for the assistant…";
-    });
-    source.addEventListener("done", function (event) {
-      var data = accept(event);
-      if (!data) return;
-      turn.finish(data);
-    });
-    source.addEventListener("failed", function (event) {
-      var data = accept(event);
-      if (!data) return;
-      turn.fail(data.error);
-    });
-    source.addEventListener("error", function () {
-      if (source.readyState === EventSource.CONNECTING) statusLine.textContent = "Reconnecting…";
-    });
   };
 
   Turn.prototype.stop = function () {
-    if (this.source) this.source.close();
-    this.source = null;
-    clearTimeout(this.deadline);
+    if (this.stream) this.stream.close();
+    this.stream = null;
     this.node.classList.remove("chat-turn-streaming");
     statusLine.textContent = "";
   };
@@ -240,7 +158,6 @@
         turn.sourcesNode.textContent = "";
         turn.answerNode.textContent = "";
         turn.text = "";
-        turn.seen = 0;
         turn.listen();
       });
     });
