@@ -1,6 +1,7 @@
 """Test-suite wiring: the tests' own embedded PostgreSQL + Redis, and a real Celery worker."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +37,53 @@ def _clear_cache():
     yield
 
 
+def start_celery_worker(*, queues: str = "llm,embed,default", llm_model: str | None = None, name: str = "test",
+                        env: dict | None = None):
+    """A real `celery worker` process (its own session, so it can be killed as a group) on `queues`,
+    using the test database; returns the Popen once the worker answers a ping.
+
+    The worker's SLM tasks run SmolLM2 (70 tokens/s) unless told otherwise, so they finish well inside
+    their time limit on a busy 2-core machine; the default model is exercised in-process elsewhere.
+    """
+    from django.db import connection
+
+    from config.celery import app
+
+    env = {
+        **os.environ,
+        **(env or {}),
+        "DJANGO_SETTINGS_MODULE": "config.django.test",
+        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
+        "LLM_MODEL": llm_model or os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
+    }
+    node = f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"
+    log_path = ROOT / "var" / f"{name}-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", queues,
+             "-c", "1", "-n", node, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+        if app.control.ping(destination=[node.replace("%h", socket.gethostname())], timeout=0.5):
+            return process
+    process.kill()
+    pytest.fail("celery worker did not answer within 60 s")
+
+
+def stop_celery_worker(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process on all queues, using the test database and Redis.
@@ -43,42 +91,12 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     Tests using it need a django_db mark (transaction=True, so the worker sees their rows): the
     test database's name is read from the connection, which pytest-django renames only then.
     """
-    from django.db import connection
-
     from config.celery import app
 
     app.control.purge()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.django.test",
-        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-        # The worker's SLM tasks run SmolLM2 (70 tokens/s) so they finish well inside their time
-        # limit on a busy 2-core machine; the default model is exercised in-process elsewhere.
-        "LLM_MODEL": os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
-    }
-    log_path = ROOT / "var" / "test-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", "llm,embed,default",
-             "-c", "1", "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        process.kill()
-        pytest.fail("celery worker did not answer within 60 s")
+    process = start_celery_worker(name="test")
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_celery_worker(process)
 
 
 # --- the demo catalog with embeddings (search, related products, browser walk) -----------------

@@ -105,8 +105,16 @@ def looks_like_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
 
+def _stem(word: str) -> str:
+    """A crude suffix strip, so "charge", "charging" and "charged" count as one word in the support check."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORDS.findall(text) if len(w) > 2 and w.lower() not in _STOP}
+    return {_stem(w.lower()) for w in _WORDS.findall(text) if len(w) > 2 and w.lower() not in _STOP}
 
 
 def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
@@ -187,7 +195,9 @@ def answer_stream(*, question: str, passages: list[Passage], model: str | None =
         return AnswerStream(pieces=iter([ABSTENTION]), passages={}, flagged=flagged)
     generator = engine.generator(model)
     pieces = generator.stream(answer_messages(question, usable), max_tokens=max_tokens, time_limit=time_limit, stop=["<question>", "<passage"])
-    return AnswerStream(pieces=pieces, passages={p.id: p.text for p in usable}, flagged=flagged)
+    # The support check reads a passage with its source label: "GloTech headlamp manual" backs the
+    # words "GloTech headlamp" in an answer even where the passage text itself only says "the lamp".
+    return AnswerStream(pieces=pieces, passages={p.id: f"{p.source}\n{p.text}" for p in usable}, flagged=flagged)
 
 
 def answer(*, question: str, passages: list[Passage], model: str | None = None, time_limit: float | None = None) -> AnswerResult:

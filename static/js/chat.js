@@ -209,11 +209,11 @@
       log.appendChild(note);
       return;
     }
-    var start = conversation ? Promise.resolve() : post(root.dataset.askUrl, {question: "I would like to talk to a human."}).then(function (result) {
-      if (result.ok) conversation = result.data.conversation;
-    });
+    // A hand-off needs something to hand off: the conversation so far, or the question typed now.
+    var typed = input.value.trim();
+    var start = conversation && !typed ? Promise.resolve() : (typed ? ask(typed) : Promise.resolve());
     start.then(function () {
-      if (!conversation) { showError("Please write your question first."); return; }
+      if (!conversation) { showError("Type what you need help with, then choose Talk to a human."); return; }
       return post(root.dataset.handoffUrl.replace(ZERO, conversation)).then(function (result) {
         if (!result.ok) { showError(errorText(result.data, "We could not create your request. Please try again.")); return; }
         var note = el("li", "chat-system chat-handoff");

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -254,6 +255,35 @@ def chat_sources_for_turn(*, turn: ChatTurn) -> tuple[list[ChatSource], bool]:
     return sources, False
 
 
+class _Heartbeat:
+    """While the worker answers, touch the turn's last_event_at every third of CHAT_STALL_SECONDS from a
+    thread of the same process, so a long model load or prompt (no tokens yet) is not taken for a dead
+    worker; when the process dies, the heartbeat dies with it and the stall is seen."""
+
+    def __init__(self, turn_id: int, attempt: int):
+        self.turn_id, self.attempt = turn_id, attempt
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"chat-turn-{turn_id}-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stopped.wait(max(1.0, settings.CHAT_STALL_SECONDS / 3)):
+                ChatTurn.objects.filter(pk=self.turn_id, status=TurnStatus.STREAMING, attempts=self.attempt).update(
+                    last_event_at=timezone.now())
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
 class _Publisher:
     """Numbered events of one attempt: appended to the turn's list and published, atomically."""
 
@@ -297,28 +327,31 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
         return round(queued_for + time.monotonic() - started, 3)
 
     try:
-        sources, needs_sign_in = chat_sources_for_turn(turn=turn)
-        cards = [source.card() for source in sources]
-        ChatTurn.objects.filter(pk=turn.pk).update(sources=cards, seconds_to_sources=since_request(), last_event_at=timezone.now())
-        publish("sources", sources=cards)
-        if needs_sign_in:
-            return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=0, first_token=None,
-                           total=since_request(), sign_in=True)
-        stream = answer_stream(question=turn.question[:2_000], model=model,
-                               passages=[Passage(id=s.n, text=s.text, source=s.source) for s in sources])
-        produced, first_token, saved_at = [], None, time.monotonic()
-        for piece in stream:
-            if first_token is None:
-                first_token = since_request()
-                ChatTurn.objects.filter(pk=turn.pk).update(seconds_to_first_token=first_token)
-            produced.append(piece)
-            publish("token", text=piece)
-            if time.monotonic() - saved_at >= PARTIAL_SAVE_SECONDS:
-                ChatTurn.objects.filter(pk=turn.pk).update(answer="".join(produced), last_event_at=timezone.now())
-                saved_at = time.monotonic()
-        result = stream.result
-        return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
-                       first_token=first_token, total=since_request(), cited=result.cited_ids)
+        with _Heartbeat(turn.pk, turn.attempts):
+            sources, needs_sign_in = chat_sources_for_turn(turn=turn)
+            cards = [source.card() for source in sources]
+            ChatTurn.objects.filter(pk=turn.pk).update(sources=cards, seconds_to_sources=since_request(), last_event_at=timezone.now())
+            publish("sources", sources=cards)
+            if needs_sign_in:
+                return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=0, first_token=None,
+                               total=since_request(), sign_in=True)
+            stream = answer_stream(question=turn.question[:2_000], model=model,
+                                   passages=[Passage(id=s.n, text=s.text, source=s.source) for s in sources])
+            produced, first_token, saved_at = [], None, time.monotonic()
+            for piece in stream:
+                if first_token is None:
+                    first_token = since_request()
+                    ChatTurn.objects.filter(pk=turn.pk).update(seconds_to_first_token=first_token)
+                produced.append(piece)
+                publish("token", text=piece)
+                if time.monotonic() - saved_at >= PARTIAL_SAVE_SECONDS:
+                    if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
+                            answer="".join(produced), last_event_at=timezone.now()):
+                        return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
+                    saved_at = time.monotonic()
+            result = stream.result
+            return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
+                           first_token=first_token, total=since_request(), cited=result.cited_ids)
     except Exception as exc:
         chat_turn_fail(turn_id=turn.pk, error=f"{type(exc).__name__}: {exc}", attempt=turn.attempts, publish=publish)
         raise
@@ -326,9 +359,10 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
 
 def _finish(turn: ChatTurn, publish, *, text: str, abstained: bool, removed: int, first_token, total: float,
             cited: list[int] | None = None, sign_in: bool = False) -> bool:
-    ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
-        answer=text, abstained=abstained, removed_citations=removed, status=TurnStatus.DONE, error="",
-        seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now())
+    if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
+            answer=text, abstained=abstained, removed_citations=removed, status=TurnStatus.DONE, error="",
+            seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now()):
+        return False  # failed meanwhile: its listeners were told so; this late answer is not shown
     publish("done", answer=text, abstained=abstained, cited=cited or [], sign_in=sign_in,
             offer_human=abstained)
     return True
