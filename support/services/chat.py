@@ -238,6 +238,7 @@ def chat_sources_for_turn(*, turn: ChatTurn) -> tuple[list[ChatSource], bool]:
     question names. For an order question, the signed-in customer's own orders come first (from the
     conversation's user, never from the message); an anonymous customer is asked to sign in.
     """
+    from llm.services.answer import looks_like_injection
     from support.selectors.knowledge import knowledge_search_for_question
 
     question = turn.question
@@ -249,6 +250,8 @@ def chat_sources_for_turn(*, turn: ChatTurn) -> tuple[list[ChatSource], bool]:
         for source, text, url in order_passages_for_user(user=user, question=question):
             sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
     for passage in knowledge_search_for_question(question=question[:2_000], page_product_id=turn.product_id, limit=CHAT_PASSAGES):
+        if looks_like_injection(passage.text):
+            continue  # a document that gives the assistant orders is neither shown nor read (see llm.services.answer)
         sources.append(ChatSource(n=len(sources) + 1, text=passage.text, source=passage.source, url=passage.url,
                                   kind=passage.kind, chunk_id=passage.chunk_id, document=passage.document_title,
                                   heading=passage.heading, page=passage.page, score=passage.score))
