@@ -199,3 +199,14 @@ def test_the_article_page_renders_markdown_safely_with_page_anchors(client):
     assert 'id="page-2"' in page and "<strong>gently</strong>" in page
     assert "<script>alert(1)</script>" not in page
     assert client.get(reverse("support:kb-document", args=["nope"])).status_code == 404
+
+
+def test_the_index_command_indexes_pending_documents_in_process(capsys):
+    from django.core.management import call_command
+
+    KnowledgeDocument.objects.create(title="Care", slug="care", kind="policy", body="## Care\n\nWipe gently.")
+
+    call_command("knowledge_index", "--now")
+
+    assert KnowledgeDocument.objects.get().index_status == IndexStatus.INDEXED
+    assert "1/1 indexed: Care" in capsys.readouterr().out
