@@ -30,12 +30,24 @@ def bench_chat(*, model: str | None, questions: int, progress: Callable[[str], N
 
     knowledge_base_ready(progress)
     conversation = Conversation.objects.create(session_key="bench")
-    to_sources, to_first_token, to_answer, abstained = [], [], [], 0
+    to_sources, to_first_token, to_answer, abstained, failed = [], [], [], 0, []
+
+    def answer(turn: ChatTurn) -> bool:
+        try:
+            chat_turn_answer(turn_id=turn.pk, model=model)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a failed turn (a timeout on a busy machine) is counted, not fatal
+            failed.append(f"{turn.question}: {type(exc).__name__}: {exc}")
+            progress(f"    failed: {failed[-1]}")
+            return False
+
     try:
-        chat_turn_answer(turn_id=ChatTurn.objects.create(conversation=conversation, question="hello").pk, model=model)  # load models
+        answer(ChatTurn.objects.create(conversation=conversation, question="How do I charge the headlamp?"))  # load the models
+        failed.clear()
         for question in (CHAT_QUESTIONS * 10)[:questions]:
             turn = ChatTurn.objects.create(conversation=conversation, question=question)
-            chat_turn_answer(turn_id=turn.pk, model=model)
+            if not answer(turn):
+                continue
             turn.refresh_from_db()
             to_sources.append(turn.seconds_to_sources)
             if turn.seconds_to_first_token is not None:
@@ -47,5 +59,5 @@ def bench_chat(*, model: str | None, questions: int, progress: Callable[[str], N
     finally:
         conversation.delete()
     return {"time_to_sources": latency(to_sources), "time_to_first_token": latency(to_first_token),
-            "time_to_answer": latency(to_answer), "abstained": abstained, "questions": len(to_answer),
+            "time_to_answer": latency(to_answer), "abstained": abstained, "questions": len(to_answer), "failed": failed,
             "measured": "in-process chat_turn_answer (the llm worker's code), without the queue wait"}

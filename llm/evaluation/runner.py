@@ -217,12 +217,17 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
     knowledge_base_ready(progress)
     rows = load_jsonl("kb_questions.jsonl")[:limit]
     seconds, first_token = [], []
-    fact_hits = fact_total = cited_right = answerable = abstain_right = unanswerable = false_abstain = removed = 0
+    fact_hits = fact_total = cited_right = answerable = abstain_right = unanswerable = false_abstain = removed = errors = 0
     for i, row in enumerate(rows, 1):
         gold = {_gold_source(source)[0] for source in row["sources"]}
         found = knowledge_search_for_question(question=row["question"], page_product_id=_page_product_id(row), limit=CHAT_PASSAGES)
         passages = [Passage(id=n, text=p.text, source=p.source) for n, p in enumerate(found, 1)]
-        result = answer(question=row["question"], passages=passages, model=model)
+        try:
+            result = answer(question=row["question"], passages=passages, model=model)
+        except Exception as exc:  # noqa: BLE001 - an eval counts failures (a timeout on a busy machine) instead of stopping
+            errors += 1
+            progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
+            continue
         seconds.append(result.seconds)
         if result.first_token_seconds is not None:
             first_token.append(result.first_token_seconds)
@@ -247,7 +252,7 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
         "invalid_citations_removed": removed,
         "latency": latency(seconds),
         "first_token": latency(first_token),
-        "n": len(rows), "answerable": answerable, "unanswerable": unanswerable,
+        "n": len(rows), "answerable": answerable, "unanswerable": unanswerable, "errors": errors,
         "passages": "real retrieval (knowledge_search_for_question), as the chat",
     }
 
