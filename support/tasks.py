@@ -9,6 +9,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from llm.engine import GenerationTimeout
 from llm.services.common import LLMInputError, LLMOutputError
+from llm.tasks import LLM_HARD_LIMIT, LLM_SOFT_LIMIT
+from support.services.chat import chat_turn_answer, chat_turns_fail_stale
+from support.services.knowledge import document_index
 from support.services.triage import (
     TRIAGE_MAX_ATTEMPTS,
     ticket_embed,
@@ -58,3 +61,24 @@ def embed_ticket(ticket_id: int) -> bool:
 def sweep_stale_triage() -> dict:
     """Beat, each minute: re-enqueue stale triage and missing embeddings (see triage_sweep)."""
     return triage_sweep()
+
+
+@shared_task(name="support.tasks.embed_knowledge_document", acks_late=True, soft_time_limit=600, time_limit=660)
+def embed_knowledge_document(document_id: int) -> bool:
+    """(Re)build one knowledge document's chunks. Idempotent (content hash), so acks_late is safe;
+    a document deleted meanwhile returns False."""
+    return document_index(document_id=document_id)
+
+
+@shared_task(name="support.tasks.llm_answer_chat_turn", soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
+def llm_answer_chat_turn(turn_id: int) -> bool:
+    """Answer one chat turn, streaming it through Redis. Not acks_late: a worker that dies mid-answer
+    must not replay a half-streamed turn an hour later; the turn is failed instead (stall sweeper)
+    and the customer retries. A turn already claimed returns False."""
+    return chat_turn_answer(turn_id=turn_id)
+
+
+@shared_task(name="support.tasks.chat_turns_fail_stale")
+def chat_turns_fail_stale_task() -> int:
+    """Beat: fail chat turns whose worker is gone (see chat_turns_fail_stale)."""
+    return chat_turns_fail_stale()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import views
+from support import views, views_chat
 
 app_name = "support"
 
@@ -24,8 +24,11 @@ agent_urlpatterns: list = [
     path("desk/tickets/<int:number>/update/", views.desk_ticket_update, name="desk-ticket-update"),
 ]
 
-# --- Chat assistant -------------------------------------------------------------------------------
-chat_urlpatterns: list = []
+# --- Chat assistant and knowledge base --------------------------------------------------------------
+chat_urlpatterns: list = [
+    path("help/", views_chat.knowledge_index, name="kb-index"),
+    path("help/<slug:slug>/", views_chat.knowledge_document, name="kb-document"),
+]
 
 # --- Admin analytics (mounted under /admin/ by config/urls.py) --------------------------------------
 # support/analytics/urls.py, at /admin/analytics/ (namespace "analytics").

@@ -36,15 +36,53 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     Tests using it need a django_db mark (transaction=True, so the worker sees their rows): the
     test database's name is read from the connection, which pytest-django renames only then.
     """
-    from django.db import connection
-
     from config.celery import app
     from tests.helpers import celery_worker_start, celery_worker_stop
 
     app.control.purge()
-    process = celery_worker_start(database_name=connection.settings_dict["NAME"], name="test")
+    process = celery_worker_start(name="test")
     yield process
     celery_worker_stop(process)
+
+
+# --- the demo catalog with embeddings (search, related products, browser walk) -----------------
+
+_DEMO_VECTORS: dict[str, list[float]] = {}
+
+
+@pytest.fixture
+def demo_catalog(db):
+    """The 200-product demo catalog with real MiniLM embeddings, as the embed queue would leave it.
+
+    The vectors are computed once per test session in this process (about 3 s on 2 cores) and
+    written to each test's fresh rows; search embeds its queries with the same real model.
+    """
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from eshop.models import Product
+    from eshop.services.catalog import catalog_import
+    from eshop.services.embeddings import product_embedding_hash, product_embedding_text
+    from llm.services.embed import embed_texts
+
+    from unittest import mock
+
+    from eshop.tasks import embed_product
+
+    with mock.patch.object(embed_product, "delay"):  # the vectors are written below, no queue needed
+        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+    products = list(Product.objects.select_related("category"))
+    texts = {product.pk: product_embedding_text(product=product) for product in products}
+    missing = sorted({text for text in texts.values() if text not in _DEMO_VECTORS})
+    if missing:
+        for text, vector in zip(missing, embed_texts(texts=missing, batch_size=64), strict=True):
+            _DEMO_VECTORS[text] = vector.tolist()
+    for product in products:
+        product.embedding = _DEMO_VECTORS[texts[product.pk]]
+        product.embedding_hash = product_embedding_hash(text=texts[product.pk])
+    Product.objects.bulk_update(products, ["embedding", "embedding_hash"])
+    return products
 
 
 # --- the browser (Playwright driving Debian's chromium), for every folder's browser tests --------

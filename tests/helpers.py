@@ -16,33 +16,38 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):
     pytest.fail(f"condition not met within {timeout} s")
 
 
-def celery_worker_start(*, database_name: str, name: str, log_name: str = "test-worker.log"):
-    """Start a real `celery worker` on all queues using the test database and Redis; returns the
+def celery_worker_start(*, name: str, queues: str = "llm,embed,default", llm_model: str | None = None,
+                        env: dict | None = None, database_name: str | None = None):
+    """Start a real `celery worker` on `queues` using the test database and Redis; returns the
     process (its own session, so the whole group can be signalled) once it answers a ping.
 
-    The worker's SLM tasks run SmolLM2 (70 tokens/s) so they finish well inside their time limit on
-    a busy 2-core machine; the default model is exercised in-process elsewhere.
+    The worker's SLM tasks run SmolLM2 (70 tokens/s) unless told otherwise, so they finish well inside
+    their time limit on a busy 2-core machine; the default model is exercised in-process elsewhere.
     """
     import os
+    import socket
     import subprocess
     import sys
     from pathlib import Path
+
+    from django.db import connection
 
     from config.celery import app
 
     root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
+        **(env or {}),
         "DJANGO_SETTINGS_MODULE": "config.django.test",
-        "TEST_WORKER_DATABASE_NAME": database_name,
-        "LLM_MODEL": os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
+        "TEST_WORKER_DATABASE_NAME": database_name or connection.settings_dict["NAME"],
+        "LLM_MODEL": llm_model or os.environ.get("TEST_WORKER_LLM_MODEL", "smollm2-135m"),
     }
-    log_path = root / "var" / log_name
+    log_path = root / "var" / f"{name}-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    node = f"{name}-{os.getpid()}@%h"
+    node = f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", "llm,embed,default",
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-Q", queues,
              "-c", "1", "-n", node, "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -50,8 +55,7 @@ def celery_worker_start(*, database_name: str, name: str, log_name: str = "test-
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"celery worker exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-        replies = app.control.ping(timeout=0.5) or []
-        if any(node.split("@")[0] in next(iter(reply)) for reply in replies):
+        if app.control.ping(destination=[node.replace("%h", socket.gethostname())], timeout=0.5):
             return process
     process.kill()
     pytest.fail("celery worker did not answer within 60 s")

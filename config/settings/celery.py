@@ -62,3 +62,8 @@ CELERY_BEAT_SCHEDULE["support-sweep-stale-triage"] = {
     "schedule": timedelta(seconds=60),
     "options": {"expires": 55},
 }
+
+# Chat turns whose worker died are failed (and can be retried by the customer).
+CELERY_BEAT_SCHEDULE["support-chat-stale-turns"] = {
+    "task": "support.tasks.chat_turns_fail_stale", "schedule": timedelta(seconds=30), "options": {"expires": 25},
+}

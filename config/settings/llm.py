@@ -13,3 +13,11 @@ LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
+
+# Customer chat (support/services/chat.py): a pending answer not started within the queue timeout,
+# or a streaming one silent for the stall time, is failed so the customer can retry.
+CHAT_QUEUE_TIMEOUT_SECONDS = env_int("CHAT_QUEUE_TIMEOUT_SECONDS", 180)
+CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 30)
+CHAT_RATE_LIMIT = env_int("CHAT_RATE_LIMIT", 20)  # questions per user (or anonymous session) per window
+CHAT_RATE_LIMIT_PER_IP = env_int("CHAT_RATE_LIMIT_PER_IP", 60)
+CHAT_RATE_WINDOW = env_int("CHAT_RATE_WINDOW", 300)

@@ -137,7 +137,7 @@ def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callab
 
 
 def knowledge_pages() -> dict[str, str]:
-    """'manuals/x.md#page=2' and 'policies/y.md' -> text, from the demo knowledge base."""
+    """'manuals/x.md#page=2' and 'policies/y.md' -> text, from the demo knowledge base files."""
     pages = {}
     for path in sorted(KNOWLEDGE_DIR.glob("policies/*.md")):
         pages[f"policies/{path.name}"] = path.read_text()
@@ -148,26 +148,91 @@ def knowledge_pages() -> dict[str, str]:
     return pages
 
 
-def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable[[str], None]) -> dict:
-    """Answers from the gold source plus a distractor (retrieval is measured separately)."""
-    from llm.services.answer import Passage, answer
+def knowledge_base_ready(progress: Callable[[str], None]) -> None:
+    """The demo knowledge base loaded and indexed in this database (indexed here, in-process, where
+    the embed queue has not done it yet), so retrieval is evaluated on what the chat searches."""
+    from support.models import KnowledgeDocument
+    from support.models.knowledge import IndexStatus
+    from support.services.knowledge import document_index, knowledge_demo_ensure
 
-    pages = knowledge_pages()
-    keys = sorted(pages)
+    knowledge_demo_ensure()
+    pending = list(KnowledgeDocument.objects.exclude(index_status=IndexStatus.INDEXED).values_list("pk", flat=True))
+    for i, pk in enumerate(pending, 1):
+        document_index(document_id=pk)
+        if i % 10 == 0 or i == len(pending):
+            progress(f"    indexed {i}/{len(pending)} knowledge documents")
+
+
+def _gold_source(source: str) -> tuple[str, int | None]:
+    """'manuals/40-x.md#page=2' -> ('40-x', 2); 'policies/y.md' -> ('y', None): document slug and page."""
+    path, _, page = source.partition("#page=")
+    return path.rsplit("/", 1)[-1].removesuffix(".md"), int(page) if page else None
+
+
+def _page_product_id(row: dict) -> int | None:
+    from eshop.models import Product
+
+    if not row.get("product_id"):
+        return None
+    return Product.objects.filter(external_id=row["product_id"]).values_list("pk", flat=True).first()
+
+
+def evaluate_retrieval(*, limit: int | None, progress: Callable[[str], None], k: int = 5) -> dict:
+    """recall@k of the chat's retrieval: is a gold source document (and page) among the top k passages?
+
+    Two settings: the question alone (the product is taken from the question when it names one) and
+    asked from the product's page (the storefront passes that product). Unanswerable rows are skipped.
+    """
+    from support.selectors.knowledge import knowledge_search_for_question
+
+    knowledge_base_ready(progress)
+    rows = [row for row in load_jsonl("kb_questions.jsonl")[:limit] if row["sources"]]
+    figures = {}
+    for setting in ("question_only", "from_product_page"):
+        document_hits = page_hits = 0
+        seconds = []
+        misses = []
+        for row in rows:
+            gold = [_gold_source(source) for source in row["sources"]]
+            started = time.monotonic()
+            passages = knowledge_search_for_question(
+                question=row["question"], limit=k,
+                page_product_id=_page_product_id(row) if setting == "from_product_page" else None)
+            seconds.append(time.monotonic() - started)
+            found = {(p.url.split("/help/", 1)[-1].split("/", 1)[0], p.page) for p in passages}
+            slugs = {slug for slug, _ in found}
+            document_hit = any(slug in slugs for slug, _ in gold)
+            document_hits += document_hit
+            page_hits += any((slug, page) in found if page else slug in slugs for slug, page in gold)
+            if not document_hit:
+                misses.append(row["id"])
+        n = max(len(rows), 1)
+        figures[setting] = {f"document_recall_at_{k}": round(document_hits / n, 3), f"page_recall_at_{k}": round(page_hits / n, 3),
+                            "latency": latency(seconds), "misses": misses}
+    progress(f"    retrieval over {len(rows)} answerable questions")
+    return {**figures, "n": len(rows), "k": k}
+
+
+def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable[[str], None]) -> dict:
+    """Answers over the chat's real retrieval (the same passages a customer's question gets)."""
+    from llm.services.answer import Passage, answer
+    from support.selectors.knowledge import knowledge_search_for_question
+    from support.services.chat import CHAT_PASSAGES
+
+    knowledge_base_ready(progress)
     rows = load_jsonl("kb_questions.jsonl")[:limit]
     seconds, first_token = [], []
-    fact_hits = fact_total = cited_right = answerable = abstain_right = unanswerable = false_abstain = removed = 0
+    fact_hits = fact_total = cited_right = answerable = abstain_right = unanswerable = false_abstain = removed = errors = 0
     for i, row in enumerate(rows, 1):
-        gold = row["sources"]
-        if gold:
-            chosen = gold[:2]
-        else:  # unanswerable: nearby pages (the product's manual, else two policies)
-            prefix = f"manuals/{row['product_id']}-" if row.get("product_id") else "policies/"
-            chosen = [k for k in keys if k.startswith(prefix)][:2] or keys[:2]
-        distractor = keys[(i * 7) % len(keys)]
-        passage_keys = [*chosen, *([distractor] if distractor not in chosen else [])]
-        passages = [Passage(id=n, text=pages[k][:1500], source=k) for n, k in enumerate(passage_keys, 1)]
-        result = answer(question=row["question"], passages=passages, model=model)
+        gold = {_gold_source(source)[0] for source in row["sources"]}
+        found = knowledge_search_for_question(question=row["question"], page_product_id=_page_product_id(row), limit=CHAT_PASSAGES)
+        passages = [Passage(id=n, text=p.text, source=p.source) for n, p in enumerate(found, 1)]
+        try:
+            result = answer(question=row["question"], passages=passages, model=model)
+        except Exception as exc:  # noqa: BLE001 - an eval counts failures (a timeout on a busy machine) instead of stopping
+            errors += 1
+            progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
+            continue
         seconds.append(result.seconds)
         if result.first_token_seconds is not None:
             first_token.append(result.first_token_seconds)
@@ -175,7 +240,7 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
         if row["answerable"]:
             answerable += 1
             false_abstain += result.abstained
-            gold_ids = {n for n, k in enumerate(passage_keys, 1) if k in gold}
+            gold_ids = {n for n, p in enumerate(found, 1) if p.url.split("/help/", 1)[-1].split("/", 1)[0] in gold}
             cited_right += bool(set(result.cited_ids) & gold_ids)
             for fact in row["required_facts"]:
                 fact_total += 1
@@ -192,7 +257,8 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
         "invalid_citations_removed": removed,
         "latency": latency(seconds),
         "first_token": latency(first_token),
-        "n": len(rows), "answerable": answerable, "unanswerable": unanswerable,
+        "n": len(rows), "answerable": answerable, "unanswerable": unanswerable, "errors": errors,
+        "passages": "real retrieval (knowledge_search_for_question), as the chat",
     }
 
 

@@ -6,7 +6,8 @@ Three structural guards, because a 1.5B model follows instructions it reads (see
 2. Passages and the question are wrapped as data, with any closing tag inside defused.
 3. After generation, every [n] naming a passage that was not given is removed and counted, a
    sentence whose content words are mostly absent from the passages it cites is removed as
-   unsupported, and an answer left without a valid citation becomes the abstention
+   unsupported, a sentence left uncited is attributed to the passage that holds nearly all its
+   content words (or removed when none does), and an answer left without a valid citation becomes the abstention
    ("I don't know"), so an unsupported answer never reaches the customer as if it were sourced.
 """
 
@@ -36,6 +37,9 @@ _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = set("the a an and or of to in on for with is are was be it its this that your you our we can will from at by as "
             "if not no do does has have when what how which there their them they after before into".split())
 SUPPORT_THRESHOLD = 0.5  # share of a sentence's content words that must occur in its cited passages
+# A sentence the model left uncited is attributed to the passage holding at least this share of its
+# content words (small models state facts from a passage and forget the [n]); below it, it is dropped.
+AUTO_CITE_THRESHOLD = 0.75
 
 _SYSTEM = (
     "You answer questions from customers of Trailhead Outfitters, an outdoor-gear shop, using ONLY the numbered "
@@ -67,6 +71,7 @@ class AnswerResult:
     removed_citations: int
     abstained: bool
     unsupported_sentences: int = 0
+    auto_cited: int = 0
     flagged_passages: list[int] = field(default_factory=list)
     seconds: float = 0.0
     first_token_seconds: float | None = None
@@ -100,8 +105,16 @@ def looks_like_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
 
+def _stem(word: str) -> str:
+    """A crude suffix strip, so "charge", "charging" and "charged" count as one word in the support check."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORDS.findall(text) if len(w) > 2 and w.lower() not in _STOP}
+    return {_stem(w.lower()) for w in _WORDS.findall(text) if len(w) > 2 and w.lower() not in _STOP}
 
 
 def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
@@ -109,6 +122,7 @@ def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
     abstain when nothing valid is left. `passages` maps id -> text."""
     removed = 0
     unsupported = 0
+    auto_cited = 0
     cited: list[int] = []
     text = re.sub(r"^\s*answer:\s*", "", raw.strip(), flags=re.IGNORECASE)
     kept_sentences = []
@@ -121,7 +135,16 @@ def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
         if not sentence:
             continue
         words = _content_words(_CITATION.sub("", sentence))
-        if valid and words:
+        if not numbers and words and passages and not _ABSTAIN.match(sentence):
+            shares = {n: len(words & _content_words(passages[n])) / len(words) for n in passages}
+            best = max(shares, key=lambda n: (shares[n], -n))
+            if shares[best] < AUTO_CITE_THRESHOLD:
+                unsupported += 1
+                continue
+            valid = [best]
+            sentence = re.sub(r"([.!?]*)$", lambda m: f" [{best}]{m.group(1)}", sentence, count=1)
+            auto_cited += 1
+        elif valid and words:
             source_words = set().union(*(_content_words(passages[n]) for n in valid))
             if len(words & source_words) / len(words) < SUPPORT_THRESHOLD:
                 unsupported += 1
@@ -135,7 +158,7 @@ def check_citations(raw: str, passages: dict[int, str]) -> AnswerResult:
         return AnswerResult(text=ABSTENTION, raw_text=raw, cited_ids=[], removed_citations=removed, abstained=True,
                             unsupported_sentences=unsupported)
     return AnswerResult(text=text, raw_text=raw, cited_ids=cited, removed_citations=removed, abstained=False,
-                        unsupported_sentences=unsupported)
+                        unsupported_sentences=unsupported, auto_cited=auto_cited)
 
 
 def answer_messages(question: str, passages: list[Passage]) -> list[dict]:
@@ -172,7 +195,9 @@ def answer_stream(*, question: str, passages: list[Passage], model: str | None =
         return AnswerStream(pieces=iter([ABSTENTION]), passages={}, flagged=flagged)
     generator = engine.generator(model)
     pieces = generator.stream(answer_messages(question, usable), max_tokens=max_tokens, time_limit=time_limit, stop=["<question>", "<passage"])
-    return AnswerStream(pieces=pieces, passages={p.id: p.text for p in usable}, flagged=flagged)
+    # The support check reads a passage with its source label: "GloTech headlamp manual" backs the
+    # words "GloTech headlamp" in an answer even where the passage text itself only says "the lamp".
+    return AnswerStream(pieces=pieces, passages={p.id: f"{p.source}\n{p.text}" for p in usable}, flagged=flagged)
 
 
 def answer(*, question: str, passages: list[Passage], model: str | None = None, time_limit: float | None = None) -> AnswerResult:

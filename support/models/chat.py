@@ -7,6 +7,11 @@ from django.db import models
 from django.utils import timezone
 
 
+class ConversationKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer chat"
+    AGENT = "agent", "Agent assistant on a ticket"
+
+
 class Conversation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
@@ -14,6 +19,11 @@ class Conversation(models.Model):
     session_key = models.CharField(max_length=40, blank=True, db_index=True, help_text="Owner when anonymous.")
     ticket = models.ForeignKey("support.Ticket", on_delete=models.SET_NULL, null=True, blank=True,
                                related_name="conversations", help_text="Set on hand-off to a human.")
+    # An agent's assistant conversation is about `about_ticket`; it never looks up orders (the
+    # agent's own orders mean nothing there, and the ticket page shows the customer's).
+    kind = models.CharField(max_length=8, choices=ConversationKind.choices, default=ConversationKind.CUSTOMER)
+    about_ticket = models.ForeignKey("support.Ticket", on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="assistant_conversations")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,6 +61,10 @@ class ChatTurn(models.Model):
     rated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the current attempt was queued, and when its worker last showed life (sources, tokens):
+    # a turn whose worker died is found by these and marked failed, so the customer can retry.
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

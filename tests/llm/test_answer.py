@@ -104,3 +104,17 @@ def test_default_model_abstains_when_the_passages_do_not_say():
     result = answer(question="Does the headlamp work underwater at 50 meters?", passages=PASSAGES, model="qwen2.5-coder-1.5b")
 
     assert result.abstained, result.raw_text
+
+
+def test_an_uncited_sentence_is_attributed_to_the_passage_that_holds_it():
+    result = check_citations("The GloTech headlamp takes 3 hours to charge.", TEXTS)
+
+    assert result.text == "The GloTech headlamp takes 3 hours to charge [1]."
+    assert result.cited_ids == [1] and result.auto_cited == 1 and not result.abstained
+
+
+def test_an_uncited_sentence_no_passage_holds_is_dropped():
+    result = check_citations("It takes 3 hours to charge fully [1]. We also give every customer a free puppy.", TEXTS)
+
+    assert result.text == "It takes 3 hours to charge fully [1]."
+    assert result.unsupported_sentences == 1 and result.auto_cited == 0

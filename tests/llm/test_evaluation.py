@@ -37,3 +37,14 @@ def test_evaluate_runs_end_to_end_and_writes_latest_json(settings, tmp_path, cap
     assert 0 <= results["category_head"]["accuracy"] <= 1 and results["category_head"]["n"] >= 150
     assert results["triage"]["category"]["n"] == 2 and results["triage"]["latency"]["n"] == 2
     assert "macro-F1" in capsys.readouterr().out
+
+
+def test_evaluate_retrieval_measures_recall_at_5_over_the_real_index(settings, tmp_path, demo_catalog):
+    settings.BASE_DIR = tmp_path
+
+    call_command("evaluate", "--task", "retrieval")
+
+    results = json.loads((tmp_path / "var" / "eval" / "latest.json").read_text())["retrieval"]
+    assert results["n"] == 40 and results["k"] == 5
+    assert results["question_only"]["document_recall_at_5"] >= 0.8
+    assert results["from_product_page"]["document_recall_at_5"] >= results["question_only"]["document_recall_at_5"] - 0.05

@@ -1,11 +1,52 @@
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from llm.services.embed import embed_texts as _real_embed_texts
 from tests.factories import AgentFactory, UserFactory
 
 SEED = Path(__file__).resolve().parents[2] / "support" / "demo_data" / "ticket_categories.json"
+_CHUNK_VECTORS: dict[str, list[float]] = {}
+
+
+def _embed_texts_cached(*, texts, batch_size=32):
+    """The real MiniLM vectors, computed once per test session per text (indexing the demo knowledge
+    base takes ~10 s on 2 cores; tests that need it would otherwise pay that each time)."""
+    import numpy as np
+
+    missing = [text for text in dict.fromkeys(texts) if text not in _CHUNK_VECTORS]
+    if missing:
+        for text, vector in zip(missing, _real_embed_texts(texts=missing, batch_size=64), strict=True):
+            _CHUNK_VECTORS[text] = vector
+    return np.array([_CHUNK_VECTORS[text] for text in texts])
+
+
+@pytest.fixture
+def demo_knowledge(demo_catalog):
+    """The demo policies and manuals, indexed as the embed queue would leave them (real vectors)."""
+    from support.models import KnowledgeDocument
+    from support.services.knowledge import document_index, knowledge_demo_ensure
+    from support.tasks import embed_knowledge_document
+
+    with mock.patch.object(embed_knowledge_document, "delay"):
+        result = knowledge_demo_ensure()
+    with mock.patch("llm.services.embed.embed_texts", side_effect=_embed_texts_cached):
+        for document in KnowledgeDocument.objects.all():
+            document_index(document_id=document.pk)
+    assert not result.skipped
+    return list(KnowledgeDocument.objects.all())
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="walker@example.com", first_name="Pat", last_name="Walker")
+
+
+@pytest.fixture
+def other_customer(db):
+    return UserFactory(email="other@example.com", first_name="Sam", last_name="Other")
 
 
 @pytest.fixture
@@ -16,16 +57,6 @@ def ticket_categories(db):
     for row in json.loads(SEED.read_text()):
         TicketCategory.objects.get_or_create(slug=row["slug"], defaults={"name": row["name"], "description": row["description"]})
     return list(TicketCategory.objects.order_by("slug"))
-
-
-@pytest.fixture
-def customer(db):
-    return UserFactory(email="dana@example.com", first_name="Dana")
-
-
-@pytest.fixture
-def other_customer(db):
-    return UserFactory(email="marcus@example.com", first_name="Marcus")
 
 
 @pytest.fixture

@@ -45,8 +45,7 @@ def start_worker(other_workers_paused):
     started = []
 
     def start(name: str):
-        process = celery_worker_start(database_name=connection.settings_dict["NAME"], name=name,
-                                      log_name="test-worker-reliability.log")
+        process = celery_worker_start(database_name=connection.settings_dict["NAME"], name=f"{name}-reliability")
         started.append(process)
         return process
 

@@ -9,6 +9,7 @@ from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
 from eshop.services.embeddings import product_embedding_schedule_missing
 from support.selectors.tickets import triage_progress
 from support.services.demo_tickets import DemoTicketsError, demo_tickets_ensure
+from support.services.knowledge import knowledge_demo_ensure, knowledge_index_pending
 
 
 class Command(BaseCommand):
@@ -53,4 +54,11 @@ class Command(BaseCommand):
             + f"; AI triage: {progress.done} of {progress.total} done, {progress.waiting} waiting for the llm worker"
             + (f", {progress.failed} failed" if progress.failed else "")
             + " (follow it in the support desk or with `manage.py triage_tickets --status`)"
+        )
+        knowledge = knowledge_demo_ensure()
+        queued = knowledge_index_pending()
+        self.stdout.write(
+            f"  knowledge base: {knowledge.created} documents added, {knowledge.updated} updated, {knowledge.unchanged} unchanged"
+            + (f", manuals skipped (product not in the catalog): {', '.join(knowledge.skipped)}" if knowledge.skipped else "")
+            + f"; {queued} queued for indexing on the embed queue"
         )

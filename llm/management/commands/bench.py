@@ -2,9 +2,9 @@ from django.core.management.base import BaseCommand
 
 from eshop import benchmark as storefront
 from llm import benchmark as engine
-from support import benchmark as support_desk
+from support import benchmark as support
 
-PARTS = ["engine", "storefront", "triage"]
+PARTS = ["engine", "storefront", "triage", "chat"]
 
 
 class Command(BaseCommand):
@@ -14,9 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--part", action="append", choices=PARTS, help="Only these parts (repeatable).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
+        parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
 
-    def handle(self, *args, part, model, tickets, threads, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, **options):
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -38,5 +39,10 @@ class Command(BaseCommand):
             }
         if "triage" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
-            results["triage_pipeline"] = support_desk.bench_triage_pipeline(tickets=tickets, progress=say)
+            results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
+        if "chat" in (part or PARTS):
+            say(self.style.MIGRATE_HEADING("==> chat"))
+            figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
+            for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
+                say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
         say(f"written to {engine.write_bench(results)}")

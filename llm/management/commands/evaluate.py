@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from llm.evaluation import runner
 
-TASKS = ["head", "triage", "summaries", "answers", "ask_data"]
+TASKS = ["head", "triage", "summaries", "retrieval", "answers", "ask_data"]
 
 
 class Command(BaseCommand):
@@ -27,6 +27,8 @@ class Command(BaseCommand):
                 results["triage"] = runner.evaluate_triage(limit=limit, model=model, use_head=not no_head, progress=say)
             elif name == "summaries":
                 results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
+            elif name == "retrieval":
+                results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "answers":
                 results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
             elif name == "ask_data":
@@ -60,6 +62,12 @@ class Command(BaseCommand):
                     f"{figures['wrong']} wrong, {figures['refused']} refused, {figures['failed']} failed in the database, "
                     f"{figures['errors']} model errors; {figures['model']})")
                 say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s")
+            elif key == "retrieval":
+                for setting in ("question_only", "from_product_page"):
+                    f = figures[setting]
+                    say(f"  {setting:<18} document recall@{figures['k']} {f['document_recall_at_' + str(figures['k'])]:.2f}  "
+                        f"page recall@{figures['k']} {f['page_recall_at_' + str(figures['k'])]:.2f}  "
+                        f"p95 {f['latency']['p95_s'] * 1000:.0f} ms  (n={figures['n']}, misses: {', '.join(f['misses']) or 'none'})")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")

@@ -1,0 +1,97 @@
+// Shared by the chat bubble and the agent's assistant: POST with the CSRF token, follow an
+// answer's server-sent events, and put sources and cited answers in the page (textContent only).
+(function () {
+  "use strict";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function post(url, body, csrfToken) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json"},
+      body: JSON.stringify(body || {})
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return {ok: response.ok, status: response.status, data: data};
+      });
+    });
+  }
+
+  function errorText(data, fallback) {
+    if (!data) return fallback;
+    if (typeof data.detail === "string") return data.detail;
+    for (var key in data) {
+      var value = data[key];
+      if (Array.isArray(value) && value.length) return String(value[0]);
+      if (typeof value === "string") return value;
+    }
+    return fallback;
+  }
+
+  function renderSources(list, sources, idPrefix) {
+    list.textContent = "";
+    (sources || []).forEach(function (source) {
+      var item = el("li", "chat-source");
+      item.id = idPrefix + source.n;
+      var link = el("a", "chat-source-link", "[" + source.n + "] " + source.title);
+      link.href = source.url;
+      item.appendChild(link);
+      if (source.excerpt) item.appendChild(el("span", "chat-source-excerpt", source.excerpt));
+      list.appendChild(item);
+    });
+  }
+
+  // The answer as text with each [n] that names a source turned into a link to it (final answers only:
+  // while streaming, the numbers are not checked yet).
+  function renderAnswer(node, text, sources, final) {
+    node.textContent = "";
+    var byNumber = {};
+    (sources || []).forEach(function (source) { byNumber[source.n] = source; });
+    (final ? text.split(/(\[\d{1,3}\])/) : [text]).forEach(function (part) {
+      var match = /^\[(\d{1,3})\]$/.exec(part);
+      if (match && byNumber[match[1]]) {
+        var cite = el("a", "chat-cite", part);
+        cite.href = byNumber[match[1]].url;
+        cite.title = byNumber[match[1]].title;
+        node.appendChild(cite);
+      } else {
+        node.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
+  // Follow one answer. handlers: sources(list), token(text), ping(status), done(event), failed(message),
+  // reconnecting(). Events are numbered: a replay after a reconnect skips what was already seen.
+  // Returns {close}. A deadline turns a silent stream into a failure, so nothing waits forever.
+  function listen(eventsUrl, handlers, deadlineMs) {
+    var seen = 0;
+    var source = new EventSource(eventsUrl);
+    var timer = setTimeout(function () { stop(); handlers.failed("The assistant did not answer in time."); }, deadlineMs || 360000);
+    function stop() { source.close(); clearTimeout(timer); }
+    function accept(event) {
+      var data = JSON.parse(event.data);
+      if (typeof data.i === "number") {
+        if (data.i < seen) return null;
+        seen = data.i + 1;
+      }
+      return data;
+    }
+    source.addEventListener("sources", function (event) { var d = accept(event); if (d) handlers.sources(d.sources); });
+    source.addEventListener("token", function (event) { var d = accept(event); if (d) handlers.token(d.text); });
+    source.addEventListener("ping", function (event) { if (handlers.ping) handlers.ping(JSON.parse(event.data).status); });
+    source.addEventListener("done", function (event) { var d = accept(event); if (d) { stop(); handlers.done(d); } });
+    source.addEventListener("failed", function (event) { var d = accept(event); if (d) { stop(); handlers.failed(d.error); } });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CONNECTING && handlers.reconnecting) handlers.reconnecting();
+    });
+    return {close: stop};
+  }
+
+  window.TrailheadAnswers = {el: el, post: post, errorText: errorText, renderSources: renderSources,
+                             renderAnswer: renderAnswer, listen: listen};
+})();

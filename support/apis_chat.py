@@ -1,0 +1,390 @@
+"""API of the chat assistant and the knowledge base (DRF, in the OpenAPI schema).
+
+The storefront's chat bubble uses these same endpoints (session auth, CSRF token on every POST,
+anonymous visitors included: their conversation belongs to their session).
+"""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import CSRFCheck
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.ratelimit import client_ip, rate_limit_exceeded
+from eshop.models import Product
+from support.models import KnowledgeDocument
+from support.models.knowledge import DocumentKind
+from support.selectors.chat import chat_turn_events, chat_turn_get_own, chat_turn_wait, conversation_list_own, conversation_turns
+from support.selectors.knowledge import knowledge_document_list
+from support.services.chat import (
+    ChatError,
+    agent_assistant_ask,
+    chat_handoff,
+    chat_turn_create,
+    chat_turn_rate,
+    chat_turn_retry,
+    conversation_for_request,
+    conversation_get_own,
+)
+from support.services.knowledge import KnowledgeDocumentError, document_upload
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class CsrfAlways(BasePermission):
+    """CSRF on every unsafe request that rides on the session cookie, anonymous ones too (DRF checks
+    only authenticated sessions). Token-authenticated clients send no cookie and are not affected."""
+
+    def has_permission(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.auth is not None:
+            return True
+        check = CSRFCheck(lambda req: None)
+        check.process_request(request._request)
+        reason = check.process_view(request._request, None, (), {})
+        if reason:
+            raise PermissionDenied(f"CSRF failed: {reason.reason_phrase if hasattr(reason, 'reason_phrase') else reason}")
+        return True
+
+
+class IsStaff(BasePermission):
+    message = "Staff only."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _session_key(request) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
+def _sse(events) -> StreamingHttpResponse:
+    def body():
+        yield "retry: 2000\n\n"
+        for event in events:
+            event_id = f"id: {event['i']}\n" if "i" in event else ""
+            yield f"{event_id}event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+    return StreamingHttpResponse(body(), content_type="text/event-stream", headers=SSE_HEADERS)
+
+
+# --- serializers --------------------------------------------------------------------------------
+
+class SourceSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    kind = serializers.CharField(help_text="policy, manual or order")
+    title = serializers.CharField()
+    document = serializers.CharField(allow_blank=True)
+    heading = serializers.CharField(allow_blank=True)
+    page = serializers.IntegerField(allow_null=True, help_text="Manual page, when the source is a manual.")
+    url = serializers.CharField()
+    excerpt = serializers.CharField()
+    chunk_id = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+
+
+class TurnSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation = serializers.UUIDField(source="conversation.public_id")
+    question = serializers.CharField()
+    status = serializers.CharField()
+    answer = serializers.CharField()
+    abstained = serializers.BooleanField()
+    sources = SourceSerializer(many=True)
+    rating = serializers.IntegerField(allow_null=True)
+    seconds_to_sources = serializers.FloatField(allow_null=True)
+    seconds_to_first_token = serializers.FloatField(allow_null=True)
+    seconds_total = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    events_url = serializers.SerializerMethodField()
+
+    def get_events_url(self, turn) -> str:
+        from django.urls import reverse
+
+        return reverse("chat-api-turn-events", kwargs={"turn_id": turn.pk})
+
+
+# --- chat ---------------------------------------------------------------------------------------
+
+class ChatAskApi(APIView):
+    """Ask the assistant. Stream mode (default) answers 202 with the turn and its `events_url`
+    (server-sent events: sources, token..., done | failed); json mode waits for the answer."""
+
+    permission_classes = [AllowAny, CsrfAlways]
+    parser_classes = [JSONParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        question = serializers.CharField(max_length=20_000, trim_whitespace=False,
+                                         help_text="At most 10,000 characters after cleaning.")
+        product = serializers.IntegerField(required=False, allow_null=True, help_text="Id of the product page the customer is on.")
+        conversation = serializers.UUIDField(required=False, allow_null=True, help_text="Continue this conversation (yours).")
+        mode = serializers.ChoiceField(choices=["stream", "json"], default="stream")
+
+    @extend_schema(request=InputSerializer, responses={202: TurnSerializer, 200: TurnSerializer, 429: OpenApiResponse(description="Too many questions")})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        session_key = _session_key(request)
+        who = f"user:{request.user.pk}" if request.user.is_authenticated else f"session:{session_key}"
+        if (rate_limit_exceeded(key=f"chat:{who}", limit=settings.CHAT_RATE_LIMIT, window_seconds=settings.CHAT_RATE_WINDOW)
+                or rate_limit_exceeded(key=f"chat:ip:{client_ip(request)}", limit=settings.CHAT_RATE_LIMIT_PER_IP,
+                                       window_seconds=settings.CHAT_RATE_WINDOW)):
+            raise Throttled(detail="You are sending questions very fast. Please wait a few minutes and try again.")
+        product = None
+        if data.validated_data.get("product"):
+            product = Product.objects.filter(pk=data.validated_data["product"], is_active=True).first()
+        try:
+            conversation = conversation_for_request(user=request.user, session_key=session_key,
+                                                    public_id=data.validated_data.get("conversation"),
+                                                    session_conversation=request.session.get("chat_conversation", ""))
+            turn = chat_turn_create(conversation=conversation, question=data.validated_data["question"], product=product)
+        except ChatError as exc:
+            raise ValidationError({"question": exc.messages}) from None
+        request.session["chat_conversation"] = str(conversation.public_id)
+        if data.validated_data["mode"] == "json":
+            turn = chat_turn_wait(turn=turn)
+            return Response(TurnSerializer(turn).data, status=status.HTTP_200_OK)
+        return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _own_conversation(request, public_id):
+    return conversation_get_own(user=request.user, session_key=request.session.session_key or "", public_id=public_id,
+                                session_conversation=request.session.get("chat_conversation", ""))
+
+
+def _own_turn(request, turn_id):
+    turn = chat_turn_get_own(turn_id=turn_id, user=request.user, session_key=request.session.session_key or "")
+    if turn is None:
+        raise NotFound("No such answer.")
+    return turn
+
+
+class ChatTurnEventsApi(APIView):
+    """Server-sent events of one answer: what already happened is replayed first, then live events
+    until `done` or `failed`. A dead worker ends in `failed` (retryable) instead of hanging."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [EventStreamRenderer, JSONRenderer]
+
+    @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
+    def get(self, request, turn_id):
+        return _sse(chat_turn_events(turn=_own_turn(request, turn_id)))
+
+
+class ChatTurnRetryApi(APIView):
+    """Ask again for a failed answer; stream it from `events_url` as before."""
+
+    permission_classes = [AllowAny, CsrfAlways]
+
+    @extend_schema(request=None, responses={202: TurnSerializer})
+    def post(self, request, turn_id):
+        try:
+            turn = chat_turn_retry(turn=_own_turn(request, turn_id))
+        except ChatError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChatTurnFeedbackApi(APIView):
+    """Thumbs up (1) or down (-1) on an answer (a second vote replaces the first)."""
+
+    permission_classes = [AllowAny, CsrfAlways]
+    parser_classes = [JSONParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        rating = serializers.ChoiceField(choices=[1, -1])
+
+    @extend_schema(request=InputSerializer, responses={200: TurnSerializer})
+    def post(self, request, turn_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            turn = chat_turn_rate(turn=_own_turn(request, turn_id), rating=data.validated_data["rating"])
+        except ChatError as exc:
+            raise ValidationError({"rating": exc.messages}) from None
+        return Response(TurnSerializer(turn).data)
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    ticket_number = serializers.IntegerField(source="ticket.number", allow_null=True, default=None)
+
+
+class ChatConversationListApi(APIView):
+    """Your conversations (signed in), or this browser session's (anonymous), newest first."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ConversationSerializer(many=True)})
+    def get(self, request):
+        paginator = PageNumberPagination()
+        conversations = conversation_list_own(user=request.user, session_key=request.session.session_key or "")
+        page = paginator.paginate_queryset(conversations, request, view=self)
+        return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
+
+
+class ChatConversationDetailApi(APIView):
+    """One of your conversations with its turns (questions, answers, sources, ratings)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: inline_serializer("ConversationDetail", {
+        "id": serializers.UUIDField(), "ticket_number": serializers.IntegerField(allow_null=True),
+        "turns": TurnSerializer(many=True)})})
+    def get(self, request, public_id):
+        conversation = _own_conversation(request, public_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        turns = conversation_turns(conversation=conversation).select_related("conversation")
+        return Response({"id": conversation.public_id, "ticket_number": conversation.ticket.number if conversation.ticket else None,
+                         "turns": TurnSerializer(turns, many=True).data})
+
+
+class ChatHandoffApi(APIView):
+    """Talk to a human: a support ticket with the chat transcript (signed-in customers; idempotent)."""
+
+    permission_classes = [IsAuthenticated, CsrfAlways]
+    parser_classes = [JSONParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2_000)
+
+    @extend_schema(request=InputSerializer, responses={201: inline_serializer("Handoff", {
+        "ticket_number": serializers.IntegerField(), "ticket_url": serializers.CharField()})})
+    def post(self, request, public_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = _own_conversation(request, public_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        try:
+            ticket = chat_handoff(conversation=conversation, user=request.user, note=data.validated_data.get("note", ""))
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except (ChatError, DjangoValidationError) as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        return Response({"ticket_number": ticket.number, "ticket_url": _ticket_url(ticket)}, status=status.HTTP_201_CREATED)
+
+
+def _ticket_url(ticket) -> str:
+    """The customer's page of the ticket (support desk area); empty where that page does not exist yet."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("support:ticket-detail", kwargs={"number": ticket.number})
+    except NoReverseMatch:
+        return ""
+
+
+# --- knowledge base (staff) ---------------------------------------------------------------------
+
+class DocumentSerializer(serializers.ModelSerializer):
+    product = serializers.PrimaryKeyRelatedField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = KnowledgeDocument
+        fields = ["id", "title", "slug", "kind", "product", "format", "is_published", "index_status", "chunks_total",
+                  "chunks_done", "index_error", "indexed_at", "created_at", "updated_at", "url"]
+
+    def get_url(self, document) -> str:
+        from support.selectors.knowledge import knowledge_document_url
+
+        return knowledge_document_url(document)
+
+
+class KnowledgeDocumentListApi(APIView):
+    """Staff: list documents with their indexing status (filter by kind, product), or upload one
+    (PDF, Markdown, HTML or text; at most 10 MB; a PDF must have a text layer)."""
+
+    permission_classes = [IsStaff, CsrfAlways]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class UploadSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200)
+        kind = serializers.ChoiceField(choices=DocumentKind.choices)
+        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
+        file = serializers.FileField()
+
+    @extend_schema(responses={200: DocumentSerializer(many=True)})
+    def get(self, request):
+        paginator = PageNumberPagination()
+        product = request.query_params.get("product")
+        documents = knowledge_document_list(kind=request.query_params.get("kind") or None,
+                                            product_id=int(product) if product and product.isdigit() else None)
+        page = paginator.paginate_queryset(documents, request, view=self)
+        return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})
+    def post(self, request):
+        data = self.UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            document = document_upload(uploaded_by=request.user, uploaded_file=data.validated_data["file"],
+                                       title=data.validated_data["title"], kind=data.validated_data["kind"],
+                                       product=data.validated_data.get("product"))
+        except KnowledgeDocumentError as exc:
+            raise ValidationError({"file": exc.messages}) from None
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class KnowledgeDocumentDetailApi(APIView):
+    """Staff: one document's indexing status."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses={200: DocumentSerializer})
+    def get(self, request, document_id):
+        return Response(DocumentSerializer(get_object_or_404(KnowledgeDocument, pk=document_id)).data)
+
+
+# --- the agent's assistant on a ticket page -----------------------------------------------------
+
+class AgentAssistantApi(APIView):
+    """Support agents: ask the knowledge base about a ticket (`manual`: what the manuals and policies
+    say; `draft`: an answer to use as the reply). Streams like a chat answer, from `events_url`."""
+
+    permission_classes = [IsAuthenticated, CsrfAlways]
+    parser_classes = [JSONParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["manual", "draft"])
+
+    @extend_schema(request=InputSerializer, responses={202: TurnSerializer})
+    def post(self, request, number):
+        if not request.user.is_support_agent:
+            raise PermissionDenied("Support agents only.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        from support.models import Ticket
+
+        ticket = get_object_or_404(Ticket, number=number)
+        try:
+            turn = agent_assistant_ask(ticket=ticket, agent=request.user, action=data.validated_data["action"])
+        except ChatError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,135 @@
+"""Reading the knowledge base: hybrid retrieval (full-text + vector, fused by reciprocal rank)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from pgvector.django import CosineDistance
+
+from eshop.selectors import RRF_K, search_query_vector
+from support.models import KnowledgeChunk, KnowledgeDocument
+from support.models.knowledge import DocumentKind
+
+KNOWLEDGE_CANDIDATES = 30  # per ranker
+KNOWLEDGE_MAX_DISTANCE = 0.8  # cosine distance beyond which a MiniLM neighbour is noise
+KNOWLEDGE_QUERY_MAX_CHARS = 2_000
+_WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
+# Words of product names that say what a thing is rather than which one it is.
+_GENERIC_NAME_WORDS = set("the and with for pro max mini plus system rechargeable portable series edition 2000 3000 "
+                          "person bag camp water power bank gps light led".split())
+
+
+@dataclass(frozen=True)
+class KnowledgePassage:
+    chunk_id: int
+    document_id: int
+    text: str
+    document_title: str
+    heading: str
+    page: int | None
+    url: str
+    score: float
+    kind: str
+    product_id: int | None
+
+    @property
+    def source(self) -> str:
+        """"Title, page 3 · heading": how the prompt and the source card name it."""
+        where = f", page {self.page}" if self.page else ""
+        return f"{self.document_title}{where}" + (f" · {self.heading}" if self.heading else "")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "source": self.source}
+
+
+def knowledge_document_url(document: KnowledgeDocument | int | str, page: int | None = None) -> str:
+    slug = document.slug if isinstance(document, KnowledgeDocument) else document
+    return reverse("support:kb-document", kwargs={"slug": slug}) + (f"#page-{page}" if page else "")
+
+
+def knowledge_product_named(*, query: str) -> int | None:
+    """The product with a manual that the question names (brand, or two words of its model), if exactly one."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    scores: dict[int, int] = {}
+    for product_id, brand, model in (KnowledgeDocument.objects.filter(kind=DocumentKind.MANUAL, product__isnull=False, is_published=True)
+                                     .values_list("product_id", "product__brand", "product__model").distinct()):
+        brand_words = {w.lower() for w in _WORD.findall(brand)} - _GENERIC_NAME_WORDS
+        model_words = {w.lower() for w in _WORD.findall(model)} - _GENERIC_NAME_WORDS
+        joined = "".join(brand.lower().split())
+        score = 2 * (bool(brand_words) and brand_words <= words or joined in words) + len(model_words & words)
+        if score >= 1 and (score >= 2 or len(model_words) == 1):
+            scores[product_id] = score
+    if not scores:
+        return None
+    best = max(scores.values())
+    winners = [pid for pid, score in scores.items() if score == best]
+    return winners[0] if len(winners) == 1 else None
+
+
+def _published_chunks(product_id: int | None) -> QuerySet[KnowledgeChunk]:
+    chunks = KnowledgeChunk.objects.filter(document__is_published=True)
+    if product_id is not None:
+        # The product's own manual and the general articles; never another product's manual.
+        chunks = chunks.filter(Q(product_id=product_id) | Q(product__isnull=True))
+    return chunks
+
+
+def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
+    """The `limit` best passages for `query`, best first, each with its chunk id and fused score.
+
+    Two rankers over the published chunks, fused by reciprocal rank fusion (as product search):
+    PostgreSQL full-text search (any of the query's words, title and heading weighted above the
+    text) and pgvector cosine distance to the query's MiniLM vector (HNSW). With `product_id` (the
+    page the customer is on, or the product the question names, see knowledge_product_named) only
+    that product's manual and the general articles are searched. A blank query finds nothing.
+    """
+    query = " ".join((query or "").split())[:KNOWLEDGE_QUERY_MAX_CHARS]
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:30]
+    if not words:
+        return []
+    chunks = _published_chunks(product_id)
+    search_query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
+    fulltext = list(chunks.filter(search_vector=search_query).annotate(rank=SearchRank("search_vector", search_query))
+                    .order_by("-rank", "id").values_list("pk", flat=True)[:KNOWLEDGE_CANDIDATES])
+    semantic = list(chunks.filter(embedding__isnull=False)
+                    .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
+                    .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE).order_by("distance", "id")
+                    .values_list("pk", flat=True)[:KNOWLEDGE_CANDIDATES])
+    scores: dict[int, float] = {}
+    for ranking in (fulltext, semantic):
+        for rank, pk in enumerate(ranking, 1):
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+    best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
+    rows = KnowledgeChunk.objects.filter(pk__in=best).select_related("document").only(
+        "id", "text", "heading", "page", "product_id", "document__id", "document__title", "document__slug", "document__kind")
+    by_pk = {chunk.pk: chunk for chunk in rows}
+    return [
+        KnowledgePassage(chunk_id=pk, document_id=by_pk[pk].document_id, text=by_pk[pk].text,
+                         document_title=by_pk[pk].document.title, heading=by_pk[pk].heading, page=by_pk[pk].page,
+                         url=knowledge_document_url(by_pk[pk].document, by_pk[pk].page), score=round(scores[pk], 5),
+                         kind=by_pk[pk].document.kind, product_id=by_pk[pk].product_id)
+        for pk in best if pk in by_pk
+    ]
+
+
+def knowledge_search_for_question(*, question: str, page_product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
+    """knowledge_search narrowed to the product the customer's page shows, else the one the question names."""
+    return knowledge_search(query=question, product_id=page_product_id or knowledge_product_named(query=question), limit=limit)
+
+
+def knowledge_document_get_published(*, slug: str) -> KnowledgeDocument | None:
+    return KnowledgeDocument.objects.filter(slug=slug, is_published=True).select_related("product").first()
+
+
+def knowledge_document_list(*, kind: str | None = None, product_id: int | None = None) -> QuerySet[KnowledgeDocument]:
+    """Every document with its indexing status (staff API, admin), newest first."""
+    documents = KnowledgeDocument.objects.select_related("product").order_by("-updated_at", "-id")
+    if kind:
+        documents = documents.filter(kind=kind)
+    if product_id:
+        documents = documents.filter(product_id=product_id)
+    return documents

@@ -1,0 +1,39 @@
+"""Pages of the knowledge base (what the chat's source cards link to)."""
+
+import re
+
+import markdown
+import nh3
+from django.http import Http404
+from django.shortcuts import render
+
+from support.models.knowledge import DocumentKind
+from support.selectors.knowledge import knowledge_document_get_published, knowledge_document_list
+
+_PAGE_MARK = re.compile(r"<!--\s*page:\s*(\d+)\s*-->")
+_ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
+                 "table", "thead", "tbody", "tr", "th", "td", "a", "hr", "br", "div"}
+
+
+def knowledge_document_html(body: str) -> str:
+    """The document as safe HTML: Markdown rendered, then sanitized (nh3); page marks become anchors #page-N."""
+    marked = _PAGE_MARK.sub(lambda m: f'\n\n<div id="page-{m.group(1)}" class="kb-page">Page {m.group(1)}</div>\n\n', body)
+    rendered = markdown.markdown(marked, extensions=["tables", "sane_lists"])
+    return nh3.clean(rendered, tags=_ALLOWED_TAGS, attributes={"div": {"id", "class"}, "a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"})
+
+
+def knowledge_document(request, slug):
+    document = knowledge_document_get_published(slug=slug)
+    if document is None:
+        raise Http404("No such article.")
+    return render(request, "support/knowledge_document.html", {
+        "document": document, "body_html": knowledge_document_html(document.body)})
+
+
+def knowledge_index(request):
+    documents = knowledge_document_list().filter(is_published=True)
+    return render(request, "support/knowledge_index.html", {
+        "policies": documents.filter(kind=DocumentKind.POLICY).order_by("title"),
+        "manuals": documents.filter(kind=DocumentKind.MANUAL).order_by("title"),
+    })
