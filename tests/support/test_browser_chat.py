@@ -115,7 +115,7 @@ def test_an_empty_or_oversized_question_gets_a_message_in_the_chat(live_server, 
     assert not ChatTurn.objects.exists()
 
 
-def test_a_customer_asks_for_a_human_and_is_told_the_ticket_number(live_server, browser_page, demo_knowledge,
+def test_a_customer_asks_for_a_human_and_finds_the_ticket_under_my_support_requests(live_server, browser_page, demo_knowledge,
                                                                     celery_worker_process):
     page = browser_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -134,7 +134,15 @@ def test_a_customer_asks_for_a_human_and_is_told_the_ticket_number(live_server, 
     assert "UltraTent pole snapped" in ticket.messages.get().body
     assert Conversation.objects.get().ticket == ticket
     page.screenshot(path=str(ARTIFACTS / "03-handoff.png"))
-    # (after the merge with the support desk, this continues to "My support requests")
+
+    note.get_by_role("link", name="Follow it under My support requests").click()
+    page.wait_for_load_state()
+    page.goto(live_server.url + "/support/requests/")
+    page.get_by_role("heading", name="My support requests").wait_for()
+    page.get_by_role("link", name=f"#{ticket.number}").click()
+    page.wait_for_load_state()
+    assert "UltraTent pole snapped" in page.locator(".thread").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "04-my-support-requests.png"))
 
 
 def test_killing_the_worker_mid_answer_shows_a_failure_and_the_customer_can_retry(

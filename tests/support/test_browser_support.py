@@ -1,6 +1,7 @@
 """The support desk in a real browser, with the real worker triaging (SmolLM2): a customer files a
 request and sees it; an agent sees it triaged in the inbox without reloading, corrects the
-category and replies; the customer sees the reply.
+category, drafts a cited reply with the assistant (real retrieval over the indexed demo knowledge
+base, answered by the worker) and sends it; the customer sees the reply.
 
 Screenshots of every step are kept in test-artifacts/support/ (git-ignored).
 """
@@ -29,7 +30,8 @@ def _sign_in(page, base_url: str, email: str) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_customer_files_agent_triages_corrects_and_replies_customer_sees_it(live_server, chromium_browser,
-                                                                            celery_worker_process, ticket_categories):
+                                                                            celery_worker_process, ticket_categories,
+                                                                            demo_knowledge):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     step = iter(range(1, 100))
     customer = UserFactory(email="robin@example.com", first_name="Robin")
@@ -90,8 +92,14 @@ def test_customer_files_agent_triages_corrects_and_replies_customer_sees_it(live
     assert "Category corrected." in desk.locator("body").inner_text()
     assert desk.get_by_test_id("category-source").inner_text() == "set by an agent"
     shot(desk, "category-corrected")
-    desk.locator("#reply-body").fill("Hi Robin, sorry about that! A blinking red light means the battery is not "
-                                     "charging: we are sending you a replacement today, free of charge.")
+    desk.get_by_role("button", name="Draft a reply").click()
+    use_as_reply = desk.get_by_role("button", name="Use as reply")
+    use_as_reply.wait_for(timeout=240_000)
+    assert desk.locator(".assistant-sources li").count() >= 1
+    shot(desk, "assistant-draft")
+    use_as_reply.click()
+    draft = desk.locator("#reply-body").input_value()
+    assert draft.startswith("Hi Robin,") and "Sources:" in draft and "/support/help/" in draft
     desk.get_by_role("button", name="Send reply").click()
     desk.wait_for_load_state()
     assert "Reply sent to the customer." in desk.locator("body").inner_text()
@@ -102,6 +110,6 @@ def test_customer_files_agent_triages_corrects_and_replies_customer_sees_it(live
     # the customer sees the reply
     shopper.goto(live_server.url + f"/support/requests/{ticket.number}/")
     thread = shopper.get_by_test_id("thread").inner_text()
-    assert "we are sending you a replacement today" in thread
+    assert "Hi Robin," in thread and "Sources:" in thread
     assert shopper.get_by_test_id("ticket-status").inner_text() == "Pending"
     shot(shopper, "customer-sees-reply")
