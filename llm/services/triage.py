@@ -179,7 +179,8 @@ def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], mod
     schema = triage_schema(categories)
     generator = engine.generator(model)
     started = time.monotonic()
-    raw = generator.complete(triage_messages(thread, categories), max_tokens=220, json_schema=schema)
+    # Room for every field at its maxLength (a small model can pad a field with repeated tokens).
+    raw = generator.complete(triage_messages(thread, categories), max_tokens=360, json_schema=schema)
     data = parse_json_output(raw, schema)
     level = data["sentiment"]
     customer_text = _customer_text(thread)
@@ -204,10 +205,11 @@ def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], mod
     )
 
 
-def _single_field(thread: list[dict], task: str, schema: dict, model: str | None, *, customer_only: bool = False) -> dict:
+def _single_field(thread: list[dict], task: str, schema: dict, model: str | None, *, customer_only: bool = False,
+                  max_tokens: int = 160) -> dict:
     shown = [m for m in thread if m["author"] == "customer"] if customer_only else thread
     prompt = [{"role": "system", "content": f"{_RULES}\n\n{task}"}, {"role": "user", "content": _thread_block(shown)}]
-    raw = engine.generator(model).complete(prompt, max_tokens=160, json_schema=schema)
+    raw = engine.generator(model).complete(prompt, max_tokens=max_tokens, json_schema=schema)
     return parse_json_output(raw, schema)
 
 
@@ -251,7 +253,7 @@ def summarize(*, messages: list[dict], model: str | None = None) -> tuple[str, s
               "required": ["title", *SUMMARY_PROPERTIES]}
     task = (f"Write a title of at most {TITLE_MAX_WORDS} words naming the problem, and:\n{SUMMARY_FIELDS_GUIDE}"
             f"Example: {json.dumps(SUMMARY_EXAMPLE)}. Reply as JSON.")
-    data = _single_field(thread, task, schema, model)
+    data = _single_field(thread, task, schema, model, max_tokens=260)
     return words_at_most(data["title"], TITLE_MAX_WORDS), summary_from_parts(data)
 
 
