@@ -137,15 +137,15 @@ def triage_schema(categories: list[CategoryOption]) -> dict:
     return {
         "type": "object",
         "properties": {
+            "category": {"type": "string", "enum": [c.slug for c in categories]},
             "title": {"type": "string", "minLength": 3, "maxLength": 70},
             **SUMMARY_PROPERTIES,
-            "category": {"type": "string", "enum": [c.slug for c in categories]},
             "sentiment": {"type": "string", "enum": SENTIMENT_LEVELS},
             "urgency": {"type": "string", "enum": URGENCY_LEVELS},
             "urgency_reason": {"type": "string", "minLength": 3, "maxLength": 120},
             "language": {"type": "string", "enum": LANGUAGES},
         },
-        "required": ["title", *SUMMARY_PROPERTIES, "category", "sentiment", "urgency", "urgency_reason", "language"],
+        "required": ["category", "title", *SUMMARY_PROPERTIES, "sentiment", "urgency", "urgency_reason", "language"],
     }
 
 
@@ -159,7 +159,7 @@ def triage_messages(messages: list[dict], categories: list[CategoryOption]) -> l
         "- urgency: low (no time pressure), normal, high (blocked or a deadline within days, repeated contact), "
         "urgent (safety hazard, trip within a day, legal threat, large double charge); urgency_reason: a short reason.\n"
         "- language: ISO code of the customer's language (en, es, de, fr, it, nl, pt, other).\n\n"
-        "Example: " + json.dumps({**SUMMARY_EXAMPLE, "category": "defect-warranty", "sentiment": "negative",
+        "Example: " + json.dumps({"category": "defect-warranty", **SUMMARY_EXAMPLE, "sentiment": "negative",
                                   "urgency": "normal", "urgency_reason": "Product unusable but no deadline",
                                   "language": "en"})
     )
