@@ -40,8 +40,8 @@ class TransformersChatBackend:
 
         if response_format is not None:
             messages = _with_schema_instruction(messages, response_format["schema"])
-        input_ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                       return_dict=True)
+        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                    return_dict=True)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         cancelled = threading.Event()
 
@@ -50,7 +50,7 @@ class TransformersChatBackend:
                 return cancelled.is_set()
 
         generate_kwargs = {
-            **input_ids, "streamer": streamer, "max_new_tokens": max_tokens,
+            **inputs, "streamer": streamer, "max_new_tokens": max_tokens,
             "stopping_criteria": StoppingCriteriaList([_Cancelled()]),
             "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
         }
