@@ -200,13 +200,20 @@ def product_search(*, query: str, category_slug: str | None = None, min_price: D
         .filter(distance__lt=VECTOR_MAX_DISTANCE).order_by("distance", "id").values_list("pk", flat=True)[:SEARCH_CANDIDATES]
     )
 
+    best = list(reciprocal_rank_fusion((fulltext, typo, semantic), limit=limit))
+    products = Product.objects.select_related("category").in_bulk(best)
+    return [products[pk] for pk in best if pk in products]
+
+
+def reciprocal_rank_fusion(rankings, *, limit: int) -> dict[int, float]:
+    """The `limit` best ids over several rankings (lists of ids, best first), each scored by the sum of
+    1 / (RRF_K + rank) over the rankings that hold it; best first, ties by id."""
     scores: dict[int, float] = {}
-    for ranking in (fulltext, typo, semantic):
+    for ranking in rankings:
         for rank, pk in enumerate(ranking, start=1):
             scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
     best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
-    products = Product.objects.select_related("category").in_bulk(best)
-    return [products[pk] for pk in best if pk in products]
+    return {pk: scores[pk] for pk in best}
 
 
 def product_search_page(*, page: str | int | None, **criteria) -> Page:

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from pgvector.django import CosineDistance
 
-from eshop.selectors import RRF_K, search_query_vector
+from eshop.selectors import reciprocal_rank_fusion, search_query_vector
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentKind
 
@@ -99,11 +99,8 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
                     .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
                     .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE).order_by("distance", "id")
                     .values_list("pk", flat=True)[:KNOWLEDGE_CANDIDATES])
-    scores: dict[int, float] = {}
-    for ranking in (fulltext, semantic):
-        for rank, pk in enumerate(ranking, 1):
-            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
+    scores = reciprocal_rank_fusion((fulltext, semantic), limit=limit)
+    best = list(scores)
     rows = KnowledgeChunk.objects.filter(pk__in=best).select_related("document").only(
         "id", "text", "heading", "page", "product_id", "document__id", "document__title", "document__slug", "document__kind")
     by_pk = {chunk.pk: chunk for chunk in rows}
