@@ -67,3 +67,8 @@ CELERY_BEAT_SCHEDULE["support-sweep-stale-triage"] = {
 CELERY_BEAT_SCHEDULE["support-chat-stale-turns"] = {
     "task": "support.tasks.chat_turns_fail_stale", "schedule": timedelta(seconds=30), "options": {"expires": 25},
 }
+
+# Ask-the-data questions stuck running (worker killed or hung) are failed, never left spinning.
+CELERY_BEAT_SCHEDULE["support-sweep-stuck-data-questions"] = {
+    "task": "support.analytics.tasks.sweep_stuck_data_questions", "schedule": timedelta(seconds=60), "options": {"expires": 55},
+}

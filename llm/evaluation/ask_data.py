@@ -34,7 +34,8 @@ def evaluate_ask_data(*, limit: int | None, model: str | None, progress: Callabl
     from django.conf import settings
 
     from support.analytics.ask import sql_write
-    from support.analytics.safe_sql import QueryFailed, QueryRefused, sql_check, sql_run
+    from support.analytics.safe_sql import QueryRefused, sql_check
+    from support.analytics.sql_run import QueryFailed, sql_run
     from support.models import Ticket
 
     from eshop.models import Order

@@ -8,6 +8,7 @@ page polls. Every question is kept (who, question, SQL, status, error, rows, dur
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -16,10 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from llm.services.common import LLMInputError, as_data, clean_text
-from support.analytics.safe_sql import QueryFailed, QueryRefused, sql_check, sql_run
+from support.analytics.safe_sql import QueryRefused, sql_check
+from support.analytics.sql_run import QueryFailed, sql_run
 from support.analytics.schema import schema_prompt
 from support.models import DataQuestion
-from support.models.analytics import QuestionStatus
+from support.models.analytics import MAX_ATTEMPTS, OVERDUE_MINUTES, QuestionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +109,10 @@ def _enqueue(question_id: int) -> None:
 def data_question_answer(*, question_id: int, model: str | None = None) -> DataQuestion | None:
     """Write, check and run the SQL for a stored question; store the outcome. Returns None if the row is gone.
 
-    Idempotent: a finished question is returned unchanged. Model errors, refusals and database
-    errors end the question as failed or refused with a plain-words reason; nothing is raised.
+    Idempotent: a finished question is returned unchanged. Each run counts an attempt on the row
+    first: a question whose runs killed the worker (out of memory; acks_late redelivers it) is
+    failed at its MAX_ATTEMPTS+1st delivery instead of running again. Model errors, refusals and
+    database errors end the question as failed or refused with a plain-words reason; nothing is raised.
     """
     from llm.engine import GenerationTimeout
     from llm.model_files import ModelFileError
@@ -118,8 +122,14 @@ def data_question_answer(*, question_id: int, model: str | None = None) -> DataQ
         asked = DataQuestion.objects.select_for_update().filter(pk=question_id).first()
         if asked is None or asked.is_finished:
             return asked
-        asked.status = QuestionStatus.RUNNING
-        asked.save(update_fields=["status"])
+        if asked.attempts >= MAX_ATTEMPTS:
+            asked.status, asked.finished_at = QuestionStatus.FAILED, timezone.now()
+            asked.error = (f"Answering stopped the worker {asked.attempts} times (probably out of memory); "
+                           "it is not run again. Ask for less data.")
+            asked.save(update_fields=["status", "error", "finished_at"])
+            return asked
+        asked.status, asked.attempts, asked.started_at = QuestionStatus.RUNNING, asked.attempts + 1, timezone.now()
+        asked.save(update_fields=["status", "attempts", "started_at"])
     started = time.monotonic()
     fields = {"finished_at": None}
     try:
@@ -146,6 +156,13 @@ def data_question_answer(*, question_id: int, model: str | None = None) -> DataQ
     DataQuestion.objects.filter(pk=question_id).update(**fields)
     asked.refresh_from_db()
     return asked
+
+
+def data_questions_fail_stuck(*, older_than: dt.timedelta = dt.timedelta(minutes=OVERDUE_MINUTES)) -> int:
+    """Fail questions running longer than any run can (their worker died or hung); returns how many."""
+    return DataQuestion.objects.filter(status=QuestionStatus.RUNNING, started_at__lt=timezone.now() - older_than).update(
+        status=QuestionStatus.FAILED, finished_at=timezone.now(),
+        error="Answering stopped without a result (the worker died or hung); nothing more will run. Try again.")
 
 
 def data_question_fail(*, question_id: int, error: str) -> None:

@@ -8,40 +8,33 @@ re-rendered from the checked syntax tree, without comments, and re-parsed to the
 text the parser and PostgreSQL could read differently (comments, escapes, dollar quotes)
 cannot smuggle anything past the check.
 
-sql_run runs a checked query in a transaction that is READ ONLY, with SET LOCAL
-statement_timeout, as the role analytics_reader (SELECT on the views only; migration
-0005_issue7_analytics_views) where the server has it, and always rolls the transaction back.
+Names are compared as PostgreSQL resolves them: an unquoted name folded to lower case, a quoted
+one exactly as written (so `WITH "ESHOP_USER" AS (...) ... FROM eshop_user` reads the real table
+and is refused). WITH RECURSIVE is refused, and so are queries with many tables or many joins
+without a condition (a cross join of the views can take the server down).
+
+support/analytics/sql_run.py runs a checked query (read-only, as the role analytics_reader, with
+time, memory, temp-file and result-size limits).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import logging
-import time
-import uuid
 from dataclasses import dataclass
 
 import sqlglot
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from support.analytics.schema import SCHEMA, VIEWS
 
-logger = logging.getLogger(__name__)
-
 MAX_SQL_CHARS = 5_000
-READER_ROLE = "analytics_reader"
+MAX_TABLE_REFERENCES = 8  # views and CTEs read, all subqueries together
+MAX_JOINS_WITHOUT_CONDITION = 2  # `FROM a, b` or CROSS JOIN (a WHERE may still relate them)
 
 
 class QueryRefused(ValueError):
     """The query is not allowed; the message says why in plain words."""
-
-
-class QueryFailed(RuntimeError):
-    """An allowed query failed in the database (timeout, unknown column, ...); the message says why."""
 
 
 _DENIED = tuple(getattr(exp, name) for name in (
@@ -81,24 +74,27 @@ class CheckedQuery:
     views: tuple[str, ...]
 
 
-@dataclass
-class QueryResult:
-    columns: list[str]
-    rows: list[list]
-    truncated: bool
-    seconds: float
-    as_reader_role: bool
-
-
 def _function_name(func: exp.Func) -> str:
     return func.name if isinstance(func, exp.Anonymous) else func.sql_name()
+
+
+def pg_name(identifier: exp.Expression | None) -> str:
+    """A name as PostgreSQL resolves it: unquoted folded to lower case, quoted kept exactly."""
+    if not isinstance(identifier, exp.Identifier):
+        return ""
+    return identifier.name if identifier.args.get("quoted") else identifier.name.lower()
+
+
+def _cte_name(cte: exp.CTE) -> str:
+    alias = cte.args.get("alias")
+    return pg_name(alias.this if isinstance(alias, exp.TableAlias) else None)
 
 
 def _names_a_cte(table: exp.Table) -> bool:
     """Whether PostgreSQL would read this table name as a CTE: one defined by an enclosing query
     and visible here (inside a non-recursive CTE's own body only the CTEs before it are; a name
     that is not visible reads a real table of that name)."""
-    name = table.name.lower()
+    name = pg_name(table.this)
     path: list[exp.Expression] = []
     node = table
     while node is not None:
@@ -109,9 +105,29 @@ def _names_a_cte(table: exp.Table) -> bool:
             ctes = list(with_.expressions)
             inside = next((i for i, cte in enumerate(ctes) if any(cte is p for p in path)), None)
             visible = ctes if inside is None or with_.args.get("recursive") else ctes[:inside]
-            if any(cte.alias_or_name.lower() == name for cte in visible):
+            if any(_cte_name(cte) == name for cte in visible):
                 return True
     return False
+
+
+def _relates(join: exp.Join) -> bool:
+    """Whether a join relates rows by their columns (ON true is a cross join in disguise)."""
+    on = join.args.get("on")
+    return bool(join.args.get("using")) or join.args.get("method") == "NATURAL" or (on is not None and on.find(exp.Column) is not None)
+
+
+def _check_size(tree: exp.Expression) -> None:
+    """Refuse what could run away: recursion, many tables, many joins without a condition."""
+    for with_ in tree.find_all(exp.With):
+        if with_.args.get("recursive"):
+            raise QueryRefused("WITH RECURSIVE is not allowed in analytics queries (it can run without end).")
+    tables = sum(1 for _ in tree.find_all(exp.Table))
+    if tables > MAX_TABLE_REFERENCES:
+        raise QueryRefused(f"The query reads {tables} tables; at most {MAX_TABLE_REFERENCES} are allowed. Ask a simpler question.")
+    unconditioned = sum(1 for join in tree.find_all(exp.Join) if not _relates(join))
+    if unconditioned > MAX_JOINS_WITHOUT_CONDITION:
+        raise QueryRefused(f"The query has {unconditioned} joins without ON or USING (cross joins); at most "
+                           f"{MAX_JOINS_WITHOUT_CONDITION} are allowed. Join the views on their ids.")
 
 
 def sql_check(sql: str) -> CheckedQuery:
@@ -143,11 +159,12 @@ def sql_check(sql: str) -> CheckedQuery:
             raise QueryRefused(f"{node.name} reads the database session, not the analytics views; it is not allowed.")
         if isinstance(node, exp.ObjectIdentifier):
             raise QueryRefused(f"Casts to {node.name.lower()} look up database objects; they are not allowed.")
+    _check_size(tree)
     views = set()
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             raise QueryRefused("Functions are not allowed as tables; only the analytics views can be read.")
-        name, schema = table.name.lower(), table.db.lower()
+        name, schema = pg_name(table.this), pg_name(table.args.get("db"))
         if not table.catalog and not schema and _names_a_cte(table):
             continue
         if not table.catalog and schema in ("", SCHEMA) and name in VIEWS:
@@ -176,70 +193,3 @@ def sql_check(sql: str) -> CheckedQuery:
     if len(again) != 1 or again[0].sql(dialect="postgres", comments=False) != rendered:
         raise QueryRefused("The query could not be checked safely (it reads differently once rewritten).")
     return CheckedQuery(sql=rendered, views=tuple(sorted(views)))
-
-
-def _plain(value):
-    """Database values as JSON-friendly text and numbers."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return round(value.total_seconds() / 3600, 4)  # hours: what an interval is usually asked as
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return str(value)
-
-
-def _explain(exc: DatabaseError, timeout_ms: int) -> str:
-    cause = exc.__cause__ or exc
-    state = getattr(cause, "sqlstate", None)
-    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    if state == "57014":
-        return f"The query took longer than {timeout_ms / 1000:g} s and was stopped. Ask for less data or a shorter period."
-    if state == "25006":
-        return "The query tried to change data; only reading is allowed."
-    if state == "42501":
-        return "The query tried to read something it is not allowed to read."
-    if state in {"42703", "42P01", "42883", "42804", "42803", "42601", "22P02", "22007", "22008", "22012"}:
-        return f"The database could not run the query: {first_line}."
-    return f"The query failed in the database: {first_line}."
-
-
-def _use_reader_role(cursor) -> bool:
-    try:
-        with transaction.atomic():
-            cursor.execute(f"SET LOCAL ROLE {READER_ROLE}")
-        return True
-    except DatabaseError as exc:
-        logger.warning("ask-the-data runs as the app role: SET ROLE %s was refused (%s)", READER_ROLE, exc)
-        return False
-
-
-def sql_run(query: CheckedQuery, *, timeout_ms: int | None = None) -> QueryResult:
-    """Run a checked query read-only with a timeout and the row limit; QueryFailed says why it failed.
-
-    Nothing the query does can persist: the transaction (or savepoint, when called inside one)
-    is read-only and is always rolled back.
-    """
-    timeout_ms = int(timeout_ms or settings.ANALYTICS_STATEMENT_TIMEOUT_MS)
-    limit = settings.ANALYTICS_ROW_LIMIT
-    started = time.monotonic()
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION READ ONLY")
-                cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
-                as_reader = _use_reader_role(cursor)
-                cursor.execute(query.sql)
-                columns = [column.name for column in cursor.description]
-                fetched = cursor.fetchmany(limit + 1)
-            transaction.set_rollback(True)
-    except DatabaseError as exc:
-        raise QueryFailed(_explain(exc, timeout_ms)) from exc
-    return QueryResult(columns=columns, rows=[[_plain(v) for v in row] for row in fetched[:limit]],
-                       truncated=len(fetched) > limit, seconds=round(time.monotonic() - started, 4), as_reader_role=as_reader)

@@ -1,4 +1,5 @@
-"""The analytics views ask-the-data may read (created by migration 0005_issue7_analytics_views),
+"""The analytics views ask-the-data may read (created by migration 0005_issue7_analytics_views; no
+customer text since 0008_issue13_question_attempts_views_without_text),
 documented for the model's prompt and the dashboard. A test keeps this in step with the database."""
 
 SCHEMA = "analytics"
@@ -11,7 +12,7 @@ VIEWS: dict[str, dict[str, str]] = {
         "origin": "form, chat, api or demo", "category": "slug: order-status, order-change, returns-refunds, defect-warranty, product-question, billing-payment, account or feedback",
         "category_name": "category name", "sentiment": "very_negative, negative, neutral, positive or very_positive (null if not triaged)",
         "sentiment_score": "-1 .. 1", "urgency": "low, normal, high or urgent", "product_id": "products.id",
-        "order_id": "orders.id", "language": "ISO code, e.g. en", "title": "short title", "customer_id": "the customer's id",
+        "order_id": "orders.id", "language": "ISO code, e.g. en", "customer_id": "the customer's id",
         "assignee_id": "the agent's id", "created_at": "timestamptz", "first_response_at": "first agent reply (timestamptz, null if none)",
         "resolved_at": "timestamptz, null if not resolved", "last_activity_at": "timestamptz",
         "ai_status": "pending, running, done or failed", "ai_seconds": "seconds the AI triage took",
@@ -24,7 +25,8 @@ VIEWS: dict[str, dict[str, str]] = {
     "corrections": {
         "_": "An agent corrected a field the AI had set.",
         "id": "id", "ticket_id": "tickets.id", "field": "category, sentiment, urgency, product, title, summary, order or language",
-        "from_value": "the AI's value", "to_value": "the agent's value", "created_at": "timestamptz",
+        "from_value": "the AI's value (null for title and summary: no customer text here)",
+        "to_value": "the agent's value (null for title and summary)", "created_at": "timestamptz",
     },
     "conversations": {
         "_": "Customer chat conversations with the assistant.",

@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from llm.tasks import LLM_HARD_LIMIT, LLM_SOFT_LIMIT
-from support.analytics.ask import data_question_answer, data_question_fail
+from support.analytics.ask import data_question_answer, data_question_fail, data_questions_fail_stuck
 
 
 @shared_task(acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
@@ -19,3 +19,9 @@ def llm_data_question_answer(question_id: int) -> str | None:
         data_question_fail(question_id=question_id, error="Answering failed unexpectedly; nothing was changed. The error is in the worker's log.")
         raise
     return asked.status if asked else None
+
+
+@shared_task(name="support.analytics.tasks.sweep_stuck_data_questions", ignore_result=True)
+def sweep_stuck_data_questions() -> int:
+    """Beat, each minute: fail questions stuck running (see data_questions_fail_stuck)."""
+    return data_questions_fail_stuck()

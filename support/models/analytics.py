@@ -8,6 +8,7 @@ from django.utils import timezone
 
 
 OVERDUE_MINUTES = 5  # the llm task's hard time limit is 150 s
+MAX_ATTEMPTS = 2  # runs of one question; a worker killed twice on it (out of memory) does not get a third
 
 
 class QuestionStatus(models.TextChoices):
@@ -33,7 +34,9 @@ class DataQuestion(models.Model):
     seconds_generate = models.FloatField(null=True, blank=True)
     seconds_query = models.FloatField(null=True, blank=True)
     seconds_total = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a killed worker's run counts).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the latest run started.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test import override_settings
 
 from eshop.models import User
-from support.analytics.safe_sql import QueryFailed, QueryRefused, sql_check, sql_run
+from support.analytics.safe_sql import CheckedQuery, QueryRefused, sql_check
+from support.analytics.sql_run import QueryFailed, sql_run
 from support.analytics.schema import SCHEMA, VIEWS
 from tests.factories import ProductFactory, UserFactory
 from tests.support.factories import TicketFactory
@@ -36,7 +37,6 @@ def test_with_union_window_functions_and_date_arithmetic_are_allowed():
 
 def test_ctes_are_readable_where_postgres_sees_them():
     assert "FROM a" in sql_check("WITH a AS (SELECT id FROM tickets), b AS (SELECT id FROM a) SELECT * FROM b JOIN a USING (id)").sql
-    assert sql_check("WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n").sql
 
 
 @pytest.mark.parametrize("sql", [
@@ -209,7 +209,6 @@ def test_a_checked_query_runs_and_returns_plain_values():
 def test_it_runs_as_the_reader_role_which_cannot_read_the_tables_behind_the_views():
     result = sql_run(sql_check("SELECT count(*) FROM analytics.tickets"))
 
-    assert result.as_reader_role
     with connection.cursor() as cursor:  # and the role really has no right on the raw tables
         cursor.execute("SELECT has_table_privilege('analytics_reader', 'eshop_user', 'SELECT'), "
                        "has_table_privilege('analytics_reader', 'analytics.tickets', 'SELECT'), "
@@ -242,7 +241,8 @@ def test_the_session_is_back_to_normal_after_a_run():
 @pytest.mark.django_db
 def test_a_query_that_runs_past_the_timeout_is_stopped_and_says_so():
     ProductFactory.create_batch(60)
-    heavy = sql_check("SELECT count(*) FROM analytics.products a, analytics.products b, analytics.products c, analytics.products d")
+    # hand-built: sql_check refuses this many cross joins (tests/security/test_ask_data_guard.py)
+    heavy = CheckedQuery(sql="SELECT count(*) FROM analytics.products a, analytics.products b, analytics.products c, analytics.products d", views=())
 
     with pytest.raises(QueryFailed) as info:
         sql_run(heavy, timeout_ms=50)
@@ -280,14 +280,10 @@ def test_the_documented_views_match_the_database():
 
 
 @pytest.mark.django_db
-def test_without_the_reader_role_the_query_still_runs_read_only_and_a_warning_is_logged(monkeypatch, caplog):
-    monkeypatch.setattr("support.analytics.safe_sql.READER_ROLE", "no_such_role_here")
+def test_without_the_reader_role_nothing_runs_and_an_error_is_logged(monkeypatch, caplog):
+    monkeypatch.setattr("support.analytics.sql_run.READER_ROLE", "no_such_role_here")
 
-    result = sql_run(sql_check("SELECT count(*) FROM analytics.tickets"))
+    with pytest.raises(QueryFailed, match="not set up"):
+        sql_run(sql_check("SELECT count(*) FROM analytics.tickets"))
 
-    assert not result.as_reader_role and result.rows == [[0]]
-    assert "SET ROLE no_such_role_here was refused" in caplog.text
-    with pytest.raises(QueryFailed, match="change data"):
-        from support.analytics.safe_sql import CheckedQuery
-
-        sql_run(CheckedQuery(sql="DELETE FROM eshop_user", views=()))
+    assert "not set up, nothing was run" in caplog.text
