@@ -23,6 +23,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.ids import parse_id
 from core.ratelimit import client_ip, rate_limit_exceeded
 from eshop.models import Product
 from support.models import KnowledgeDocument
@@ -333,9 +334,8 @@ class KnowledgeDocumentListApi(APIView):
     @extend_schema(responses={200: DocumentSerializer(many=True)})
     def get(self, request):
         paginator = PageNumberPagination()
-        product = request.query_params.get("product")
         documents = knowledge_document_list(kind=request.query_params.get("kind") or None,
-                                            product_id=int(product) if product and product.isdigit() else None)
+                                            product_id=parse_id(request.query_params.get("product")))
         page = paginator.paginate_queryset(documents, request, view=self)
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 

@@ -11,7 +11,7 @@ from llm.engine import GenerationTimeout
 from llm.services.common import LLMInputError, LLMOutputError
 from llm.tasks import LLM_HARD_LIMIT, LLM_SOFT_LIMIT
 from support.services.chat import chat_turn_answer, chat_turns_fail_stale
-from support.services.knowledge import document_index
+from support.services.knowledge import document_index, knowledge_index_sweep
 from support.services.triage import (
     TRIAGE_MAX_ATTEMPTS,
     ticket_embed,
@@ -82,3 +82,9 @@ def llm_answer_chat_turn(turn_id: int) -> bool:
 def chat_turns_fail_stale_task() -> int:
     """Beat: fail chat turns whose worker is gone (see chat_turns_fail_stale)."""
     return chat_turns_fail_stale()
+
+
+@shared_task(name="support.tasks.sweep_pending_knowledge", ignore_result=True)
+def sweep_pending_knowledge() -> int:
+    """Beat: send again documents whose indexing never reached the broker (see knowledge_index_sweep)."""
+    return knowledge_index_sweep()

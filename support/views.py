@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.ids import parse_id
 from eshop.models import Product
 from eshop.selectors import order_list_for_user
 from support.forms import ReplyForm, TicketCreateForm
@@ -234,7 +235,7 @@ def desk_ticket_update(request, number):
             messages.success(request, f"Status set to {ticket.get_status_display()}.")
         elif action == "assign":
             assignee_id = request.POST.get("assignee", "")
-            assignee = support_agents().filter(pk=assignee_id).first() if assignee_id.isdigit() else None
+            assignee = support_agents().filter(pk=parse_id(assignee_id)).first() if parse_id(assignee_id) is not None else None
             if assignee_id and assignee is None:
                 raise ValidationError("Tickets can only be assigned to support agents.")
             ticket_assign(ticket=ticket, agent=request.user, assignee=assignee)

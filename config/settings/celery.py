@@ -72,3 +72,12 @@ CELERY_BEAT_SCHEDULE["support-chat-stale-turns"] = {
 CELERY_BEAT_SCHEDULE["support-sweep-stuck-data-questions"] = {
     "task": "support.analytics.tasks.sweep_stuck_data_questions", "schedule": timedelta(seconds=60), "options": {"expires": 55},
 }
+
+# Knowledge indexing and product embeddings whose message never reached the broker are sent again
+# (core/jobs.py: the row stays pending, the sweeper re-sends; the tasks are idempotent).
+CELERY_BEAT_SCHEDULE["support-sweep-pending-knowledge"] = {
+    "task": "support.tasks.sweep_pending_knowledge", "schedule": timedelta(seconds=120), "options": {"expires": 110},
+}
+CELERY_BEAT_SCHEDULE["eshop-sweep-owed-product-embeddings"] = {
+    "task": "eshop.tasks.sweep_owed_product_embeddings", "schedule": timedelta(seconds=120), "options": {"expires": 110},
+}

@@ -1,10 +1,15 @@
 """Product embeddings: computed by the `embed` queue (eshop.tasks.embed_product), never in a web request."""
 
 import hashlib
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
+from core.jobs import enqueue_on_commit, resend_stale
 from eshop.models import Product
+
+EMBEDDING_PENDING_STALE = timedelta(minutes=5)  # an embedding owed this long is sent again (idempotent)
 
 # The fields the embedding is made from: a change to any of them makes the stored embedding stale.
 EMBEDDING_SOURCE_FIELDS = frozenset({"brand", "model", "description", "category"})
@@ -51,16 +56,28 @@ def product_embed(*, product_id: int) -> bool:
 
 
 def product_embedding_schedule(*, product_ids) -> int:
-    """Enqueue eshop.tasks.embed_product for each id once the current transaction commits.
+    """Mark each product's embedding owed (embedding_hash cleared) and enqueue eshop.tasks.embed_product
+    for it once the current transaction commits.
 
-    Safe to call inside or outside a transaction; returns how many were scheduled.
+    Safe to call inside or outside a transaction; returns how many were scheduled. With the broker
+    down the marks stay and product_embedding_sweep sends them later.
     """
     from eshop.tasks import embed_product
 
     ids = sorted(set(product_ids))
+    Product.objects.filter(pk__in=ids).exclude(embedding_hash="").update(embedding_hash="")
     for product_id in ids:
-        transaction.on_commit(lambda pid=product_id: embed_product.delay(pid))
+        enqueue_on_commit(embed_product, product_id)
     return len(ids)
+
+
+def product_embedding_sweep(*, older_than: timedelta = EMBEDDING_PENDING_STALE) -> int:
+    """Send again the embedding of products still owed one (embedding_hash empty) after `older_than`.
+    Beat runs it; embedding is idempotent. Returns how many were sent."""
+    from eshop.tasks import embed_product
+
+    owed = Product.objects.filter(embedding_hash="", updated_at__lt=timezone.now() - older_than)
+    return resend_stale(owed, embed_product)
 
 
 def product_embedding_schedule_missing() -> int:

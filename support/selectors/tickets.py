@@ -10,6 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pgvector.django import CosineDistance
 
+from core.ids import parse_id
 from support.models import Message, Ticket
 from support.models.tickets import AIStatus, MessageAuthor, TicketStatus
 
@@ -35,9 +36,8 @@ def ticket_page_for_customer(*, user, page) -> Page:
 
 def ticket_get_for_customer(*, user, number) -> Ticket | None:
     """The customer's own ticket by public number with its public messages; None for anyone else's."""
-    try:
-        number = int(number)
-    except (TypeError, ValueError):
+    number = parse_id(number)
+    if number is None:
         return None
     public = Message.objects.filter(is_internal=False).select_related("author")
     return (Ticket.objects.filter(customer=user, number=number).select_related("order", "product")
@@ -93,10 +93,10 @@ def ticket_inbox_queryset(*, filters: InboxFilters, user) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee=user)
     elif filters.assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
-        tickets = tickets.filter(assignee_id=int(filters.assignee))
-    if filters.product.isdigit():
-        tickets = tickets.filter(product_id=int(filters.product))
+    elif parse_id(filters.assignee) is not None:
+        tickets = tickets.filter(assignee_id=parse_id(filters.assignee))
+    if parse_id(filters.product) is not None:
+        tickets = tickets.filter(product_id=parse_id(filters.product))
     if filters.ai:
         tickets = tickets.filter(ai_status=filters.ai)
     query = filters.q.strip()[:SEARCH_QUERY_MAX_LENGTH]
@@ -108,10 +108,8 @@ def ticket_inbox_queryset(*, filters: InboxFilters, user) -> QuerySet[Ticket]:
                 .filter(distance__lt=SEMANTIC_MAX_DISTANCE).order_by("distance", "-id"))
     if query:
         search = SearchQuery(query, search_type="websearch", config="english")
-        if query.lstrip("#").isdigit():
-            number_match = Q(number=int(query.lstrip("#")))
-        else:
-            number_match = Q(pk__in=[])
+        number = parse_id(query.lstrip("#"))
+        number_match = Q(number=number) if number is not None else Q(pk__in=[])
         in_messages = Exists(Message.objects.filter(ticket=OuterRef("pk")).annotate(
             document=SearchVector("body", config="english")).filter(document=search))
         tickets = tickets.annotate(document=SearchVector("subject", "title", "summary", config="english")).filter(
@@ -171,9 +169,8 @@ def ticket_inbox_state() -> dict:
 
 
 def ticket_get_for_agent(*, number) -> Ticket | None:
-    try:
-        number = int(number)
-    except (TypeError, ValueError):
+    number = parse_id(number)
+    if number is None:
         return None
     messages = Message.objects.select_related("author")
     return (Ticket.objects.filter(number=number)

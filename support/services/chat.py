@@ -23,6 +23,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from core.jobs import enqueue_on_commit
 from support.models import ChatTurn, Conversation
 from support.models.chat import ConversationKind, TurnStatus
 from support.services.tickets import message_body_clean
@@ -126,7 +127,7 @@ def chat_turn_create(*, conversation: Conversation, question: str, product=None)
         turn = ChatTurn.objects.create(conversation=conversation, question=question, product=product,
                                        requested_at=timezone.now())
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
-        transaction.on_commit(lambda: llm_answer_chat_turn.delay(turn.pk))
+        enqueue_on_commit(llm_answer_chat_turn, turn.pk)  # broker down: stays pending, then failed (retryable) by the stale sweep
     return turn
 
 
@@ -136,12 +137,12 @@ def chat_turn_retry(*, turn: ChatTurn) -> ChatTurn:
 
     if turn.status != TurnStatus.FAILED:
         raise ChatError("Only a failed answer can be retried.")
+    redis_client().delete(turn_events_key(turn.pk))  # before the new run is queued: its first events must stay
     with transaction.atomic():
         ChatTurn.objects.filter(pk=turn.pk).update(
             status=TurnStatus.PENDING, error="", answer="", sources=[], requested_at=timezone.now(), last_event_at=None,
             finished_at=None, seconds_to_sources=None, seconds_to_first_token=None, seconds_total=None)
-        transaction.on_commit(lambda: llm_answer_chat_turn.delay(turn.pk))
-    redis_client().delete(turn_events_key(turn.pk))
+        enqueue_on_commit(llm_answer_chat_turn, turn.pk)
     turn.refresh_from_db()
     return turn
 

@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.db.models import Value
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.jobs import enqueue_on_commit, resend_stale
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentFormat, DocumentKind, IndexStatus
 
@@ -32,6 +34,7 @@ UPLOAD_FORMATS = {".pdf": DocumentFormat.PDF, ".md": DocumentFormat.MARKDOWN, ".
 CHUNK_MAX_TOKENS = 180
 CHUNK_OVERLAP_TOKENS = 30  # the previous chunk's last sentence in the same section, when at most this long
 EMBED_BATCH = 32
+INDEX_PENDING_STALE = timedelta(minutes=5)  # a document waiting this long is sent again (idempotent)
 DEMO_KNOWLEDGE_DIR = Path(settings.BASE_DIR) / "support" / "demo_data" / "knowledge"
 
 _PAGE_MARK = re.compile(r"<!--\s*page:\s*(\d+)\s*-->")
@@ -251,11 +254,20 @@ def document_reindex_request(document: KnowledgeDocument, *, force: bool = False
     """
     from support.tasks import embed_knowledge_document
 
-    fields = {"index_status": IndexStatus.PENDING, "index_error": ""}
+    fields = {"index_status": IndexStatus.PENDING, "index_error": "", "updated_at": timezone.now()}
     if force:
         fields["indexed_hash"] = ""
     KnowledgeDocument.objects.filter(pk=document.pk).update(**fields)
-    transaction.on_commit(lambda: embed_knowledge_document.delay(document.pk))
+    enqueue_on_commit(embed_knowledge_document, document.pk)  # broker down: stays pending, knowledge_index_sweep sends it
+
+
+def knowledge_index_sweep(*, older_than: timedelta = INDEX_PENDING_STALE) -> int:
+    """Send again the indexing of documents pending longer than `older_than` (their message never
+    reached the broker, or was lost). Beat runs it; indexing is idempotent. Returns how many were sent."""
+    from support.tasks import embed_knowledge_document
+
+    stale = KnowledgeDocument.objects.filter(index_status=IndexStatus.PENDING, updated_at__lt=timezone.now() - older_than)
+    return resend_stale(stale, embed_knowledge_document)
 
 
 def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bool:

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.jobs import enqueue
 from support.models import Message, Ticket, TicketCategory
 from support.models.tickets import AIStatus, MessageAuthor
 
@@ -74,24 +75,10 @@ def ticket_customer_text(ticket: Ticket) -> str:
 
 # --- request ---------------------------------------------------------------------------------
 
-def _enqueue(task, ticket_id: int, *, countdown: float | None = None, **kwargs) -> bool:
-    """Send a task, never failing the caller: with the broker down the row stays pending and
-    the sweeper sends it later. Returns whether the broker took it."""
-    try:
-        # One quick retry covers a pooled connection that a broker restart closed; no result is
-        # awaited (ignore_result), so the web process never waits on the result store either.
-        task.apply_async(args=[ticket_id], kwargs=kwargs, countdown=countdown, ignore_result=True,
-                         retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
-    except Exception as exc:  # noqa: BLE001 - a broker outage must not lose the customer's request
-        logger.warning("Could not enqueue %s for ticket %s (%s); the sweeper will retry.", task.name, ticket_id, exc)
-        return False
-    return True
-
-
 def _triage_send(ticket_id: int, requested_at: datetime, *, countdown: float | None) -> None:
     from support.tasks import llm_triage_ticket
 
-    if not _enqueue(llm_triage_ticket, ticket_id, countdown=countdown, requested_at=requested_at.isoformat()):
+    if not enqueue(llm_triage_ticket, ticket_id, countdown=countdown, requested_at=requested_at.isoformat()):
         # Not sent: clear the request time (only if no newer request came), so the next sweep sends it.
         Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
 
@@ -115,7 +102,7 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
     for name, value in updates.items():
         setattr(ticket, name, value)
     transaction.on_commit(lambda: _triage_send(ticket.pk, now, countdown=TRIAGE_DEBOUNCE_SECONDS))
-    transaction.on_commit(lambda: _enqueue(embed_ticket, ticket.pk))
+    transaction.on_commit(lambda: enqueue(embed_ticket, ticket.pk))
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -229,7 +216,7 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
             # Its embed task never reached the broker (it was down) or is still queued: ask again (idempotent).
             from support.tasks import embed_ticket
 
-            transaction.on_commit(lambda: _enqueue(embed_ticket, ticket_id))
+            transaction.on_commit(lambda: enqueue(embed_ticket, ticket_id))
     return "done"
 
 
@@ -290,5 +277,5 @@ def triage_sweep(*, pending_stale: timedelta = TRIAGE_PENDING_STALE, running_sta
     missing = list(Ticket.objects.filter(embedding__isnull=True, updated_at__lt=now - EMBEDDING_STALE)
                    .values_list("pk", flat=True)[:500])
     for ticket_id in missing:
-        _enqueue(embed_ticket, ticket_id)
+        enqueue(embed_ticket, ticket_id)
     return {"requeued": requeued, "failed": failed, "embeddings": len(missing)}
