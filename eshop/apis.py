@@ -4,10 +4,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.permissions import model_permissions
 from eshop.models import Category, Country, Product, ShippingMethod
 from eshop.selectors import SEARCH_QUERY_MAX_LENGTH, address_get_for_user, cart_get, order_get_for_user, order_list_for_user, product_search
 from eshop.services.cart import MAX_QUANTITY, CartError, ProductUnavailable, cart_item_add, cart_item_remove, cart_item_update
@@ -301,7 +302,7 @@ class OrderDetailApi(APIView):
         return Response(OrderDetailOutputSerializer(order).data)
 
 
-# --- staff: catalog writes --------------------------------------------------------------------
+# --- catalog writes: model permissions (staff alone is not enough: agents are staff) ---------------
 
 class CategoryOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
@@ -309,7 +310,7 @@ class CategoryOutputSerializer(serializers.Serializer):
 
 
 class CategoryCreateApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [model_permissions("eshop.add_category")]
 
     class CategoryCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
@@ -327,7 +328,7 @@ class CategoryCreateApi(APIView):
 
 
 class CategoryUpdateApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [model_permissions("eshop.change_category")]
 
     class CategoryUpdateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
@@ -357,9 +358,9 @@ class ProductWriteInputSerializer(serializers.Serializer):
 
 
 class ProductCreateApi(APIView):
-    """Staff: add a product (a shop syncing its catalog)."""
+    """Catalog managers (eshop.add_product; superusers): add a product (a shop syncing its catalog)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [model_permissions("eshop.add_product")]
 
     @extend_schema(request=ProductWriteInputSerializer, responses={201: ProductOutputSerializer, 400: DetailSerializer})
     def post(self, request):
@@ -373,9 +374,9 @@ class ProductCreateApi(APIView):
 
 
 class ProductUpdateApi(APIView):
-    """Staff: change some fields of a product."""
+    """Catalog managers (eshop.change_product; superusers): change some fields of a product."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [model_permissions("eshop.change_product")]
 
     @extend_schema(request=ProductWriteInputSerializer(partial=True), responses={200: ProductOutputSerializer, 400: DetailSerializer})
     def patch(self, request, slug: str):

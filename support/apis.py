@@ -5,10 +5,11 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.permissions import IsShopAdmin, IsSupportAgent
 from eshop.apis import DetailSerializer
 from eshop.models import Order, Product
 from support.models import Ticket, TicketCategory
@@ -36,13 +37,6 @@ from support.services.tickets import (
     ticket_customer_reply,
     ticket_status_change,
 )
-
-
-class IsSupportAgent(BasePermission):
-    message = "Support agents only."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_support_agent)
 
 
 def _error(exc: ValidationError, code=status.HTTP_400_BAD_REQUEST) -> Response:
@@ -370,15 +364,6 @@ class TicketCategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = TicketCategory
         fields = ["slug", "name", "description", "is_active"]
-
-
-class IsShopAdmin(BasePermission):
-    """Admins (superusers) only: support agents are staff too, but categories are the admin's."""
-
-    message = "Admins only."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
 
 
 class TicketCategoryListCreateApi(generics.ListCreateAPIView):

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.ids import parse_id
+from core.permissions import IsSupportAgent, can_publish_knowledge
 from core.ratelimit import client_ip, rate_limit_exceeded
 from eshop.models import Product
 from support.models import KnowledgeDocument
@@ -58,13 +59,6 @@ class CsrfAlways(BasePermission):
         if reason:
             raise PermissionDenied(f"CSRF failed: {reason.reason_phrase if hasattr(reason, 'reason_phrase') else reason}")
         return True
-
-
-class IsStaff(BasePermission):
-    message = "Staff only."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -319,10 +313,12 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class KnowledgeDocumentListApi(APIView):
-    """Staff: list documents with their indexing status (filter by kind, product), or upload one
-    (PDF, Markdown, HTML or text; at most 10 MB; a PDF must have a text layer)."""
+    """Support agents: list documents with their indexing status (filter by kind, product), or upload
+    one (PDF, Markdown, HTML or text; at most 10 MB). The text is extracted by the embed worker; an
+    unreadable file ends as index_status failed with the reason. An upload is published at once only
+    when the uploader may publish (support.change_knowledgedocument; admins), else it waits for an admin."""
 
-    permission_classes = [IsStaff, CsrfAlways]
+    permission_classes = [IsSupportAgent, CsrfAlways]
     parser_classes = [MultiPartParser, FormParser]
 
     class UploadSerializer(serializers.Serializer):
@@ -346,16 +342,16 @@ class KnowledgeDocumentListApi(APIView):
         try:
             document = document_upload(uploaded_by=request.user, uploaded_file=data.validated_data["file"],
                                        title=data.validated_data["title"], kind=data.validated_data["kind"],
-                                       product=data.validated_data.get("product"))
+                                       product=data.validated_data.get("product"), publish=can_publish_knowledge(request.user))
         except KnowledgeDocumentError as exc:
             raise ValidationError({"file": exc.messages}) from None
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
 class KnowledgeDocumentDetailApi(APIView):
-    """Staff: one document's indexing status."""
+    """Support agents: one document's indexing status."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsSupportAgent]
 
     @extend_schema(responses={200: DocumentSerializer})
     def get(self, request, document_id):
@@ -368,7 +364,7 @@ class AgentAssistantApi(APIView):
     """Support agents: ask the knowledge base about a ticket (`manual`: what the manuals and policies
     say; `draft`: an answer to use as the reply). Streams like a chat answer, from `events_url`."""
 
-    permission_classes = [IsAuthenticated, CsrfAlways]
+    permission_classes = [IsSupportAgent, CsrfAlways]
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -376,8 +372,6 @@ class AgentAssistantApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: TurnSerializer})
     def post(self, request, number):
-        if not request.user.is_support_agent:
-            raise PermissionDenied("Support agents only.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         from support.models import Ticket

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.ids import parse_id
+from core.permissions import agent_required
 from eshop.models import Product
 from eshop.selectors import order_list_for_user
 from support.forms import ReplyForm, TicketCreateForm
@@ -103,23 +104,6 @@ def ticket_close(request, number):
 
 
 # --- agent workspace ---------------------------------------------------------------------------
-
-def agent_required(view):
-    """Support agents only: anonymous visitors go to the sign-in page, customers get 403."""
-    from functools import wraps
-
-    from django.contrib.auth.views import redirect_to_login
-    from django.core.exceptions import PermissionDenied
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_support_agent:
-            raise PermissionDenied("Support agents only.")
-        return view(request, *args, **kwargs)
-    return wrapper
-
 
 def _inbox_filters(request) -> InboxFilters:
     """The inbox view from the query string; unknown values are ignored (a bookmark never errors)."""

@@ -8,11 +8,11 @@ support.view_analytics_dashboard, asking needs support.ask_data.
 import csv
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from core.permissions import has_perms, require_perms
 from core.ratelimit import rate_limit_exceeded
 from support.analytics.ask import AskError, data_question_ask
 from support.analytics.charts import CHARTS, CHARTS_BY_KEY, chart_build, result_chart
@@ -30,8 +30,7 @@ def analytics_views() -> list[tuple[str, str]]:
 
 
 def _require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
+    require_perms(request.user, permission)
 
 
 def dashboard(request):
@@ -47,7 +46,7 @@ def _dashboard_response(request, *, question_form, status: int = 200):
         "form": form,
         "period": period,
         "charts": [chart_build(spec, period=period) for spec in CHARTS],
-        "can_ask": request.user.has_perm(ASK_PERMISSION),
+        "can_ask": has_perms(request.user, ASK_PERMISSION),
         "question_form": question_form,
         "analytics_views": analytics_views(),
     }
@@ -92,7 +91,7 @@ def question(request, pk: int):
     """A question's page: question, SQL, table, chart or the reason it failed. ?fragment=1: the part that polls."""
     _require(request, ASK_PERMISSION)
     asked = DataQuestion.objects.filter(pk=pk).select_related("asked_by").first()
-    if asked is None or (asked.asked_by_id != request.user.pk and not request.user.has_perm("support.view_dataquestion")):
+    if asked is None or (asked.asked_by_id != request.user.pk and not has_perms(request.user, "support.view_dataquestion")):
         raise Http404("No such question.")
     context = {"asked": asked, "result_chart": result_chart(columns=asked.columns, rows=asked.rows) if asked.rows else ""}
     if request.GET.get("fragment"):

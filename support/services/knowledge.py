@@ -7,8 +7,6 @@ content hash, and swaps a document's chunks in one transaction so search never s
 from __future__ import annotations
 
 import hashlib
-import html
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Value
 from django.utils import timezone
@@ -26,6 +23,9 @@ from django.utils.text import slugify
 from core.jobs import enqueue_on_commit, resend_stale
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentFormat, DocumentKind, IndexStatus
+from support.services.knowledge_text import EXTRACT_SECONDS, KnowledgeDocumentError, document_text_extract
+
+__all__ = ["KnowledgeDocumentError", "document_text_extract"]  # part of this module's interface, kept in knowledge_text
 
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_FORMATS = {".pdf": DocumentFormat.PDF, ".md": DocumentFormat.MARKDOWN, ".markdown": DocumentFormat.MARKDOWN,
@@ -40,10 +40,6 @@ DEMO_KNOWLEDGE_DIR = Path(settings.BASE_DIR) / "support" / "demo_data" / "knowle
 _PAGE_MARK = re.compile(r"<!--\s*page:\s*(\d+)\s*-->")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-class KnowledgeDocumentError(ValidationError):
-    """An upload or document that cannot be indexed; the message says why, for the uploader."""
 
 
 @dataclass(frozen=True)
@@ -151,47 +147,26 @@ def document_content_hash(document: KnowledgeDocument) -> str:
     return _hash(f"{document.title}\n{document.product_id}\n{document.body}")
 
 
-# --- text extraction (uploads) ------------------------------------------------------------------
+# --- text extraction (uploads, in the embed worker; support/services/knowledge_text.py) -----------
 
-def document_text_extract(*, data: bytes, format: str) -> str:
-    """The searchable text of an uploaded file. PDFs keep their pages as `<!-- page: N -->` marks.
-
-    Raises KnowledgeDocumentError with a message for the uploader (unreadable file, PDF without text).
-    """
-    if format == DocumentFormat.PDF:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-            raise KnowledgeDocumentError(f"The PDF could not be read ({exc}).") from None
-        if not any(pages):
-            raise KnowledgeDocumentError(
-                "This PDF has no text layer (it is probably scanned images): nothing could be extracted. "
-                "Upload a PDF with selectable text, or the manual as Markdown or text."
-            )
-        return "\n\n".join(f"<!-- page: {n} -->\n{text}" for n, text in enumerate(pages, 1) if text)
+def document_text_from_file(*, document: KnowledgeDocument, seconds: float = EXTRACT_SECONDS) -> bool:
+    """Extract an uploaded document's text into `body` (embed worker). False, with index_status
+    failed and the reason in index_error, when the file cannot be read in time or at all."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise KnowledgeDocumentError("The file is not UTF-8 text.") from None
-    if format == DocumentFormat.HTML:
-        text = _html_to_text(text)
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
-    if not text:
-        raise KnowledgeDocumentError("The file has no text.")
-    return text
-
-
-def _html_to_text(markup: str) -> str:
-    """Headings become Markdown headings (so chunks keep them), block ends become blank lines, tags go."""
-    markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", "", markup)
-    markup = re.sub(r"(?is)<h([1-6])[^>]*>(.*?)</h\1>", lambda m: "\n\n" + "#" * int(m.group(1)) + " " + m.group(2) + "\n\n", markup)
-    markup = re.sub(r"(?i)</(p|div|li|tr|section|article|ul|ol|table)>|<br\s*/?>", "\n\n", markup)
-    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text))
+        with document.file.open("rb") as handle:
+            data = handle.read()
+        body = document_text_extract(data=data, format=document.format, seconds=seconds)
+    except KnowledgeDocumentError as exc:
+        error = " ".join(exc.messages)
+    except Exception as exc:  # noqa: BLE001 - a missing or unreadable stored file is the document's failure, not the worker's
+        error = f"The file could not be read ({type(exc).__name__}: {str(exc)[:300]})."
+    else:
+        document.body = body
+        document.content_hash = document_content_hash(document)
+        KnowledgeDocument.objects.filter(pk=document.pk).update(body=body, content_hash=document.content_hash)
+        return True
+    KnowledgeDocument.objects.filter(pk=document.pk).update(index_status=IndexStatus.FAILED, index_error=error)
+    return False
 
 
 # --- writing documents --------------------------------------------------------------------------
@@ -204,12 +179,15 @@ def _unique_slug(title: str, exclude_pk: int | None = None) -> str:
     return slug
 
 
-def document_upload(*, title: str, kind: str, uploaded_file, product=None, uploaded_by=None) -> KnowledgeDocument:
-    """Store an uploaded article or manual and queue its indexing.
+def document_upload(*, title: str, kind: str, uploaded_file, product=None, uploaded_by=None,
+                    publish: bool = False) -> KnowledgeDocument:
+    """Store an uploaded article or manual and queue its indexing; published only when `publish`
+    (the caller checks core.permissions.can_publish_knowledge), else it waits for an admin.
 
     Validates first (title, kind, a manual's product, extension in UPLOAD_FORMATS, size at most
-    UPLOAD_MAX_BYTES, extractable text) and raises KnowledgeDocumentError with a clear message;
-    nothing is written then. The file is kept; its text goes to `body`.
+    UPLOAD_MAX_BYTES) and raises KnowledgeDocumentError with a clear message; nothing is written
+    then. The file is kept; its text is extracted by the embed worker (document_index), never in
+    the request: an unreadable file ends as index_status failed with the reason in index_error.
     """
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -223,12 +201,9 @@ def document_upload(*, title: str, kind: str, uploaded_file, product=None, uploa
         raise KnowledgeDocumentError(f"Unsupported file type {suffix or '(none)'!r}: upload PDF, Markdown, HTML or text.")
     if uploaded_file.size > UPLOAD_MAX_BYTES:
         raise KnowledgeDocumentError(f"The file is {uploaded_file.size / 1e6:.1f} MB; the limit is {UPLOAD_MAX_BYTES / 1e6:.0f} MB.")
-    data = uploaded_file.read()
-    body = document_text_extract(data=data, format=UPLOAD_FORMATS[suffix])
-    uploaded_file.seek(0)
     with transaction.atomic():
-        document = KnowledgeDocument(title=title, slug=_unique_slug(title), kind=kind, product=product,
-                                     format=UPLOAD_FORMATS[suffix], body=body, uploaded_by=uploaded_by)
+        document = KnowledgeDocument(title=title, slug=_unique_slug(title), kind=kind, product=product, is_published=publish,
+                                     format=UPLOAD_FORMATS[suffix], body="", uploaded_by=uploaded_by)
         document.file.save(f"{document.slug}{suffix}", uploaded_file, save=False)
         document.content_hash = document_content_hash(document)
         document.save()
@@ -271,7 +246,8 @@ def knowledge_index_sweep(*, older_than: timedelta = INDEX_PENDING_STALE) -> int
 
 
 def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bool:
-    """Build the chunks of one document with their vectors and full-text vectors.
+    """Build the chunks of one document with their vectors and full-text vectors (an upload's text
+    is extracted first, see document_text_from_file).
 
     Idempotent: when the chunks already match the content hash, nothing is done (returns False).
     Chunk vectors whose text did not change are reused. Progress (chunks_done / chunks_total) is
@@ -284,6 +260,8 @@ def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bo
     document = KnowledgeDocument.objects.filter(pk=document_id).first()
     if document is None:
         return False
+    if document.file and not document.body and not document_text_from_file(document=document):
+        return False  # recorded on the row; retrying would read the same file the same way
     digest = document_content_hash(document)
     if document.indexed_hash == digest and document.index_status == IndexStatus.INDEXED:
         return False

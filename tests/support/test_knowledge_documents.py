@@ -13,11 +13,12 @@ from support.services.knowledge import (
     KnowledgeDocumentError,
     document_index,
     document_text_extract,
+    document_text_from_file,
     document_upload,
     knowledge_demo_ensure,
 )
 from support.tasks import embed_knowledge_document
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import AgentFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,15 +89,24 @@ def test_upload_stores_the_file_and_queues_indexing_on_commit(django_capture_on_
 
     assert queued == [document.pk]
     assert document.index_status == IndexStatus.PENDING and document.format == "pdf" and document.file.name.endswith(".pdf")
-    assert "<!-- page: 1 -->" in document.body
+    assert document.body == ""  # read by the embed worker, not in the request
+    assert document_text_from_file(document=document) is True
+    assert "<!-- page: 1 -->" in KnowledgeDocument.objects.get().body
+
+
+def test_an_unreadable_file_fails_its_document_with_the_reason_in_the_worker():
+    for name, data, message in [("latin.txt", "café".encode("latin-1"), "not UTF-8"), ("empty.md", b"   \n", "no text"),
+                                ("scan.pdf", blank_pdf(), "no text layer")]:
+        document = document_upload(title=name, kind="policy", uploaded_file=SimpleUploadedFile(name, data))
+
+        assert document_index(document_id=document.pk) is False
+        document.refresh_from_db()
+        assert document.index_status == IndexStatus.FAILED and message in document.index_error
 
 
 @pytest.mark.parametrize("name, data, kind, message", [
     ("virus.exe", b"MZ", "policy", "Unsupported file type"),
     ("notes", b"text", "policy", "Unsupported file type"),
-    ("latin.txt", "café".encode("latin-1"), "policy", "not UTF-8"),
-    ("empty.md", b"   \n", "policy", "no text"),
-    ("scan.pdf", None, "policy", "no text layer"),
     ("manual.md", b"# A manual", "manual", "needs its product"),
 ])
 def test_bad_uploads_are_refused_with_a_reason_and_store_nothing(name, data, kind, message):
@@ -157,9 +167,9 @@ def test_demo_knowledge_loads_once(demo_catalog, monkeypatch):
 
 # --- staff API ----------------------------------------------------------------------------------
 
-def test_staff_upload_and_list_documents_with_their_indexing_status(client, monkeypatch):
+def test_agents_upload_and_list_documents_with_their_indexing_status(client, monkeypatch):
     monkeypatch.setattr(embed_knowledge_document, "delay", lambda pk: None)
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(AgentFactory())
 
     created = client.post(reverse("knowledge-api-documents"), {
         "title": "Gift cards", "kind": "policy", "file": SimpleUploadedFile("gift.md", b"# Gift cards\n\nThey never expire.")})
@@ -172,12 +182,12 @@ def test_staff_upload_and_list_documents_with_their_indexing_status(client, monk
 
 
 def test_a_bad_upload_through_the_api_says_why(client):
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(AgentFactory())
 
     response = client.post(reverse("knowledge-api-documents"), {
-        "title": "Scan", "kind": "policy", "file": SimpleUploadedFile("scan.pdf", blank_pdf())})
+        "title": "Tool", "kind": "policy", "file": SimpleUploadedFile("tool.exe", b"MZ")})
 
-    assert response.status_code == 400 and "no text layer" in response.json()["file"][0]
+    assert response.status_code == 400 and "Unsupported file type" in response.json()["file"][0]
 
 
 @pytest.mark.parametrize("make_user", [lambda: None, UserFactory])
