@@ -28,6 +28,7 @@ agent_urlpatterns: list = [
 chat_urlpatterns: list = [
     path("help/", views_chat.knowledge_index, name="kb-index"),
     path("help/<slug:slug>/", views_chat.knowledge_document, name="kb-document"),
+    path("help/<slug:slug>/original/", views_chat.knowledge_document_original, name="kb-document-original"),
 ]
 
 # --- Admin analytics (mounted under /admin/ by config/urls.py) --------------------------------------

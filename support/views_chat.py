@@ -2,13 +2,16 @@
 
 import re
 
+from pathlib import Path
+
 import markdown
 import nh3
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 
+from core.permissions import can_read_unpublished_knowledge
 from support.models.knowledge import DocumentKind
-from support.selectors.knowledge import knowledge_document_get_published, knowledge_document_list
+from support.selectors.knowledge import knowledge_document_get_published, knowledge_document_get_readable, knowledge_document_list
 
 _PAGE_MARK = re.compile(r"<!--\s*page:\s*(\d+)\s*-->")
 _ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
@@ -37,3 +40,21 @@ def knowledge_index(request):
         "policies": documents.filter(kind=DocumentKind.POLICY).order_by("title"),
         "manuals": documents.filter(kind=DocumentKind.MANUAL).order_by("title"),
     })
+
+
+def knowledge_document_original(request, slug):
+    """The uploaded original of a document, always as a download: an uploaded .html must never run
+    as a page of the shop (stored XSS), so it is an attachment, nosniff, and sandboxed if opened.
+    Published documents for everyone, unpublished ones for support agents only (404 otherwise)."""
+    document = knowledge_document_get_readable(slug=slug, include_unpublished=can_read_unpublished_knowledge(request.user))
+    if document is None or not document.file:
+        raise Http404("No such file.")
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    response = FileResponse(handle, as_attachment=True, filename=f"{document.slug}{Path(document.file.name).suffix.lower()}",
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -122,6 +122,12 @@ def knowledge_document_get_published(*, slug: str) -> KnowledgeDocument | None:
     return KnowledgeDocument.objects.filter(slug=slug, is_published=True).select_related("product").first()
 
 
+def knowledge_document_get_readable(*, slug: str, include_unpublished: bool) -> KnowledgeDocument | None:
+    """A document by slug: published ones for everyone, unpublished ones only when `include_unpublished`."""
+    documents = KnowledgeDocument.objects.filter(slug=slug)
+    return (documents if include_unpublished else documents.filter(is_published=True)).select_related("product").first()
+
+
 def knowledge_document_list(*, kind: str | None = None, product_id: int | None = None) -> QuerySet[KnowledgeDocument]:
     """Every document with its indexing status (staff API, admin), newest first."""
     documents = KnowledgeDocument.objects.select_related("product").order_by("-updated_at", "-id")
