@@ -21,9 +21,15 @@ def api(customer):
 
 
 @pytest.fixture
-def staff_api():
+def staff_api(db):
+    """A catalog manager: staff with the catalog model permissions (staff alone may not write, see tests/security)."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="eshop", codename__in=["add_product", "change_product", "add_category", "change_category"]))
     client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
+    client.force_authenticate(user)
     return client
 
 
