@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from core.ids import parse_id
 from tests.support.factories import TicketFactory
+from tests.security.fixtures import agent, agent_client, customer  # noqa: F401 - fixtures
 
 BAD = ["²", "١٢", "12\n", " 12", "-1", "+1", "1e3", "", "9" * 30]
 

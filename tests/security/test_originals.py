@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from support.services.knowledge import document_upload
+from tests.security.fixtures import agent, customer, quiet_queue  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

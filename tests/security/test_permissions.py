@@ -10,6 +10,7 @@ from django.urls import reverse
 from eshop.models import Product, User
 from support.models import KnowledgeDocument
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.security.fixtures import agent, agent_client, quiet_queue, shop_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

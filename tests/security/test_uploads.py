@@ -11,6 +11,7 @@ from django.urls import reverse
 from support.models import KnowledgeDocument
 from support.models.knowledge import IndexStatus
 from support.services.knowledge import KnowledgeDocumentError, document_index, document_text_extract
+from tests.security.fixtures import agent, agent_client, quiet_queue  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

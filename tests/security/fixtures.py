@@ -1,3 +1,5 @@
+"""Fixtures of the data-questions/permissions/uploads part of the attack suite (imported by its modules)."""
+
 import pytest
 
 from tests.factories import AgentFactory, UserFactory
