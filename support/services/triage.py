@@ -7,8 +7,9 @@ How nothing is lost or done twice:
   request time it was enqueued for and steps aside when a newer request superseded it.
 - A run is idempotent: it hashes the thread it sees and does nothing when the AI fields already
   describe that hash (unless forced). Fields named in `agent_fields` are never written.
-- A broker that is down at enqueue time, or a worker killed mid-run, leaves the ticket pending
-  or running: `triage_sweep` (beat, every minute) re-enqueues what has waited too long.
+- A broker that is down at enqueue time (core/jobs.py `enqueue`: logged, never raised), or a worker
+  killed mid-run, leaves the ticket pending or running: `triage_sweep` (beat, every minute)
+  re-enqueues what has waited too long.
 - Transient model/broker/database errors are retried with backoff by the task; what cannot
   succeed ends as ai_status=failed with the error in ai_last_error (shown to agents and in admin).
 """
@@ -16,7 +17,6 @@ How nothing is lost or done twice:
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import time
 from datetime import datetime, timedelta
@@ -28,8 +28,6 @@ from django.utils import timezone
 from core.jobs import enqueue
 from support.models import Message, Ticket, TicketCategory
 from support.models.tickets import AIStatus, MessageAuthor
-
-logger = logging.getLogger(__name__)
 
 # Seconds a request waits before it runs, so that a burst of messages is triaged once.
 TRIAGE_DEBOUNCE_SECONDS = getattr(settings, "SUPPORT_TRIAGE_DEBOUNCE_SECONDS", 3)

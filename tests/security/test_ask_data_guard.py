@@ -4,7 +4,6 @@ nothing runs without the reader role, and a query cannot run away with CPU, memo
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
