@@ -15,7 +15,7 @@ class DataQuestionAdmin(admin.ModelAdmin):
     search_fields = ["question", "sql", "error", "asked_by__email"]
     date_hierarchy = "created_at"
     readonly_fields = ["asked_by", "question", "status", "sql", "executed_sql", "error", "row_count", "truncated", "model_name",
-                       "seconds_generate", "seconds_query", "seconds_total", "created_at", "finished_at", "columns"]
+                       "seconds_generate", "seconds_query", "seconds_total", "attempts", "created_at", "started_at", "finished_at", "columns"]
     exclude = ["rows"]
 
     @admin.display(description="question", ordering="question")
