@@ -9,8 +9,9 @@ and a sweeper for what never reached the broker.
   calls it): tasks are idempotent (conventions, habit 6), so a message that did arrive meanwhile
   runs twice at worst and changes nothing the second time.
 
-support/services/triage.py keeps its own request bookkeeping (debounce, request times) but sends
-through `enqueue` as well.
+Users: knowledge indexing and product embeddings (beat sweepers re-send), chat turns (the stale-turn
+sweeper fails them as retryable), ask-the-data questions (failed at once when not sent), and triage,
+which keeps its own request bookkeeping (debounce, request times) but sends through `enqueue`.
 """
 
 from __future__ import annotations

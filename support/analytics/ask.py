@@ -9,21 +9,19 @@ page polls. Every question is kept (who, question, SQL, status, error, rows, dur
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import time
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.jobs import enqueue_on_commit
 from llm.services.common import LLMInputError, as_data, clean_text
 from support.analytics.safe_sql import QueryRefused, sql_check
 from support.analytics.sql_run import QueryFailed, sql_run
 from support.analytics.schema import schema_prompt
 from support.models import DataQuestion
 from support.models.analytics import MAX_ATTEMPTS, OVERDUE_MINUTES, QuestionStatus
-
-logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
 MAX_SQL_TOKENS = 320
@@ -90,20 +88,17 @@ def data_question_ask(*, user, question) -> DataQuestion:
         raise AskError(str(exc).replace("question", "The question", 1)) from None
     with transaction.atomic():
         asked = DataQuestion.objects.create(asked_by=user, question=question)
-        transaction.on_commit(lambda: _enqueue(asked.pk))
+        from support.analytics.tasks import llm_data_question_answer  # the task module imports this one
+
+        enqueue_on_commit(llm_data_question_answer, asked.pk, on_failure=_not_queued)
     return asked
 
 
-def _enqueue(question_id: int) -> None:
-    from support.analytics.tasks import llm_data_question_answer
-
-    try:
-        llm_data_question_answer.delay(question_id)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the question says so instead of waiting forever
-        logger.warning("ask-the-data question %s could not be queued: %s", question_id, exc)
-        DataQuestion.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
-            status=QuestionStatus.FAILED, error="The language-model queue is not reachable right now; nothing was run. Try again later.",
-            finished_at=timezone.now())
+def _not_queued(question_id: int) -> None:
+    """The broker was down: the question says so instead of waiting forever (an admin asks again)."""
+    DataQuestion.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
+        status=QuestionStatus.FAILED, error="The language-model queue is not reachable right now; nothing was run. Try again later.",
+        finished_at=timezone.now())
 
 
 def data_question_answer(*, question_id: int, model: str | None = None) -> DataQuestion | None:
