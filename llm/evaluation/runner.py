@@ -23,16 +23,10 @@ def load_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA_DIR / name).read_text().splitlines() if line.strip()]
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return round(ordered[index], 3)
-
-
 def latency(values: list[float]) -> dict:
-    return {"p50_s": percentile(values, 0.5), "p95_s": percentile(values, 0.95), "n": len(values)}
+    from support.analytics.selectors import percentile
+
+    return {"p50_s": round(percentile(values, 0.5) or 0.0, 3), "p95_s": round(percentile(values, 0.95) or 0.0, 3), "n": len(values)}
 
 
 def classification_report(gold: list[str], predicted: list[str], labels: list[str]) -> dict:

@@ -22,6 +22,7 @@ from django.db.models import Value
 from django.utils import timezone
 from django.utils.text import slugify
 
+from llm.services.common import control_characters_strip
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentFormat, DocumentKind, IndexStatus
 
@@ -176,7 +177,7 @@ def document_text_extract(*, data: bytes, format: str) -> str:
         raise KnowledgeDocumentError("The file is not UTF-8 text.") from None
     if format == DocumentFormat.HTML:
         text = _html_to_text(text)
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
+    text = control_characters_strip(text)
     if not text:
         raise KnowledgeDocumentError("The file has no text.")
     return text
