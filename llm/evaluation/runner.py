@@ -48,7 +48,7 @@ def classification_report(gold: list[str], predicted: list[str], labels: list[st
 
 
 def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, progress: Callable[[str], None]) -> dict:
-    from llm.services.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
+    from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
     from llm.services.triage import triage_ticket
     from support.selectors import ticket_category_options
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llm.services.labels import SENTIMENT_LEVELS
+from llm.labels import SENTIMENT_LEVELS
 from support.analytics import selectors
 from support.analytics.selectors import DateRange
 from support.analytics.svg import bar_chart, pivot
