@@ -1,4 +1,4 @@
-"""`make eval`: every SLM task on the labelled sets in llm/evaluation/data (never used for training).
+"""`make eval`: every SLM task on the labelled sets in evaluation/data (never used for training).
 
 Results are printed as tables and written to var/eval/latest.json, one key per task with figures
 as numbers, so runs can be compared. Other apps add their tasks to the same file through
@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from support.analytics.selectors import percentile
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KNOWLEDGE_DIR = Path(settings.BASE_DIR) / "support" / "demo_data" / "knowledge"
 
@@ -24,8 +26,6 @@ def load_jsonl(name: str) -> list[dict]:
 
 
 def latency(values: list[float]) -> dict:
-    from support.analytics.selectors import percentile
-
     return {"p50_s": round(percentile(values, 0.5) or 0.0, 3), "p95_s": round(percentile(values, 0.95) or 0.0, 3), "n": len(values)}
 
 
