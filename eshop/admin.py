@@ -1,13 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from eshop.models import Address, Cart, Category, Order, OrderLine, OrderStatus, OrderStatusEvent, Product, User
 from eshop.services.embeddings import EMBEDDING_SOURCE_FIELDS, product_embedding_schedule
 from eshop.services.orders import ALLOWED_TRANSITIONS, OrderError, order_status_change
-from support.models import Ticket
 
 
 @admin.register(User)
@@ -97,7 +96,7 @@ class OrderAdminForm(forms.ModelForm):
 class OrderAdmin(admin.ModelAdmin):
     form = OrderAdminForm
     list_display = ["number", "user", "ship_name", "status", "item_count", "total", "shipping_method", "ship_country",
-                    "ticket_count", "created_at"]
+                    "created_at"]  # support/admin/orders.py adds the ticket count
     list_filter = ["status", "shipping_method", "ship_country", "payment_brand", "created_at"]
     list_select_related = ["user"]
     search_fields = ["number", "user__email", "ship_name", "ship_postal_code", "tracking_number", "lines__product_name"]
@@ -121,17 +120,11 @@ class OrderAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Counts as subqueries: one query for the whole page, and no row multiplication from joins.
         lines = OrderLine.objects.filter(order=OuterRef("pk")).values("order").annotate(n=Sum("quantity")).values("n")
-        tickets = Ticket.objects.filter(order=OuterRef("pk")).values("order").annotate(n=Count("pk")).values("n")
-        return super().get_queryset(request).annotate(
-            item_total=Coalesce(Subquery(lines), 0), ticket_total=Coalesce(Subquery(tickets), 0))
+        return super().get_queryset(request).annotate(item_total=Coalesce(Subquery(lines), 0))
 
     @admin.display(description="items", ordering="item_total")
     def item_count(self, obj):
         return obj.item_total
-
-    @admin.display(description="tickets", ordering="ticket_total")
-    def ticket_count(self, obj):
-        return obj.ticket_total
 
     def save_model(self, request, obj, form, change):
         new_status = form.cleaned_data.get("new_status")

@@ -23,7 +23,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["slug", "brand", "model", "description", "price", "stock", "in_stock", "category"]
+        fields = ["id", "slug", "brand", "model", "description", "price", "stock", "in_stock", "category"]
 
 
 class ProductListApi(generics.ListAPIView):

@@ -61,6 +61,11 @@ class RateLimitedLoginView(LoginView):
     form_class = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        # LoginView puts the request's host ("127.0.0.1:8000") in site_name (no django.contrib.sites);
+        # the page names the shop, like every other page.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
+
     def post(self, request, *args, **kwargs):
         email = (request.POST.get("username") or "").strip().lower()[:254]
         limited = rate_limit_exceeded(key=f"login:ip:{client_ip(request)}", limit=settings.LOGIN_RATE_LIMIT, window_seconds=settings.LOGIN_RATE_WINDOW)

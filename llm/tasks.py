@@ -5,13 +5,10 @@ directly; these serve ad-hoc use, the benchmark and the API. Inputs are plain JS
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from llm.services.embed import embed_texts
 from llm.services.triage import CategoryOption, triage_ticket
-
-LLM_SOFT_LIMIT = 120
-LLM_HARD_LIMIT = 150
-
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def embed_texts_task(texts: list[str]) -> list[list[float]]:
@@ -19,19 +16,8 @@ def embed_texts_task(texts: list[str]) -> list[list[float]]:
     return embed_texts(texts=texts).tolist()
 
 
-@shared_task(acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
+@shared_task(acks_late=True, soft_time_limit=settings.LLM_TASK_SOFT_TIME_LIMIT, time_limit=settings.LLM_TASK_TIME_LIMIT)
 def llm_triage_messages_task(messages: list[dict], categories: list[dict]) -> dict:
     """All triage fields of a thread (one SLM call). Pure function of its input (acks_late)."""
     options = [CategoryOption(slug=c["slug"], name=c["name"], description=c.get("description", "")) for c in categories]
     return triage_ticket(messages=messages, categories=options).as_dict()
-
-
-@shared_task(soft_time_limit=600, time_limit=660)
-def classifiers_retrain_task() -> list[dict]:
-    """Refit every classifier head (default queue: it embeds with MiniLM, generates nothing).
-
-    Not idempotent by design (each run stores new versions), so acks_late stays off.
-    """
-    from llm.services.heads import classifier_heads_retrain
-
-    return classifier_heads_retrain()

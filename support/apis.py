@@ -12,12 +12,10 @@ from rest_framework.views import APIView
 from core.permissions import IsShopAdmin, IsSupportAgent
 from eshop.apis import DetailSerializer
 from eshop.models import Order, Product
+from support.filters import InboxFilterSerializer, inbox_filters_parse
 from support.models import Ticket, TicketCategory
-from support.models.tickets import AIStatus, Sentiment, TicketStatus, Urgency
+from support.models.tickets import TicketStatus
 from support.selectors.tickets import (
-    INBOX_SORTS,
-    SEARCH_QUERY_MAX_LENGTH,
-    InboxFilters,
     support_agents,
     ticket_get_for_agent,
     ticket_get_for_customer,
@@ -226,28 +224,12 @@ class AgentTicketListApi(generics.ListAPIView):
     permission_classes = [IsSupportAgent]
     serializer_class = AgentTicketOutputSerializer
 
-    class AgentTicketListInputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=[*TicketStatus.values, "all"], default="open")
-        category = serializers.SlugField(required=False, default="")
-        sentiment = serializers.ChoiceField(choices=Sentiment.values, required=False, default="")
-        urgency = serializers.ChoiceField(choices=Urgency.values, required=False, default="")
-        assignee = serializers.RegexField(r"\A(me|none|[0-9]{1,18})\Z", required=False, default="", help_text="me, none or a user id.")
-        product = serializers.IntegerField(required=False, min_value=1, max_value=10**18 - 1, help_text="Product id.")
-        ai = serializers.ChoiceField(choices=AIStatus.values, required=False, default="")
-        q = serializers.CharField(max_length=SEARCH_QUERY_MAX_LENGTH, required=False, default="")
-        mode = serializers.ChoiceField(choices=["keyword", "semantic"], default="keyword")
-        sort = serializers.ChoiceField(choices=list(INBOX_SORTS), default="-activity")
-
-    @extend_schema(parameters=[AgentTicketListInputSerializer])
+    @extend_schema(parameters=[InboxFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        data = self.AgentTicketListInputSerializer(data=self.request.query_params)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        values["product"] = str(values.get("product", ""))
-        return ticket_inbox_queryset(filters=InboxFilters(**values), user=self.request.user)
+        return ticket_inbox_queryset(filters=inbox_filters_parse(self.request.query_params, strict=True), user=self.request.user)
 
 
 class AgentTicketDetailApi(APIView):

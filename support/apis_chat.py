@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from core.ids import parse_id
 from core.permissions import IsSupportAgent, can_publish_knowledge
 from core.ratelimit import client_ip, rate_limit_exceeded
+from eshop.api_fields import ProductRefField, product_for_ref
 from eshop.models import Product
 from support.models import KnowledgeDocument
 from support.models.knowledge import DocumentKind
@@ -133,7 +134,8 @@ class ChatAskApi(APIView):
     class InputSerializer(serializers.Serializer):
         question = serializers.CharField(max_length=20_000, trim_whitespace=False,
                                          help_text="At most 10,000 characters after cleaning.")
-        product = serializers.IntegerField(required=False, allow_null=True, help_text="Id of the product page the customer is on.")
+        product = ProductRefField(queryset=Product.objects.filter(is_active=True), required=False, allow_null=True,
+                                  help_text="The product page the customer is on: its slug or id.")
         conversation = serializers.UUIDField(required=False, allow_null=True, help_text="Continue this conversation (yours).")
         mode = serializers.ChoiceField(choices=["stream", "json"], default="stream")
 
@@ -147,9 +149,7 @@ class ChatAskApi(APIView):
                 or rate_limit_exceeded(key=f"chat:ip:{client_ip(request)}", limit=settings.CHAT_RATE_LIMIT_PER_IP,
                                        window_seconds=settings.CHAT_RATE_WINDOW)):
             raise Throttled(detail="You are sending questions very fast. Please wait a few minutes and try again.")
-        product = None
-        if data.validated_data.get("product"):
-            product = Product.objects.filter(pk=data.validated_data["product"], is_active=True).first()
+        product = data.validated_data.get("product")
         try:
             conversation = conversation_for_request(user=request.user, session_key=session_key,
                                                     public_id=data.validated_data.get("conversation"),
@@ -299,11 +299,12 @@ def _ticket_url(ticket) -> str:
 
 class DocumentSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(read_only=True)
+    product_slug = serializers.SlugRelatedField(source="product", slug_field="slug", read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = KnowledgeDocument
-        fields = ["id", "title", "slug", "kind", "product", "format", "is_published", "index_status", "chunks_total",
+        fields = ["id", "title", "slug", "kind", "product", "product_slug", "format", "is_published", "index_status", "chunks_total",
                   "chunks_done", "index_error", "indexed_at", "created_at", "updated_at", "url"]
 
     def get_url(self, document) -> str:
@@ -324,14 +325,18 @@ class KnowledgeDocumentListApi(APIView):
     class UploadSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
         kind = serializers.ChoiceField(choices=DocumentKind.choices)
-        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
+        product = ProductRefField(queryset=Product.objects.all(), required=False, allow_null=True)
         file = serializers.FileField()
 
     @extend_schema(responses={200: DocumentSerializer(many=True)})
     def get(self, request):
         paginator = PageNumberPagination()
+        ref = request.query_params.get("product")
+        product = product_for_ref(ref)
+        if ref and product is None:
+            raise ValidationError({"product": [f"No product with the slug or id {ref!r}."]})
         documents = knowledge_document_list(kind=request.query_params.get("kind") or None,
-                                            product_id=parse_id(request.query_params.get("product")))
+                                            product_id=product.pk if product else None)
         page = paginator.paginate_queryset(documents, request, view=self)
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 

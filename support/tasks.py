@@ -6,11 +6,12 @@ Routed by name (config/settings/celery.py): `llm_*` to the "llm" queue (the SLM)
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
 from llm.engine import GenerationTimeout
 from llm.services.common import LLMInputError, LLMOutputError
-from llm.tasks import LLM_HARD_LIMIT, LLM_SOFT_LIMIT
 from support.services.chat import chat_turn_answer, chat_turns_fail_stale
+from support.services.classifier_heads import classifier_heads_retrain
 from support.services.knowledge import document_index, knowledge_index_sweep
 from support.services.triage import (
     TRIAGE_MAX_ATTEMPTS,
@@ -20,14 +21,12 @@ from support.services.triage import (
     triage_sweep,
 )
 
-TRIAGE_SOFT_LIMIT = 150
-TRIAGE_HARD_LIMIT = 180
 # Worth another try: the model ran out of time or broke its output format on a busy machine.
 TRANSIENT_TRIAGE_ERRORS = (GenerationTimeout, LLMOutputError, SoftTimeLimitExceeded)
 
 
 @shared_task(bind=True, name="support.tasks.llm_triage_ticket", acks_late=True, ignore_result=True, max_retries=TRIAGE_MAX_ATTEMPTS - 1,
-             soft_time_limit=TRIAGE_SOFT_LIMIT, time_limit=TRIAGE_HARD_LIMIT)
+             soft_time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT, time_limit=settings.TRIAGE_TASK_TIME_LIMIT)
 def llm_triage_ticket(self, ticket_id: int, requested_at: str | None = None) -> str:
     """Triage one ticket (support.services.triage.ticket_triage_run). Idempotent by the thread's
     content hash, so acks_late is safe: a redelivered or duplicate message changes nothing.
@@ -70,7 +69,8 @@ def embed_knowledge_document(document_id: int) -> bool:
     return document_index(document_id=document_id)
 
 
-@shared_task(name="support.tasks.llm_answer_chat_turn", soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
+@shared_task(name="support.tasks.llm_answer_chat_turn", soft_time_limit=settings.LLM_TASK_SOFT_TIME_LIMIT,
+             time_limit=settings.LLM_TASK_TIME_LIMIT)
 def llm_answer_chat_turn(turn_id: int) -> bool:
     """Answer one chat turn, streaming it through Redis. Not acks_late: a worker that dies mid-answer
     must not replay a half-streamed turn an hour later; the turn is failed instead (stall sweeper)
@@ -88,3 +88,11 @@ def chat_turns_fail_stale_task() -> int:
 def sweep_pending_knowledge() -> int:
     """Beat: send again documents whose indexing never reached the broker (see knowledge_index_sweep)."""
     return knowledge_index_sweep()
+
+
+@shared_task(name="support.tasks.classifiers_retrain_task", soft_time_limit=600, time_limit=660)
+def classifiers_retrain_task() -> list[dict]:
+    """Refit every classifier head on the labelled tickets (default queue: it embeds with MiniLM,
+    generates nothing). Not idempotent by design (each run stores new versions), so acks_late stays off.
+    """
+    return classifier_heads_retrain()

@@ -12,13 +12,12 @@ from core.ids import parse_id
 from core.permissions import agent_required
 from eshop.models import Product
 from eshop.selectors import order_list_for_user
+from support.filters import inbox_filters_parse
 from support.forms import ReplyForm, TicketCreateForm
 from support.models import Ticket, TicketCategory
 from support.models.tickets import AIStatus, Sentiment, TicketStatus, Urgency
 from support.selectors.tickets import (
     INBOX_SORTS,
-    SEARCH_QUERY_MAX_LENGTH,
-    InboxFilters,
     support_agents,
     ticket_get_for_agent,
     ticket_get_for_customer,
@@ -105,33 +104,11 @@ def ticket_close(request, number):
 
 # --- agent workspace ---------------------------------------------------------------------------
 
-def _inbox_filters(request) -> InboxFilters:
-    """The inbox view from the query string; unknown values are ignored (a bookmark never errors)."""
-    get = request.GET
-    filters = InboxFilters(
-        status=get.get("status", "open"), category=get.get("category", ""), sentiment=get.get("sentiment", ""),
-        urgency=get.get("urgency", ""), assignee=get.get("assignee", ""), product=get.get("product", ""),
-        ai=get.get("ai", ""), q=get.get("q", "")[:SEARCH_QUERY_MAX_LENGTH], mode=get.get("mode", "keyword"),
-        sort=get.get("sort", "-activity"),
-    )
-    if filters.status not in [*TicketStatus.values, "all"]:
-        filters.status = "open"
-    if filters.sentiment not in Sentiment.values:
-        filters.sentiment = ""
-    if filters.urgency not in Urgency.values:
-        filters.urgency = ""
-    if filters.ai not in AIStatus.values:
-        filters.ai = ""
-    if filters.mode not in ("keyword", "semantic"):
-        filters.mode = "keyword"
-    if filters.sort not in INBOX_SORTS:
-        filters.sort = "-activity"
-    return filters
 
 
 @agent_required
 def desk_inbox(request):
-    filters = _inbox_filters(request)
+    filters = inbox_filters_parse(request.GET, strict=False)
     page = ticket_inbox_page(filters=filters, user=request.user, page=request.GET.get("page"))
     tab_query = request.GET.copy()
     tab_query.pop("page", None)

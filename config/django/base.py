@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "eshop",
     "support",
     "llm",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,14 @@ LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
 
+# Time limits of the SLM tasks, in seconds (soft: the task is told and records the failure; hard: the
+# process is killed). Above LLM_TIMEOUT_SECONDS, which bounds one generation.
+LLM_TASK_SOFT_TIME_LIMIT = env_int("LLM_TASK_SOFT_TIME_LIMIT", 120)
+LLM_TASK_TIME_LIMIT = env_int("LLM_TASK_TIME_LIMIT", 150)
+# Triage makes one structured call plus embeddings (ticket, similar tickets, product).
+TRIAGE_TASK_SOFT_TIME_LIMIT = env_int("TRIAGE_TASK_SOFT_TIME_LIMIT", 150)
+TRIAGE_TASK_TIME_LIMIT = env_int("TRIAGE_TASK_TIME_LIMIT", 180)
+
 # Customer chat (support/services/chat.py): a pending answer not started within the queue timeout,
 # or a streaming one silent for the stall time, is failed so the customer can retry.
 CHAT_QUEUE_TIMEOUT_SECONDS = env_int("CHAT_QUEUE_TIMEOUT_SECONDS", 180)

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from core.seeding import demo_rows_new
 from eshop.models import Address, Order, OrderLine, OrderStatus, OrderStatusEvent, Product, User
 from eshop.services.accounts import customer_create
 from eshop.shipping import ShippingError, shipping_cost
@@ -89,21 +90,17 @@ def demo_orders_ensure(*, path: Path = DEMO_ORDERS_FILE) -> DemoOrdersResult:
     try:
         data = json.loads(path.read_text())
         customers, orders = data["customers"], data["orders"]
+        new_orders, result.orders_skipped = demo_rows_new(orders, model=Order)
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise DemoOrdersError(f"{path.name} is malformed: {exc}") from None
     external_ids = {item["product_id"] for order in orders for item in order.get("items", [])}
     products = {p.external_id: p for p in Product.objects.filter(external_id__in=external_ids)}
     rows_by_email = {row["email"].lower(): row for row in customers}
-    existing_refs = set(Order.objects.filter(demo_ref__isnull=False).values_list("demo_ref", flat=True))
     now = timezone.now()
 
     with transaction.atomic():
         users = {email: _customer_ensure(row, result) for email, row in rows_by_email.items()}
-        for index, row in enumerate(orders):
-            ref = str(row["ref"])
-            if ref in existing_refs:
-                result.orders_skipped += 1
-                continue
+        for index, ref, row in new_orders:
             user = users.get(row["customer_email"].lower())
             if user is None:
                 raise DemoOrdersError(f"Demo order {ref}: unknown customer {row['customer_email']}")

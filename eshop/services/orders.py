@@ -1,5 +1,6 @@
 """Placing orders and moving them through their statuses."""
 
+import re
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -71,6 +72,10 @@ def shipping_address_validate(*, address: ShippingAddress) -> ShippingAddress:
     if address.country not in Country.values:
         raise OrderError("We ship to the United States and Canada only.")
     return ShippingAddress(country=address.country, **cleaned)
+
+
+# How an order number reads in free text (tickets, chat questions): the format order_number_generate makes.
+ORDER_NUMBER_RE = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
 
 
 def order_number_generate() -> str:

@@ -17,14 +17,25 @@ class LLMOutputError(RuntimeError):
     """The model's output broke its contract (invalid JSON, a label outside the set)."""
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # C0 controls and DEL, but tab and newline
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def control_characters_strip(text: str, *, multiline: bool = True) -> str:
+    """The one place text loses its control characters (C0 and DEL), trimmed: tabs and newlines stay
+    when multiline ("\\r\\n" becomes "\\n", a lone "\\r" goes), else they go too. Every other character,
+    emoji and right-to-left text included, is kept. Tickets, chat, knowledge documents and every SLM
+    input are cleaned by it."""
+    if multiline:
+        return _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    return _CONTROL_ONE_LINE.sub("", text).strip()
 
 
 def clean_text(text, *, field: str = "text", max_chars: int = MAX_INPUT_CHARS) -> str:
     """Validate and normalize user text: str, not blank, at most max_chars; control characters dropped."""
     if not isinstance(text, str):
         raise LLMInputError(f"{field} must be text, not {type(text).__name__}.")
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    text = control_characters_strip(unicodedata.normalize("NFC", text))
     if not text:
         raise LLMInputError(f"{field} is empty.")
     if len(text) > max_chars:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from llm import engine
 from llm.services.common import LLMInputError, as_data, clean_text, parse_json_output, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
-from llm.services.labels import LANGUAGES, SENTIMENT_LEVELS, URGENCY_LEVELS
+from llm.labels import LANGUAGES, SENTIMENT_LEVELS, URGENCY_LEVELS
 from llm.services.urgency_rules import combine_urgency
 
 TITLE_MAX_WORDS = 8

@@ -6,7 +6,7 @@ repeat contact are too important to leave to it. The final urgency is the higher
 
 import re
 
-from llm.services.labels import URGENCY_LEVELS
+from llm.labels import URGENCY_LEVELS
 
 _RULES = [
     ("urgent", "Possible safety hazard", re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llm.services.labels import SENTIMENT_LEVELS
+from llm.labels import SENTIMENT_LEVELS
 from support.analytics import selectors
 from support.analytics.selectors import DateRange
 from support.analytics.svg import bar_chart, pivot
@@ -32,9 +32,15 @@ class Chart:
         return not self.rows
 
 
-def _stacked_by_day(rows, title, series_order=None):
+# One fixed colour per sentiment level, read as a scale: reds for negative, grey for neutral, greens
+# for positive; "unknown" (not triaged yet) a pale slate that reads as no data, never as a level.
+SENTIMENT_COLOURS = {"very_negative": "#991b1b", "negative": "#f87171", "neutral": "#9ca3af",
+                     "positive": "#4ade80", "very_positive": "#15803d", "unknown": "#cbd5e1"}
+
+
+def _stacked_by_day(rows, title, series_order=None, colours=None):
     labels, series = pivot(rows, series_order=series_order)
-    return bar_chart(labels=[label[5:] for label in labels], series=series, stacked=True, title=title)
+    return bar_chart(labels=[label[5:] for label in labels], series=series, stacked=True, title=title, colours=colours)
 
 
 CHARTS = [
@@ -42,7 +48,8 @@ CHARTS = [
               ["day", "category", "tickets"], selectors.tickets_per_day_by_category, _stacked_by_day),
     ChartSpec("sentiment", "Sentiment over time", "New tickets each day, stacked by the customer's sentiment.",
               ["day", "sentiment", "tickets"], selectors.sentiment_per_day,
-              lambda rows, title: _stacked_by_day(rows, title, series_order=[*SENTIMENT_LEVELS, "unknown"])),
+              lambda rows, title: _stacked_by_day(rows, title, series_order=[*SENTIMENT_LEVELS, "unknown"],
+                                                  colours=SENTIMENT_COLOURS)),
     ChartSpec("backlog", "Tickets by status", "Where the tickets opened in the range stand now.",
               ["status", "tickets"], selectors.tickets_by_status,
               lambda rows, title: bar_chart(labels=[r[0] for r in rows], series={"Tickets": [r[1] for r in rows]}, title=title)),

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from llm.models import TaskRun
-from llm.services.labels import SENTIMENT_LEVELS
+from llm.labels import SENTIMENT_LEVELS
 from support.models import ChatTurn, Conversation, Ticket, TicketCorrection
 from support.models.tickets import AIStatus, TicketStatus
 

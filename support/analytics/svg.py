@@ -10,6 +10,8 @@ from django.utils.html import escape
 PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#9333ea", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"]
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 72
+CHAR_WIDTH = 6.2  # about how wide a character of the 11 px sans-serif labels is
+ROTATED_LABEL_CHARS = 36
 
 
 def _nice_max(value: float) -> float:
@@ -28,9 +30,15 @@ def _format(value: float, percent: bool) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
 
 
+def _colour(name: str, j: int, colours: dict[str, str] | None) -> str:
+    return (colours or {}).get(name) or PALETTE[j % len(PALETTE)]
+
+
 def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: bool = False, percent: bool = False,
-              title: str = "", unit: str = "") -> str:
-    """An SVG with one group (or stack) of bars per label and one colour per series."""
+              title: str = "", unit: str = "", colours: dict[str, str] | None = None) -> str:
+    """An SVG with one group (or stack) of bars per label and one colour per series (`colours` fixes
+    a series' colour by name, e.g. one per sentiment level; the others take the palette's in turn).
+    Labels wider than their slot are turned 40 degrees, with room below for them."""
     names = list(series)
     if stacked:
         top = max((sum(series[name][i] or 0 for name in names) for i in range(len(labels))), default=0)
@@ -39,15 +47,20 @@ def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: boo
     top = 1.0 if percent and top <= 1 else _nice_max(top)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
+    longest = max((len(str(label)) for label in labels), default=0)
+    rotate = len(labels) > 8 or longest * CHAR_WIDTH > slot * 0.95
+    shown_chars = ROTATED_LABEL_CHARS if rotate else 40
+    # a label turned 40 degrees needs sin(40) ~ 0.64 of its length below the axis
+    extra = max(0, round(min(longest, shown_chars) * CHAR_WIDTH * 0.64 + 24 - BOTTOM)) if rotate else 0
+    height = HEIGHT + extra
     bar_w = slot * 0.7 / (1 if stacked else max(len(names), 1))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 20 * math.ceil(len(names) / 4)}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height + 20 * math.ceil(len(names) / 4)}" '
              f'role="img" aria-label="{escape(title)}" class="analytics-chart" font-family="sans-serif" font-size="11">']
     for tick in range(5):
         value = top * tick / 4
         y = TOP + plot_h - plot_h * tick / 4
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>'
                      f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">{escape(_format(value, percent))}{escape(unit)}</text>')
-    rotate = len(labels) > 8
     for i, label in enumerate(labels):
         x0 = LEFT + slot * i + slot * 0.15
         base = TOP + plot_h
@@ -57,20 +70,20 @@ def bar_chart(*, labels: list[str], series: dict[str, list[float]], stacked: boo
             x = x0 if stacked else x0 + bar_w * j
             y = base - h
             tip = f"{label} · {name}: {_format(value, percent)}{unit}"
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{h:.1f}" fill="{_colour(name, j, colours)}">'
                          f'<title>{escape(tip)}</title></rect>')
             if stacked:
                 base = y
         cx = LEFT + slot * (i + 0.5)
         ly = TOP + plot_h + 14
         transform = f' transform="rotate(-40 {cx:.1f} {ly:.1f})" text-anchor="end"' if rotate else ' text-anchor="middle"'
-        parts.append(f'<text x="{cx:.1f}" y="{ly:.1f}"{transform} fill="#111827">{escape(str(label)[:16 if rotate else 40])}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="{ly:.1f}"{transform} fill="#111827">{escape(str(label)[:shown_chars])}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#9ca3af"/>')
     if len(names) > 1 or names and names[0]:
         for j, name in enumerate(names):
             x = LEFT + (j % 4) * 165
-            y = HEIGHT - 4 + 20 * (j // 4)
-            parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+            y = height - 4 + 20 * (j // 4)
+            parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{_colour(name, j, colours)}"/>'
                          f'<text x="{x + 14}" y="{y}" fill="#111827">{escape(str(name)[:26])}</text>')
     parts.append("</svg>")
     return "".join(parts)

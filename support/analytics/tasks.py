@@ -2,12 +2,12 @@
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
-from llm.tasks import LLM_HARD_LIMIT, LLM_SOFT_LIMIT
 from support.analytics.ask import data_question_answer, data_question_fail, data_questions_fail_stuck
 
 
-@shared_task(acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
+@shared_task(acks_late=True, soft_time_limit=settings.LLM_TASK_SOFT_TIME_LIMIT, time_limit=settings.LLM_TASK_TIME_LIMIT)
 def llm_data_question_answer(question_id: int) -> str | None:
     """Write, check and run the SQL of a stored question. Idempotent: a finished question is left as it is."""
     try:

@@ -6,7 +6,7 @@ from django.db.models import Func, Value
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-from llm.services.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
+from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
 
 
 class TicketStatus(models.TextChoices):

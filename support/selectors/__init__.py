@@ -14,7 +14,7 @@ def ticket_training_examples(*, task: str) -> list[tuple[str, str]]:
     The seed labels of the demo tickets (support/demo_data/demo_tickets.json), then the agents'
     corrections of that field: for each corrected ticket, its customer text with the newest
     corrected label (it replaces a seed label of the same text). The evaluation set
-    (llm/evaluation/data) is never used here.
+    (evaluation/data) is never used here.
     """
     import json
     from pathlib import Path

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from core.seeding import demo_rows_new
 from eshop.models import Order, User
 from support.models import Message, Ticket
 from support.models.tickets import MessageAuthor, TicketOrigin, TicketStatus
@@ -51,20 +52,15 @@ def demo_tickets_ensure(*, path: Path = DEMO_TICKETS_FILE) -> DemoTicketsResult:
         return result
     try:
         rows = json.loads(path.read_text())
-        refs = [str(row["ref"]) for row in rows]
+        new_rows, result.skipped = demo_rows_new(rows, model=Ticket)
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise DemoTicketsError(f"{path.name} is malformed: {exc}") from None
-    existing = set(Ticket.objects.filter(demo_ref__in=refs).values_list("demo_ref", flat=True))
     customers = {u.email: u for u in User.objects.filter(email__in={row["customer_email"].lower() for row in rows})}
     numbers = dict(Order.objects.filter(demo_ref__isnull=False).values_list("demo_ref", "number"))
     agent = User.objects.filter(email=DEMO_AGENT_EMAIL).first()
     now = timezone.now()
     with transaction.atomic():
-        for row in rows:
-            ref = str(row["ref"])
-            if ref in existing:
-                result.skipped += 1
-                continue
+        for _, ref, row in new_rows:
             customer = customers.get(row["customer_email"].lower())
             if customer is None:
                 result.without_customer += 1

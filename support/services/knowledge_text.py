@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import nh3
 from django.core.exceptions import ValidationError
 
+from llm.services.common import control_characters_strip
 from support.models.knowledge import DocumentFormat
 
 
@@ -64,7 +65,7 @@ def _extract(*, data: bytes, format: str) -> str:
         raise KnowledgeDocumentError("The file is not UTF-8 text.") from None
     if format == DocumentFormat.HTML:
         text = _html_to_text(text)
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
+    text = control_characters_strip(text)
     if not text:
         raise KnowledgeDocumentError("The file has no text.")
     return text

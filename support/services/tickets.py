@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from llm.services.common import control_characters_strip
 from support.models import Message, Ticket, TicketCategory, TicketCorrection
 from support.models.tickets import AI_FIELDS, MessageAuthor, Sentiment, TicketOrigin, TicketStatus, Urgency
 
@@ -31,7 +32,7 @@ def message_body_clean(body: str) -> str:
     """
     if not isinstance(body, str):
         raise ValidationError("The message must be text.")
-    body = "".join(ch for ch in body if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127)).strip()
+    body = control_characters_strip(body)
     if not body:
         raise ValidationError("Please write a message.")
     if len(body) > MESSAGE_MAX_CHARS:
@@ -42,7 +43,7 @@ def message_body_clean(body: str) -> str:
 def _subject_clean(subject) -> str:
     if not isinstance(subject, str):
         raise ValidationError("The subject must be text.")
-    subject = "".join(ch for ch in subject if ord(ch) >= 32 and ord(ch) != 127).strip()
+    subject = control_characters_strip(subject, multiline=False)
     if len(subject) > SUBJECT_MAX_CHARS:
         raise ValidationError(f"The subject is too long (at most {SUBJECT_MAX_CHARS} characters).")
     return subject
@@ -230,7 +231,7 @@ def _correct_value(ticket: Ticket, field: str, value):
         return order
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be text.")
-    value = "".join(ch for ch in value if ord(ch) >= 32).strip()
+    value = control_characters_strip(value, multiline=False)
     limit = {"title": 200, "summary": 2000, "language": 8}[field]
     if not value or len(value) > limit:
         raise ValidationError(f"{field.capitalize()} must be 1 to {limit} characters.")

@@ -17,7 +17,6 @@ How nothing is lost or done twice:
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from datetime import datetime, timedelta
 
@@ -26,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.jobs import enqueue
+from eshop.services.orders import ORDER_NUMBER_RE
 from support.models import Message, Ticket, TicketCategory
 from support.models.tickets import AIStatus, MessageAuthor
 
@@ -42,7 +42,6 @@ TRIAGE_RUNNING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_RUNNI
 TRIAGE_MAX_ATTEMPTS = 5
 
 EMBED_MAX_CHARS = 4000  # MiniLM reads the first 256 word pieces anyway
-ORDER_NUMBER_RE = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
 PRODUCT_MAX_DISTANCE = 0.55  # cosine distance ticket -> product description beyond which no product is named
 
 

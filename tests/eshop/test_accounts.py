@@ -134,3 +134,10 @@ def test_customer_cannot_enter_admin(client):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_sign_in_page_names_the_shop_not_the_host(client):
+    html = client.get(reverse("login"), HTTP_HOST="127.0.0.1:8000").content.decode()
+
+    assert f'class="brand" href="/">{settings.SITE_NAME}</a>' in html
+    assert "127.0.0.1:8000" not in html

@@ -193,3 +193,13 @@ def test_customers_cannot_write_the_catalog(api):
     assert api.post(reverse("api-category-create"), {"name": "Hack"}, format="json").status_code == 403
     assert api.post(reverse("api-product-create"), {"category": "tents", "brand": "A", "model": "B", "description": "x",
                                                     "price": "1.00"}, format="json").status_code == 403
+
+
+def test_the_catalog_api_shows_each_product_by_slug_and_id(api):
+    product = ProductFactory(slug="trail-stove")
+
+    listed = api.get(reverse("api-product-list")).json()["results"]
+    detail = api.get(reverse("api-product-detail", args=["trail-stove"])).json()
+
+    assert [(p["id"], p["slug"]) for p in listed] == [(product.pk, "trail-stove")]
+    assert (detail["id"], detail["slug"]) == (product.pk, "trail-stove")

@@ -18,7 +18,7 @@ from support.services.chat import (
 )
 from support.selectors.chat import chat_turn_events
 from support.tasks import llm_answer_chat_turn
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +306,30 @@ def test_the_api_is_in_the_openapi_schema(client):
                  "/api/support/chat/turns/{turn_id}/feedback/", "/api/support/knowledge/documents/",
                  "/api/support/agent/tickets/{number}/assistant/"):
         assert path in schema["paths"], path
+
+
+@pytest.mark.parametrize("name_it", [lambda p: p.slug, lambda p: p.pk, lambda p: str(p.pk)])
+def test_the_product_page_is_named_by_slug_or_id(client, monkeypatch, name_it):
+    monkeypatch.setattr(llm_answer_chat_turn, "delay", lambda pk: None)
+    product = ProductFactory(slug="trail-stove")
+
+    response = ask(client, "How do I light it?", product=name_it(product))
+
+    assert response.status_code == 202, response.content
+    assert ChatTurn.objects.get().product == product
+
+
+@pytest.mark.parametrize("ref", ["no-such-stove", 999_999, True])
+def test_an_unknown_product_gets_a_clear_error_and_stores_nothing(client, ref):
+    ProductFactory(slug="trail-stove")
+
+    response = ask(client, "How do I light it?", product=ref)
+
+    assert response.status_code == 400 and "product" in response.json()
+    assert not ChatTurn.objects.exists()
+
+
+def test_an_inactive_product_is_not_a_chat_page(client):
+    ProductFactory(slug="old-stove", is_active=False)
+
+    assert ask(client, "How do I light it?", product="old-stove").status_code == 400

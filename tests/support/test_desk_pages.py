@@ -145,3 +145,11 @@ def test_a_non_agent_staff_user_is_not_an_agent(client, ticket_categories):
     staff = UserFactory(is_staff=True)
     client.force_login(staff)
     assert client.get(reverse("support:desk-inbox")).status_code == 403
+
+
+def test_an_inbox_search_that_finds_nothing_says_so_and_an_empty_tab_says_no_tickets(agent_client):
+    searched = agent_client.get(reverse("support:desk-inbox"), {"q": "<b>zeppelin</b>"}).content.decode()
+    empty = agent_client.get(reverse("support:desk-inbox"), {"status": "resolved"}).content.decode()
+
+    assert "Nothing matches “&lt;b&gt;zeppelin&lt;/b&gt;”." in searched and 'data-testid="inbox"' not in searched
+    assert "No tickets here." in empty

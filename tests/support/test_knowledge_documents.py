@@ -181,6 +181,38 @@ def test_agents_upload_and_list_documents_with_their_indexing_status(client, mon
     assert client.get(reverse("knowledge-api-document", args=[created.json()["id"]])).json()["chunks_total"] == 0
 
 
+@pytest.mark.parametrize("name_it", [lambda p: p.slug, lambda p: str(p.pk)])
+def test_staff_name_a_manuals_product_by_slug_or_id_and_filter_by_either(client, monkeypatch, name_it):
+    monkeypatch.setattr(embed_knowledge_document, "delay", lambda pk: None)
+    client.force_login(UserFactory(is_staff=True))
+    lamp, other = ProductFactory(slug="glow-lamp"), ProductFactory(slug="trail-stove")
+
+    created = client.post(reverse("knowledge-api-documents"), {
+        "title": "Lamp manual", "kind": "manual", "product": name_it(lamp),
+        "file": SimpleUploadedFile("lamp.md", b"# Lamp\n\nHold 4 seconds to unlock.")})
+    by_slug = client.get(reverse("knowledge-api-documents"), {"product": "glow-lamp"}).json()["results"]
+    by_id = client.get(reverse("knowledge-api-documents"), {"product": str(lamp.pk)}).json()["results"]
+    of_other = client.get(reverse("knowledge-api-documents"), {"product": "trail-stove"}).json()["results"]
+
+    assert created.status_code == 201, created.content
+    assert (created.json()["product"], created.json()["product_slug"]) == (lamp.pk, "glow-lamp")
+    assert [d["title"] for d in by_slug] == [d["title"] for d in by_id] == ["Lamp manual"]
+    assert of_other == [] and other.pk != lamp.pk
+
+
+def test_an_unknown_product_in_an_upload_or_a_filter_says_why(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    upload = client.post(reverse("knowledge-api-documents"), {
+        "title": "Lamp manual", "kind": "manual", "product": "no-such-lamp",
+        "file": SimpleUploadedFile("lamp.md", b"# Lamp")})
+    listing = client.get(reverse("knowledge-api-documents"), {"product": "no-such-lamp"})
+
+    assert upload.status_code == 400 and "no-such-lamp" in upload.json()["product"][0]
+    assert listing.status_code == 400 and "no-such-lamp" in listing.json()["product"][0]
+    assert not KnowledgeDocument.objects.exists()
+
+
 def test_a_bad_upload_through_the_api_says_why(client):
     client.force_login(AgentFactory())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from llm.evaluation.ask_data import sample_support_data_ensure
+from evaluation.ask_data import sample_support_data_ensure
 from support.analytics.charts import CHARTS
 from support.models import DataQuestion
 from tests.factories import UserFactory

@@ -1,4 +1,5 @@
 import csv
+import re
 import io
 
 import pytest
@@ -6,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from support.analytics.charts import CHARTS
+from support.analytics.svg import bar_chart
 from tests.factories import UserFactory
 from tests.support.analytics.conftest import staff_with
 from tests.support.factories import (ChatTurnFactory, ConversationFactory, TaskRunFactory, TicketCategoryFactory,
@@ -126,3 +128,29 @@ def test_sentiment_series_follow_the_scale_whatever_day_they_first_appear(admin_
     legend = [svg.index(f">{level}</text>") for level in ("very_negative", "negative", "very_positive")]
 
     assert legend == sorted(legend)
+
+
+def test_each_sentiment_level_has_its_own_fixed_colour_negative_red_unknown_not(admin_client):
+    TicketFactory(sentiment="negative", created_at=days_ago(2))
+    TicketFactory(sentiment="", created_at=days_ago(1))  # not triaged yet: "unknown"
+
+    html = admin_client.get(DASHBOARD).content.decode()
+    svg = html[html.index('data-chart="sentiment"'):]
+    svg = svg[:svg.index("</svg>")]
+
+    assert re.search(r'fill="#f87171"/><text[^>]*>negative</text>', svg)  # a red, not the palette's first blue
+    assert re.search(r'fill="#cbd5e1"/><text[^>]*>unknown</text>', svg)  # pale slate: no data, not red
+    assert "#2563eb" not in svg and "#dc2626" not in svg
+
+
+def test_labels_too_wide_for_their_slot_turn_and_get_room_below_the_axis():
+    names = ["llm_answer_chat_turn (0% failed)", "llm_triage_ticket (5% failed)", "embed_knowledge_document (0% failed)",
+             "llm_data_question_answer (0% failed)", "embed_product (0% failed)"]
+
+    wide = bar_chart(labels=names, series={"Median": [1, 2, 3, 4, 5]})
+    short = bar_chart(labels=["a", "b"], series={"Median": [1, 2]})
+
+    assert wide.count("rotate(-40") == len(names) and "rotate(" not in short
+    assert all(f">{name}</text>" in wide for name in names)  # whole names, not cut to 16 characters
+    wide_height, short_height = (float(re.search(r'viewBox="0 0 \d+ (\d+)"', svg).group(1)) for svg in (wide, short))
+    assert wide_height > short_height + 60

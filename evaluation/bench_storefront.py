@@ -13,7 +13,7 @@ from django.test import Client
 
 from eshop.models import Category, Product
 from eshop.selectors import product_search, search_query_vector_cache_key
-from llm.evaluation.runner import latency
+from evaluation.runner import latency
 
 SEARCH_QUERIES = [
     "headlamp", "headlmap", "water filter", "something to keep my drinks cold on a hike", "solar charger for my phone",

@@ -1,4 +1,4 @@
-"""`make eval`: every SLM task on the labelled sets in llm/evaluation/data (never used for training).
+"""`make eval`: every SLM task on the labelled sets in evaluation/data (never used for training).
 
 Results are printed as tables and written to var/eval/latest.json, one key per task with figures
 as numbers, so runs can be compared. Other apps add their tasks to the same file through
@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from support.analytics.selectors import percentile
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KNOWLEDGE_DIR = Path(settings.BASE_DIR) / "support" / "demo_data" / "knowledge"
 
@@ -23,16 +25,8 @@ def load_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA_DIR / name).read_text().splitlines() if line.strip()]
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return round(ordered[index], 3)
-
-
 def latency(values: list[float]) -> dict:
-    return {"p50_s": percentile(values, 0.5), "p95_s": percentile(values, 0.95), "n": len(values)}
+    return {"p50_s": round(percentile(values, 0.5) or 0.0, 3), "p95_s": round(percentile(values, 0.95) or 0.0, 3), "n": len(values)}
 
 
 def classification_report(gold: list[str], predicted: list[str], labels: list[str]) -> dict:
@@ -54,7 +48,7 @@ def classification_report(gold: list[str], predicted: list[str], labels: list[st
 
 
 def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, progress: Callable[[str], None]) -> dict:
-    from llm.services.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
+    from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
     from llm.services.triage import triage_ticket
     from support.selectors import ticket_category_options
 

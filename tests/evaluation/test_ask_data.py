@@ -6,8 +6,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from llm.evaluation import runner
-from llm.evaluation.ask_data import evaluate_ask_data, result_key, sample_support_data_ensure
+from evaluation import runner
+from evaluation.ask_data import evaluate_ask_data, result_key, sample_support_data_ensure
 from support.analytics.safe_sql import sql_check
 from support.models import Ticket
 from tests.factories import OrderFactory, UserFactory

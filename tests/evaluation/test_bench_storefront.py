@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from eshop import benchmark
+from evaluation import bench_storefront as benchmark
 from eshop.services.catalog import catalog_import
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the page threads need committed rows

@@ -14,7 +14,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from llm.evaluation.runner import latency, load_jsonl
+from evaluation.runner import latency, load_jsonl
+from support.services.demo_tickets import DEMO_TICKETS_FILE
 
 
 def _value(value):
@@ -88,8 +89,6 @@ def sample_support_data_ensure() -> str:
     Idempotent: does nothing when tickets exist. Needs the demo orders' customers (seed_demo).
     """
     import json
-    from pathlib import Path
-
     from django.db import transaction
     from django.utils import timezone
 
@@ -98,7 +97,7 @@ def sample_support_data_ensure() -> str:
 
     if Ticket.objects.exists():
         return "tickets exist: no sample data added"
-    rows = json.loads((Path(__file__).resolve().parents[2] / "support" / "demo_data" / "demo_tickets.json").read_text())
+    rows = json.loads(DEMO_TICKETS_FILE.read_text())
     customers = {u.email: u for u in User.objects.all()}
     categories = {c.slug: c for c in TicketCategory.objects.all()}
     now = timezone.now()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from llm.evaluation.runner import latency, load_jsonl, write_results
+from evaluation.runner import latency, load_jsonl, write_results
 
 
 def bench_embeddings(*, progress: Callable[[str], None]) -> dict:
@@ -32,7 +32,7 @@ def bench_embeddings(*, progress: Callable[[str], None]) -> dict:
 
 def bench_generation(*, model: str | None, progress: Callable[[str], None]) -> dict:
     from llm import engine
-    from llm.evaluation.runner import knowledge_pages
+    from evaluation.runner import knowledge_pages
 
     generator = engine.generator(model)
     context = " ".join(list(knowledge_pages().values())[:3])[:3000]

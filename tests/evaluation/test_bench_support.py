@@ -1,6 +1,6 @@
 import pytest
 
-from support.benchmark import BENCH_CUSTOMER, bench_chat, bench_triage_pipeline
+from evaluation.bench_support import BENCH_CUSTOMER, bench_chat, bench_triage_pipeline
 from support.models import ChatTurn, Conversation, Ticket
 
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from llm.models import ClassifierHead
-from llm.services.heads import classifier_heads_retrain
+from support.services.classifier_heads import classifier_heads_retrain
 
 
 class Command(BaseCommand):

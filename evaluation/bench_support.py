@@ -24,7 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test.utils import override_settings
 
-from llm.evaluation.runner import knowledge_base_ready, latency
+from evaluation.runner import knowledge_base_ready, latency
 from support.models import ChatTurn, Conversation
 
 BENCH_CUSTOMER = "bench-triage@example.invalid"

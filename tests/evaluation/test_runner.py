@@ -3,7 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from llm.evaluation import runner
+from evaluation import runner
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from eshop import benchmark as storefront
-from llm import benchmark as engine
-from support import benchmark as support
+from evaluation import bench_engine as engine
+from evaluation import bench_storefront as storefront
+from evaluation import bench_support as support
 
 PARTS = ["engine", "storefront", "triage", "chat"]
 

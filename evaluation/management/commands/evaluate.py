@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from llm.evaluation import runner
+from evaluation import runner
 
 TASKS = ["head", "triage", "summaries", "retrieval", "answers", "ask_data"]
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             elif name == "answers":
                 results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
             elif name == "ask_data":
-                from llm.evaluation import ask_data
+                from evaluation import ask_data
 
                 if sample_tickets:
                     say("  " + ask_data.sample_support_data_ensure())

@@ -32,7 +32,7 @@ def test_staff_without_the_permission_cannot_retrain(client):
     client.force_login(staff)
 
     assert "Retrain classifiers" not in client.get(CHANGELIST).content.decode()
-    with mock.patch("llm.tasks.classifiers_retrain_task.delay") as delay:
+    with mock.patch("support.tasks.classifiers_retrain_task.delay") as delay:
         assert client.post(RETRAIN).status_code == 403
     delay.assert_not_called()
 
@@ -42,7 +42,7 @@ def test_retrain_is_post_only(admin_client):
 
 
 def test_a_broker_that_is_down_is_reported(admin_client):
-    with mock.patch("llm.tasks.classifiers_retrain_task.delay", side_effect=ConnectionError("redis down")):
+    with mock.patch("support.tasks.classifiers_retrain_task.delay", side_effect=ConnectionError("redis down")):
         response = admin_client.post(RETRAIN, follow=True)
 
     assert "Retraining could not be queued" in response.content.decode()
