@@ -67,3 +67,8 @@ CELERY_BEAT_SCHEDULE["support-sweep-stale-triage"] = {
 CELERY_BEAT_SCHEDULE["support-chat-stale-turns"] = {
     "task": "support.tasks.chat_turns_fail_stale", "schedule": timedelta(seconds=30), "options": {"expires": 25},
 }
+
+# Expired sessions (anonymous visitors leave one each) are deleted every hour.
+CELERY_BEAT_SCHEDULE["core-clear-expired-sessions"] = {
+    "task": "core.tasks.sessions_clear_expired", "schedule": timedelta(hours=1), "options": {"expires": 3000},
+}
