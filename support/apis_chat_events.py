@@ -7,7 +7,12 @@ schema like the DRF views around it.
 """
 
 import json
+import queue
+import threading
+from collections.abc import Iterator
 
+from asgiref.sync import async_to_sync
+from django.core.handlers.asgi import ASGIRequest
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
@@ -33,6 +38,33 @@ async def _sse(turn_id: int, limits: dict[str, int]):
         yield f"event: error\ndata: {json.dumps({'detail': _too_many(str(exc))})}\n\n"
     finally:
         await client.aclose()
+
+
+def _blocking(make_stream) -> Iterator[str]:
+    """The stream for a WSGI server (runserver, the tests' live server), which iterates in a thread
+    of its own: the async stream runs in a helper thread, chunk by chunk through a queue (Django
+    would otherwise collect the whole stream before sending a byte). A client gone stops it at the
+    next chunk (a ping comes every few seconds), which releases its slots."""
+    chunks: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    async def pump():
+        stream = make_stream()
+        try:
+            async for chunk in stream:
+                chunks.put(chunk)
+                if stop.is_set():
+                    break
+        finally:
+            await stream.aclose()
+            chunks.put(None)
+
+    threading.Thread(target=async_to_sync(pump), daemon=True).start()
+    try:
+        while (chunk := chunks.get()) is not None:
+            yield chunk
+    finally:
+        stop.set()
 
 
 def _too_many(limit: str) -> str:
@@ -75,7 +107,8 @@ async def chat_turn_events_api(request, turn_id):
                 return JsonResponse({"detail": _too_many(key.split(":", 1)[0])}, status=429)
     finally:
         await client.aclose()
-    return StreamingHttpResponse(_sse(turn.pk, limits), content_type="text/event-stream", headers=SSE_HEADERS)
+    content = _sse(turn.pk, limits) if isinstance(request, ASGIRequest) else _blocking(lambda: _sse(turn.pk, limits))
+    return StreamingHttpResponse(content, content_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def schema_add_events_path(result, generator, request, public):
