@@ -77,8 +77,8 @@ async def _open_stream(host: str, port: int, turn_id: int, cookie: str, address:
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
-        first = await reader.readuntil(b"\n\n") if status == 200 else b""
-        await opened.put(status == 200 and first.startswith(b"retry:"))
+        first = await reader.readuntil(b"\n\n") if status == 200 else b""  # a chunk: size line, then "retry: ..."
+        await opened.put(status == 200 and b"retry:" in first)
         while await reader.read(4096):
             pass
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
