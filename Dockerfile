@@ -23,4 +23,5 @@ RUN python -m llm.model_files prepare \
 RUN useradd --create-home app && chown -R app /app /models
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--timeout", "120"]
+# uvicorn workers (core/asgi_worker.py): an open chat event stream holds no thread.
+CMD ["gunicorn", "config.asgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "core.asgi_worker.WebWorker", "--workers", "2", "--timeout", "120", "--graceful-timeout", "10"]

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from config.celery import Queue, app
@@ -74,12 +75,28 @@ def _check_workers(timeout: float) -> dict:
     return result
 
 
+WORKERS_CACHE_KEY = "health:workers"
+
+
+def _check_workers_cached(timeout: float) -> dict:
+    """The last round trip to the workers, asked again only when older than
+    HEALTH_WORKERS_CACHE_SECONDS (a down answer: after a few seconds), so that frequent /healthz
+    hits do not broadcast to every worker each time."""
+    result = cache.get(WORKERS_CACHE_KEY)
+    if result is None:
+        result = _check_workers(timeout)
+        seconds = settings.HEALTH_WORKERS_CACHE_SECONDS
+        cache.set(WORKERS_CACHE_KEY, result, timeout=seconds if result["ok"] else min(seconds, 3))
+    return result
+
+
 def health_report(*, worker_timeout: float = 1.0) -> HealthReport:
     report = HealthReport()
     report.checks["database"] = _check_database()
     report.checks["pgvector"] = _check_pgvector() if report.checks["database"]["ok"] else {"ok": False, "error": "database is down"}
     report.checks["redis"] = _check_redis()
-    report.checks["workers"] = _check_workers(worker_timeout) if report.checks["redis"]["ok"] else {"ok": False, "error": "broker is down"}
+    report.checks["workers"] = (_check_workers_cached(worker_timeout) if report.checks["redis"]["ok"]
+                                else {"ok": False, "error": "broker is down"})
     return report
 
 

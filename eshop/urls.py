@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from eshop import views
+from eshop import views, views_login
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +22,6 @@ urlpatterns = [
     path("account/addresses/<int:pk>/edit/", views.address_edit, name="address-edit"),
     path("account/addresses/<int:pk>/delete/", views.address_remove, name="address-delete"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", views.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/login/", views_login.RateLimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
 ]

@@ -1,16 +1,13 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.ratelimit import client_ip, rate_limit_exceeded
-from eshop.forms import AddressForm, CheckoutForm, EmailAuthenticationForm, ProfileForm, SearchForm, SignUpForm
+from eshop.forms import AddressForm, CheckoutForm, ProfileForm, SearchForm, SignUpForm
 from eshop.models import Category
 from eshop.selectors import (
     address_default_for_user,
@@ -53,30 +50,6 @@ def signup(request):
         messages.success(request, "Welcome! Your account is ready.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
-
-
-class RateLimitedLoginView(LoginView):
-    """Django's login, with a limit on attempts per client IP and per e-mail address."""
-
-    form_class = EmailAuthenticationForm
-    redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs):
-        # LoginView puts the request's host ("127.0.0.1:8000") in site_name (no django.contrib.sites);
-        # the page names the shop, like every other page.
-        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
-
-    def post(self, request, *args, **kwargs):
-        email = (request.POST.get("username") or "").strip().lower()[:254]
-        limited = rate_limit_exceeded(key=f"login:ip:{client_ip(request)}", limit=settings.LOGIN_RATE_LIMIT, window_seconds=settings.LOGIN_RATE_WINDOW)
-        if email:
-            limited |= rate_limit_exceeded(key=f"login:email:{email}", limit=settings.LOGIN_RATE_LIMIT, window_seconds=settings.LOGIN_RATE_WINDOW)
-        if limited:
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, f"Too many sign-in attempts. Please wait {settings.LOGIN_RATE_WINDOW // 60} minutes and try again.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
 
 
 # --- catalog ----------------------------------------------------------------------------------

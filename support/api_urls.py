@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import apis, apis_chat
+from support import apis, apis_chat, apis_chat_events
 
 # --- Tickets: customer and agent API --------------------------------------------------------------
 ticket_urlpatterns: list = [
@@ -25,7 +25,7 @@ ticket_urlpatterns: list = [
 # --- Knowledge base and chat ----------------------------------------------------------------------
 chat_urlpatterns: list = [
     path("chat/ask/", apis_chat.ChatAskApi.as_view(), name="chat-api-ask"),
-    path("chat/turns/<int:turn_id>/events/", apis_chat.ChatTurnEventsApi.as_view(), name="chat-api-turn-events"),
+    path("chat/turns/<int:turn_id>/events/", apis_chat_events.chat_turn_events_api, name="chat-api-turn-events"),
     path("chat/turns/<int:turn_id>/retry/", apis_chat.ChatTurnRetryApi.as_view(), name="chat-api-turn-retry"),
     path("chat/turns/<int:turn_id>/feedback/", apis_chat.ChatTurnFeedbackApi.as_view(), name="chat-api-turn-feedback"),
     path("chat/conversations/", apis_chat.ChatConversationListApi.as_view(), name="chat-api-conversations"),

@@ -4,14 +4,10 @@ The storefront's chat bubble uses these same endpoints (session auth, CSRF token
 anonymous visitors included: their conversation belongs to their session).
 """
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import CSRFCheck
@@ -19,18 +15,18 @@ from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, Val
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.ids import parse_id
 from core.permissions import IsSupportAgent, can_publish_knowledge
-from core.ratelimit import client_ip, rate_limit_exceeded
+from core.ratelimit import TooManyStreams, client_ip, rate_limit_exceeded
 from eshop.api_fields import ProductRefField, product_for_ref
 from eshop.models import Product
 from support.models import KnowledgeDocument
+from support.models.chat import TurnStatus
 from support.models.knowledge import DocumentKind
-from support.selectors.chat import chat_turn_events, chat_turn_get_own, chat_turn_wait, conversation_list_own, conversation_turns
+from support.selectors.chat import chat_turn_get_own, conversation_list_own, conversation_turns
+from support.selectors.chat_events import chat_turn_wait, stream_limits
 from support.selectors.knowledge import knowledge_document_list
 from support.services.chat import (
     ChatError,
@@ -43,9 +39,6 @@ from support.services.chat import (
     conversation_get_own,
 )
 from support.services.knowledge import KnowledgeDocumentError, document_upload
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
 
 class CsrfAlways(BasePermission):
     """CSRF on every unsafe request that rides on the session cookie, anonymous ones too (DRF checks
@@ -62,28 +55,14 @@ class CsrfAlways(BasePermission):
         return True
 
 
-class EventStreamRenderer(BaseRenderer):
-    media_type = "text/event-stream"
-    format = "sse"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
-
-
 def _session_key(request) -> str:
+    """The anonymous visitor's session (created on the first question: it owns the conversation);
+    "" for signed-in and token clients, who own theirs by account (no session row per API call)."""
+    if request.user.is_authenticated:
+        return request.session.session_key or ""
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key
-
-
-def _sse(events) -> StreamingHttpResponse:
-    def body():
-        yield "retry: 2000\n\n"
-        for event in events:
-            event_id = f"id: {event['i']}\n" if "i" in event else ""
-            yield f"{event_id}event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-    return StreamingHttpResponse(body(), content_type="text/event-stream", headers=SSE_HEADERS)
 
 
 # --- serializers --------------------------------------------------------------------------------
@@ -126,7 +105,8 @@ class TurnSerializer(serializers.Serializer):
 
 class ChatAskApi(APIView):
     """Ask the assistant. Stream mode (default) answers 202 with the turn and its `events_url`
-    (server-sent events: sources, token..., done | failed); json mode waits for the answer."""
+    (server-sent events: sources, token..., done | failed). JSON mode (signed-in or token clients)
+    waits for the answer up to CHAT_JSON_WAIT_SECONDS: 200 with it, else 202 to follow events_url."""
 
     permission_classes = [AllowAny, CsrfAlways]
     parser_classes = [JSONParser, FormParser]
@@ -143,6 +123,9 @@ class ChatAskApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data["mode"] == "json" and not request.user.is_authenticated:
+            raise ValidationError({"mode": ["JSON mode is for signed-in customers and API tokens; use stream mode "
+                                            "and follow events_url."]})
         session_key = _session_key(request)
         who = f"user:{request.user.pk}" if request.user.is_authenticated else f"session:{session_key}"
         if (rate_limit_exceeded(key=f"chat:{who}", limit=settings.CHAT_RATE_LIMIT, window_seconds=settings.CHAT_RATE_WINDOW)
@@ -157,10 +140,16 @@ class ChatAskApi(APIView):
             turn = chat_turn_create(conversation=conversation, question=data.validated_data["question"], product=product)
         except ChatError as exc:
             raise ValidationError({"question": exc.messages}) from None
-        request.session["chat_conversation"] = str(conversation.public_id)
+        if not request.user.is_authenticated:
+            request.session["chat_conversation"] = str(conversation.public_id)
         if data.validated_data["mode"] == "json":
-            turn = chat_turn_wait(turn=turn)
-            return Response(TurnSerializer(turn).data, status=status.HTTP_200_OK)
+            try:
+                turn = chat_turn_wait(turn=turn, limits=stream_limits(turn_id=turn.pk, who=who, ip=client_ip(request)),
+                                      timeout=settings.CHAT_JSON_WAIT_SECONDS)
+            except TooManyStreams:
+                pass  # answered below as 202: follow it from events_url
+            if turn.status in (TurnStatus.DONE, TurnStatus.FAILED):
+                return Response(TurnSerializer(turn).data, status=status.HTTP_200_OK)
         return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -174,18 +163,6 @@ def _own_turn(request, turn_id):
     if turn is None:
         raise NotFound("No such answer.")
     return turn
-
-
-class ChatTurnEventsApi(APIView):
-    """Server-sent events of one answer: what already happened is replayed first, then live events
-    until `done` or `failed`. A dead worker ends in `failed` (retryable) instead of hanging."""
-
-    permission_classes = [AllowAny]
-    renderer_classes = [EventStreamRenderer, JSONRenderer]
-
-    @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
-    def get(self, request, turn_id):
-        return _sse(chat_turn_events(turn=_own_turn(request, turn_id)))
 
 
 class ChatTurnRetryApi(APIView):

@@ -7,7 +7,7 @@ import secrets
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 from config.settings.analytics import *  # noqa: F401,F403
 from config.settings.celery import *  # noqa: F401,F403
 from config.settings.drf import *  # noqa: F401,F403
@@ -136,12 +136,31 @@ CSRF_COOKIE_HTTPONLY = False  # htmx/JS read it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if IS_PRODUCTION:
+    # Behind the HTTPS proxy (README, "Security"): it sets X-Forwarded-Proto; plain HTTP is redirected
+    # (except /healthz, probed over HTTP inside the network) and browsers remember HTTPS (HSTS).
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 
-# Login attempts allowed per client IP and per e-mail address within LOGIN_RATE_WINDOW seconds.
-LOGIN_RATE_LIMIT = 10
-LOGIN_RATE_WINDOW = 300
+# The proxies in front of the app (addresses or networks, e.g. "10.0.0.0/8"): only from these is
+# X-Forwarded-For believed (core.ratelimit.client_ip). Empty: the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# Sign-in attempts (shop and admin) per client IP + account, and per client IP, within the window.
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)
+LOGIN_RATE_LIMIT_PER_IP = env_int("LOGIN_RATE_LIMIT_PER_IP", 50)
+LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 300)
+# The published demo passwords are refused in production even if such a user exists (eshop.backends);
+# ModelBackend stays listed for sessions that name it (signup signs in with it).
+AUTHENTICATION_BACKENDS = ["eshop.backends.DemoPasswordsRefused", "django.contrib.auth.backends.ModelBackend"]
+
+# /healthz: status only for the public; details for staff or with "Authorization: Bearer <HEALTHZ_TOKEN>".
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
+HEALTH_WORKERS_CACHE_SECONDS = env_int("HEALTH_WORKERS_CACHE_SECONDS", 30)
 
 LOGGING = {
     "version": 1,

@@ -81,3 +81,8 @@ CELERY_BEAT_SCHEDULE["support-sweep-pending-knowledge"] = {
 CELERY_BEAT_SCHEDULE["eshop-sweep-owed-product-embeddings"] = {
     "task": "eshop.tasks.sweep_owed_product_embeddings", "schedule": timedelta(seconds=120), "options": {"expires": 110},
 }
+
+# Expired sessions (anonymous visitors leave one each) are deleted every hour.
+CELERY_BEAT_SCHEDULE["core-clear-expired-sessions"] = {
+    "task": "core.tasks.sessions_clear_expired", "schedule": timedelta(hours=1), "options": {"expires": 3000},
+}

@@ -29,3 +29,10 @@ CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 30)
 CHAT_RATE_LIMIT = env_int("CHAT_RATE_LIMIT", 20)  # questions per user (or anonymous session) per window
 CHAT_RATE_LIMIT_PER_IP = env_int("CHAT_RATE_LIMIT_PER_IP", 60)
 CHAT_RATE_WINDOW = env_int("CHAT_RATE_WINDOW", 300)
+# Open answer streams (SSE) and JSON-mode waits held at once, per turn, per user/session and per
+# client IP (core.ratelimit.stream_slots); JSON mode (signed-in or token clients only) waits at most
+# CHAT_JSON_WAIT_SECONDS, then answers 202 with the turn to follow from its events_url.
+CHAT_STREAMS_PER_TURN = env_int("CHAT_STREAMS_PER_TURN", 3)
+CHAT_STREAMS_PER_SESSION = env_int("CHAT_STREAMS_PER_SESSION", 6)
+CHAT_STREAMS_PER_IP = env_int("CHAT_STREAMS_PER_IP", 40)
+CHAT_JSON_WAIT_SECONDS = env_int("CHAT_JSON_WAIT_SECONDS", 60)

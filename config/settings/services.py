@@ -15,21 +15,25 @@ EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6391)
 _embedded = EmbeddedServices(root=EMBEDDED_SERVICES_DIR, redis_port=EMBEDDED_REDIS_PORT)
 
 DATABASE_URL = env_str("DATABASE_URL")
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)  # 0 in the ASGI web server (config/asgi.py)
 USES_EMBEDDED_POSTGRES = not DATABASE_URL
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
 else:
-    DATABASES = {"default": {**_embedded.database_settings(), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}}
+    DATABASES = {"default": {**_embedded.database_settings(), "CONN_MAX_AGE": DB_CONN_MAX_AGE, "CONN_HEALTH_CHECKS": True}}
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 
 REDIS_URL = env_str("REDIS_URL") or _embedded.redis_url
 USES_EMBEDDED_REDIS = not env_str("REDIS_URL")
 
+# The cache may live in its own Redis database (REDIS_CACHE_URL, docker-compose: /1), apart from
+# the broker's queues, so a cache flush or eviction never touches them.
+REDIS_CACHE_URL = env_str("REDIS_CACHE_URL") or REDIS_URL
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": "cache",
         "TIMEOUT": 300,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},

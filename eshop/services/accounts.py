@@ -42,9 +42,17 @@ def agent_create(*, email: str, password: str, first_name: str = "", last_name: 
     return user
 
 
+class DemoUsersRefused(Exception):
+    """The demo users (published passwords) are not created in production."""
+
+
 @transaction.atomic
 def demo_users_ensure() -> list[DemoLogin]:
-    """Create the demo customer, agent and admin if missing. Idempotent; never resets a password."""
+    """Create the demo customer, agent and admin if missing. Idempotent; never resets a password.
+    Raises DemoUsersRefused with APP_ENV=production: their passwords are public."""
+    if settings.IS_PRODUCTION:
+        raise DemoUsersRefused("The demo users have published passwords and are not created with APP_ENV=production; "
+                               "create an admin with `manage.py createsuperuser`.")
     makers = {
         "customer": lambda login: customer_create(email=login.email, password=login.password, first_name="Dana", last_name="Reyes"),
         "support agent": lambda login: agent_create(email=login.email, password=login.password, first_name="Sam", last_name="Okafor"),

@@ -8,8 +8,9 @@ from tests.helpers import wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_healthz_is_green_with_a_real_worker(client, celery_worker_process):
-    response = client.get("/healthz")
+def test_healthz_is_green_with_a_real_worker(client, settings, celery_worker_process):
+    settings.HEALTHZ_TOKEN = "monitor"
+    response = client.get("/healthz", HTTP_AUTHORIZATION="Bearer monitor")
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -31,8 +32,8 @@ def test_round_trip_web_broker_worker_database(celery_worker_process):
 
 
 def test_healthz_names_redis_and_workers_when_the_broker_is_down(client):
-    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
-        response = client.get("/healthz")
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0", HEALTHZ_TOKEN="monitor"):
+        response = client.get("/healthz", HTTP_AUTHORIZATION="Bearer monitor")
 
     assert response.status_code == 503
     body = response.json()

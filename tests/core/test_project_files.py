@@ -37,7 +37,7 @@ def test_every_direct_dependency_is_pinned_to_the_locked_version():
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian package docker-compose not installed (make system-deps)")
 def test_docker_compose_file_is_valid():
     result = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"})
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x", "POSTGRES_PASSWORD": "x", "APP_DB_PASSWORD": "y"})
     assert result.returncode == 0, result.stderr
 
 

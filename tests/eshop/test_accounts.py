@@ -80,7 +80,7 @@ def test_login_with_a_wrong_password_says_so(client):
     assert "Please enter a correct e-mail address and password" in response.content.decode()
 
 
-def test_login_is_rate_limited_per_email(client):
+def test_login_is_rate_limited_per_address_and_account(client):
     UserFactory(email="walker@example.com")
     for _ in range(settings.LOGIN_RATE_LIMIT):
         client.post(reverse("login"), {"username": "walker@example.com", "password": "guess"})

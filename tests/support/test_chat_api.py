@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import Client
 from django.urls import reverse
 
+from core.ratelimit import async_redis
 from support.models import ChatTurn, Conversation, Ticket
 from support.models.chat import TurnStatus
 from support.services.chat import (
@@ -16,7 +18,7 @@ from support.services.chat import (
     redis_client,
     turn_events_key,
 )
-from support.selectors.chat import chat_turn_events
+from support.selectors.chat_events import chat_turn_events
 from support.tasks import llm_answer_chat_turn
 from tests.factories import OrderFactory, ProductFactory
 
@@ -171,6 +173,17 @@ def test_anonymous_visitors_are_asked_to_sign_in_for_order_questions(monkeypatch
 
 # --- stale turns, retry --------------------------------------------------------------------------
 
+def _events_of(turn_id: int, *, max_seconds: float) -> list[dict]:
+    async def collect():
+        client = async_redis()
+        try:
+            return [event async for event in chat_turn_events(turn_id=turn_id, client=client, max_seconds=max_seconds)]
+        finally:
+            await client.aclose()
+
+    return async_to_sync(collect)()
+
+
 def test_a_streaming_turn_whose_worker_went_silent_is_failed_and_its_listener_told(customer, settings):
     from datetime import timedelta
 
@@ -185,7 +198,7 @@ def test_a_streaming_turn_whose_worker_went_silent_is_failed_and_its_listener_to
 
     turn.refresh_from_db()
     assert turn.status == TurnStatus.FAILED and "worker" in turn.error
-    events = list(chat_turn_events(turn=turn, max_seconds=2))
+    events = _events_of(turn.pk, max_seconds=2)
     assert [e["type"] for e in events] == ["failed"] and events[0]["retryable"]
     assert chat_turns_fail_stale() == 0  # once
 

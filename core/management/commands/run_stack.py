@@ -1,12 +1,14 @@
 """`make run`: the whole app in one terminal.
 
 Starts the embedded services (when DATABASE_URL / REDIS_URL are unset), checks the database and
-the model files, migrates, loads the demo data, then runs the web server (gunicorn), the two
-workers (queue "llm"; queues "embed" and "default") and beat, and prints the URLs and logins.
+the model files, migrates, loads the demo data, then runs the web server (gunicorn with uvicorn
+workers: core/asgi_worker.py), the two workers (queue "llm"; queues "embed" and "default") and beat,
+and prints the URLs and logins.
 Ctrl-C stops everything this command started; data stays under var/.
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connection
 
 from core import embedded
+from core.asgi_worker import web_server_args
 from eshop.services.accounts import DEMO_LOGINS
 from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
 
@@ -45,6 +48,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, no_seed, **options):
         self.children: list[Child] = []
+        # /healthz details (what is down, while waiting) need staff or this token (README, "Security").
+        self.healthz_token = os.environ.get("HEALTHZ_TOKEN") or secrets.token_urlsafe(24)
         self.started_services: list[str] = []
         self.services, want_pg, want_redis = embedded.from_settings()
         log_dir = Path(settings.BASE_DIR) / "var" / "log"
@@ -119,14 +124,13 @@ class Command(BaseCommand):
         bin_dir = Path(sys.executable).parent
         celery = [str(bin_dir / "celery"), "-A", "config"]
         self.children = [
-            Child("web", [str(bin_dir / "gunicorn"), "config.wsgi:application", "--bind", f"{host}:{port}",
-                          "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--timeout", "120",
-                          "--graceful-timeout", "10", "--access-logfile", "-"]),
+            Child("web", [str(bin_dir / "gunicorn"), *web_server_args(bind=f"{host}:{port}"), "--access-logfile", "-"]),
             Child("worker-llm", [*celery, "worker", "-Q", "llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
             Child("worker", [*celery, "worker", "-Q", "embed,default", "-c", "2", "-n", "main@%h", "--loglevel", "INFO"]),
             Child("beat", [*celery, "beat", "--loglevel", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.django.base")}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.django.base"),
+               "HEALTHZ_TOKEN": self.healthz_token}
         for child in self.children:
             child.log_path = log_dir / f"{child.name}.log"
             log = child.log_path.open("ab")
@@ -143,7 +147,8 @@ class Command(BaseCommand):
         while time.monotonic() < deadline:
             self._raise_if_child_died()
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
+                probe = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.healthz_token}"})
+                with urllib.request.urlopen(probe, timeout=5) as response:
                     if response.status == 200:
                         self.stdout.write(f"\r  health: all green{' ' * 40}\n")
                         from core.tasks import queue_heartbeat

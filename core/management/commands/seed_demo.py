@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--catalog-dir", default=settings.DEMO_CATALOG_DIR)
 
     def handle(self, *args, catalog_dir, **options):
+        if settings.IS_PRODUCTION:
+            raise CommandError("The demo shop is not loaded with APP_ENV=production: its users have published passwords. "
+                               "Create an admin with `manage.py createsuperuser`.")
         directory = Path(catalog_dir)
         self.stdout.write(f"  catalog from {directory} ...")
         try:

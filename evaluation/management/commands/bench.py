@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from evaluation import bench_engine as engine
 from evaluation import bench_storefront as storefront
 from evaluation import bench_support as support
+from evaluation import bench_streams
 
-PARTS = ["engine", "storefront", "triage", "chat"]
+PARTS = ["engine", "storefront", "triage", "chat", "streams"]
 
 
 class Command(BaseCommand):
@@ -16,8 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
+        parser.add_argument("--port", type=int, default=0, help="Port of the streams part's web server (default: any free one).")
 
-    def handle(self, *args, part, model, tickets, threads, questions, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, streams, port, **options):
+        if not 1 <= streams <= 1000:
+            raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -45,4 +50,7 @@ class Command(BaseCommand):
             figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
             for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
                 say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
+        if "streams" in (part or PARTS):
+            say(self.style.MIGRATE_HEADING(f"==> web tier with {streams} open chat streams (real server on 127.0.0.1)"))
+            results["streams"] = bench_streams.bench_streams(streams=streams, port=port, progress=say)
         say(f"written to {engine.write_bench(results)}")
