@@ -3,6 +3,7 @@
 Split by concern: config/settings/{services,celery,drf,llm}.py; this file holds the Django core.
 """
 
+import ipaddress
 import secrets
 
 from django.core.exceptions import ImproperlyConfigured
@@ -148,7 +149,17 @@ if IS_PRODUCTION:
 
 # The proxies in front of the app (addresses or networks, e.g. "10.0.0.0/8"): only from these is
 # X-Forwarded-For believed (core.ratelimit.client_ip). Empty: the peer address is the client.
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+def _trusted_proxies() -> list[str]:
+    items = env_list("TRUSTED_PROXIES")
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"TRUSTED_PROXIES: {item!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return items
+
+
+TRUSTED_PROXIES = _trusted_proxies()
 
 # Sign-in attempts (shop and admin) per client IP + account, and per client IP, within the window.
 LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)

@@ -3,6 +3,11 @@ limiter and the DRF throttles use. On today's main the DRF throttle keyed on the
 X-Forwarded-For header (NUM_PROXIES unset), so a client writing a new one each time was never
 throttled, and behind a proxy every visitor shared the proxy's address."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
@@ -72,3 +77,12 @@ def test_the_web_server_leaves_forwarded_headers_to_the_app():
     """uvicorn would rewrite the peer address from X-Forwarded-For for any peer in gunicorn's
     forwarded_allow_ips (127.0.0.1 by default): off, so core.ratelimit.client_ip alone decides."""
     assert WebWorker.CONFIG_KWARGS["proxy_headers"] is False
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_the_app_with_a_clear_error():
+    env = {**os.environ, "TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal", "DJANGO_SETTINGS_MODULE": "config.django.base"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=Path(__file__).resolve().parents[2],
+                            env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network" in result.stderr
