@@ -5,19 +5,28 @@ from llm import benchmark as engine
 from support import benchmark as support
 
 PARTS = ["engine", "storefront", "triage", "chat"]
+ON_REQUEST = ["scale", "load"]  # heavy (minutes of index building; a running server): only with --part
 
 
 class Command(BaseCommand):
     help = "Benchmark the engine and the storefront; print figures; write var/bench/latest.json."
 
     def add_arguments(self, parser):
-        parser.add_argument("--part", action="append", choices=PARTS, help="Only these parts (repeatable).")
+        parser.add_argument("--part", action="append", choices=PARTS + ON_REQUEST,
+                            help=f"Only these parts (repeatable). Default: {', '.join(PARTS)}; {', '.join(ON_REQUEST)} only when named.")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--chunks", type=int, default=100_000, help="scale: knowledge chunks (develop with 10000).")
+        parser.add_argument("--scale-tickets", type=int, default=50_000, help="scale: tickets.")
+        parser.add_argument("--ef-search", type=int, default=40, help="scale: hnsw.ef_search (pgvector's default, the app's).")
+        parser.add_argument("--host", default="http://127.0.0.1:8000", help="load: the running server (`make run`).")
+        parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
+        parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, chunks, scale_tickets, ef_search, host, users, seconds,
+               **options):
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -45,4 +54,14 @@ class Command(BaseCommand):
             figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
             for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
                 say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
+        if "scale" in (part or []):
+            from support.benchmark_scale import bench_scale
+
+            say(self.style.MIGRATE_HEADING(f"==> scale ({chunks} knowledge chunks, {scale_tickets} tickets, own schema)"))
+            results["scale"] = bench_scale(chunks=chunks, tickets=scale_tickets, ef_search=ef_search, progress=say)
+        if "load" in (part or []):
+            from core.benchmark_load import bench_load
+
+            say(self.style.MIGRATE_HEADING(f"==> load (Locust, {users} users, {seconds} s, against {host})"))
+            results["load"] = bench_load(host=host, users=users, seconds=seconds, progress=say)
         say(f"written to {engine.write_bench(results)}")
