@@ -100,8 +100,11 @@ def _exact(vectors: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray | No
     return set(np.argpartition(-similarity, k)[:k].tolist())
 
 
-def bench_scale(*, chunks: int = 100_000, tickets: int = 50_000, queries: int = 100, ef_search: int = 40,
+def bench_scale(*, chunks: int = 100_000, tickets: int = 50_000, queries: int = 100, ef_search: list[int] | None = None,
                 progress: Callable[[str], None]) -> dict:
+    """Build, measure at each hnsw.ef_search in `ef_search` (default: the app's, HNSW_EF_SEARCH), drop."""
+    from django.conf import settings
+
     from pgvector.psycopg import register_vector
 
     from llm.services.embed import embed_texts
@@ -121,19 +124,23 @@ def bench_scale(*, chunks: int = 100_000, tickets: int = 50_000, queries: int = 
 
     connection.ensure_connection()
     register_vector(connection.connection)
-    figures: dict = {"chunks": chunks, "tickets": tickets, "queries": len(questions), "ef_search": ef_search}
+    ef_values = ef_search or [settings.HNSW_EF_SEARCH]
+    figures: dict = {"chunks": chunks, "tickets": tickets, "queries": len(questions), "app_ef_search": settings.HNSW_EF_SEARCH,
+                     "by_ef_search": {}}
     with connection.cursor() as cursor:
         try:
             _build(cursor, texts, chunk_vectors, chunk_text, products, ticket_vectors, progress)
-            cursor.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-            figures.update(_measure(cursor, chunk_vectors, products, ticket_vectors, questions, query_vectors, rng))
+            for ef in ef_values:
+                cursor.execute(f"SET hnsw.ef_search = {int(ef)}")
+                measured = figures["by_ef_search"][ef] = _measure(cursor, chunk_vectors, products, ticket_vectors, questions,
+                                                                  query_vectors, np.random.default_rng(ef))
+                progress(f"  hnsw.ef_search = {ef}{' (the app)' if ef == settings.HNSW_EF_SEARCH else ''}")
+                for name, f in measured.items():
+                    recall = f"  recall@10 {f['recall_at_10']:.3f}" if "recall_at_10" in f else ""
+                    progress(f"    {name:<32} p50 {f['latency']['p50_s'] * 1000:6.1f} ms  p95 {f['latency']['p95_s'] * 1000:6.1f} ms{recall}")
         finally:
             cursor.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-            cursor.execute("RESET hnsw.ef_search")
-    for name in ("knowledge", "knowledge_product_filter", "knowledge_product_filter_naive", "similar_tickets", "hybrid"):
-        f = figures[name]
-        recall = f"  recall@10 {f['recall_at_10']:.3f}" if "recall_at_10" in f else ""
-        progress(f"  {name:<32} p50 {f['latency']['p50_s'] * 1000:5.1f} ms  p95 {f['latency']['p95_s'] * 1000:5.1f} ms{recall}")
+            cursor.execute(f"SET hnsw.ef_search = {int(settings.HNSW_EF_SEARCH)}")
     return figures
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
 from django.urls import reverse
 from pgvector.django import CosineDistance
 
@@ -86,6 +86,29 @@ def _published_chunks(product_id: int | None) -> QuerySet[KnowledgeChunk]:
     return chunks
 
 
+def _semantic_scores(vector: list[float], product_id: int | None) -> dict[int, float]:
+    """Cosine similarity of the nearest published chunks (at most KNOWLEDGE_CANDIDATES).
+
+    With a product: its own manual's chunks exactly (a few hundred at most; "+ 0" keeps the planner
+    off the HNSW index, whose scan the product filter would starve: pgvector 0.6 filters after it)
+    and the general articles through their partial HNSW index, merged. `bench --part scale` measures
+    both at 100k chunks.
+    """
+    def nearest(chunks: QuerySet[KnowledgeChunk], exact: bool) -> list[tuple[int, float]]:
+        rows = (chunks.filter(embedding__isnull=False).annotate(distance=CosineDistance("embedding", vector))
+                .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE))
+        order = (F("distance") + Value(0.0)) if exact else F("distance")
+        return list(rows.order_by(order, "id").values_list("pk", "distance")[:KNOWLEDGE_CANDIDATES])
+
+    published = _published_chunks(None)
+    if product_id is None:
+        found = nearest(published, exact=False)
+    else:
+        found = sorted(nearest(published.filter(product_id=product_id), exact=True)
+                       + nearest(published.filter(product__isnull=True), exact=False), key=lambda row: (row[1], row[0]))
+    return {pk: 1.0 - distance for pk, distance in found[:KNOWLEDGE_CANDIDATES]}
+
+
 def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
     """The `limit` best passages for `query`, best first, each with its chunk id and fused score;
     fewer when the rest fall below the relevance floor (KNOWLEDGE_FLOOR_GAP under the best).
@@ -105,11 +128,7 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
     search_query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
     fulltext = normalized(dict(chunks.filter(search_vector=search_query).annotate(rank=SearchRank("search_vector", search_query))
                                .order_by("-rank", "id").values_list("pk", "rank")[:KNOWLEDGE_CANDIDATES]))
-    semantic = {pk: 1.0 - distance for pk, distance in
-                chunks.filter(embedding__isnull=False)
-                .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
-                .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE).order_by("distance", "id")
-                .values_list("pk", "distance")[:KNOWLEDGE_CANDIDATES]}
+    semantic = _semantic_scores(search_query_vector(query=query), product_id)
     weight = KNOWLEDGE_NEED_LEXICAL_WEIGHT if search_query_style(query) == "need" else KNOWLEDGE_NAME_LEXICAL_WEIGHT
     fused = weighted_fusion([(semantic, 1.0), (fulltext, weight)])[:limit]
     fused = fused[:relevance_floor([score for _, score in fused], gap=KNOWLEDGE_FLOOR_GAP, minimum=0.0)]

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
         parser.add_argument("--chunks", type=int, default=100_000, help="scale: knowledge chunks (develop with 10000).")
         parser.add_argument("--scale-tickets", type=int, default=50_000, help="scale: tickets.")
-        parser.add_argument("--ef-search", type=int, default=40, help="scale: hnsw.ef_search (pgvector's default, the app's).")
+        parser.add_argument("--ef-search", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                            help="scale: hnsw.ef_search values to measure, e.g. 40,100 (default: the app's HNSW_EF_SEARCH).")
         parser.add_argument("--host", default="http://127.0.0.1:8000", help="load: the running server (`make run`).")
         parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
         parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
