@@ -90,6 +90,15 @@ def _check_workers_cached(timeout: float) -> dict:
     return result
 
 
+def _check_query_encoder() -> dict:
+    """Whether this web process has its search query encoder loaded (warmed at start, config/wsgi.py).
+    Not loaded is still ok: search then loads it on the first query, slowly."""
+    from llm.engine import embedder_loaded_seconds
+
+    seconds = embedder_loaded_seconds()
+    return {"ok": True, "warm": seconds is not None, "model": settings.EMBEDDING_MODEL, "load_seconds": seconds}
+
+
 def health_report(*, worker_timeout: float = 1.0) -> HealthReport:
     report = HealthReport()
     report.checks["database"] = _check_database()
@@ -97,6 +106,7 @@ def health_report(*, worker_timeout: float = 1.0) -> HealthReport:
     report.checks["redis"] = _check_redis()
     report.checks["workers"] = (_check_workers_cached(worker_timeout) if report.checks["redis"]["ok"]
                                 else {"ok": False, "error": "broker is down"})
+    report.checks["query_encoder"] = _check_query_encoder()
     return report
 
 

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from core.permissions import model_permissions
 from eshop.models import Category, Country, Product, ShippingMethod
-from eshop.selectors import SEARCH_QUERY_MAX_LENGTH, address_get_for_user, cart_get, order_get_for_user, order_list_for_user, product_search
+from eshop.selectors import SEARCH_QUERY_MAX_LENGTH, address_get_for_user, cart_get, order_get_for_user, order_list_for_user, product_search_ranked
 from eshop.services.cart import MAX_QUANTITY, CartError, ProductUnavailable, cart_item_add, cart_item_remove, cart_item_update
 from eshop.services.catalog import CatalogError, category_create, category_update, product_create, product_update
 from eshop.services.orders import OrderError, OutOfStockError, ShippingAddress, order_place
@@ -42,7 +42,8 @@ class ProductDetailApi(generics.RetrieveAPIView):
 
 
 class ProductSearchApi(generics.ListAPIView):
-    """Hybrid product search (full-text + trigram + embeddings, fused by rank), best first, paginated."""
+    """Product search (meaning and words, weighted by how the query reads), best first, paginated:
+    the results above the relevance floor, or every match with all=true ("show more")."""
 
     permission_classes = [AllowAny]
     serializer_class = ProductOutputSerializer
@@ -53,6 +54,7 @@ class ProductSearchApi(generics.ListAPIView):
                                                 help_text="Only this category (slug).")
         min_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.00"), required=False)
         max_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.00"), required=False)
+        all = serializers.BooleanField(default=False, help_text="Also the weaker matches below the relevance floor.")
 
         def validate(self, attrs):
             low, high = attrs.get("min_price"), attrs.get("max_price")
@@ -69,8 +71,9 @@ class ProductSearchApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)  # a 400 with the field errors
         values = data.validated_data
         category = values.get("category")
-        return product_search(query=values["q"], category_slug=category.slug if category else None,
-                              min_price=values.get("min_price"), max_price=values.get("max_price"))
+        results = product_search_ranked(query=values["q"], category_slug=category.slug if category else None,
+                                        min_price=values.get("min_price"), max_price=values.get("max_price"))
+        return results.products if values["all"] else results.relevant
 
 
 # --- helpers ----------------------------------------------------------------------------------

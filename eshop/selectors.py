@@ -1,6 +1,7 @@
 import difflib
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from pgvector.django import CosineDistance
 
+from core.ranking import normalized, reciprocal_rank_fusion, relevance_floor, weighted_fusion  # noqa: F401 - re-exported
 from eshop.models import Address, Cart, CartItem, Category, Order, OrderLine, Product, User
 from eshop.shipping import FREE_STANDARD_OVER, shipping_cost
 
@@ -58,13 +60,30 @@ def product_list_related(*, product: Product, limit: int = 4) -> list[Product]:
 SEARCH_PAGE_SIZE = 12
 SEARCH_MAX_RESULTS = 60
 SEARCH_QUERY_MAX_LENGTH = 200
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.): score = sum of 1 / (k + rank)
 SEARCH_CANDIDATES = 50  # per ranker
 TYPO_MIN_SIMILARITY = 0.75  # difflib ratio of a query word to a catalog name word ("headlmap" ~ "headlamp" is 0.875)
+STYLE_TYPO_MIN_SIMILARITY = 0.85  # stricter to count a word as a name: "campsite" ~ "camptech" (0.75) is not one
 SEARCH_MAX_FALLBACK_WORDS = 12
 SEARCH_FALLBACK_MAX_DF = 0.05  # in the any-word fallback, a word found in more than 5% of products is not distinctive
 VECTOR_MAX_DISTANCE = 0.75  # cosine distance; beyond it MiniLM neighbours are noise, and a query about nothing should find nothing
 QUERY_VECTOR_CACHE_SECONDS = 3600
+# Fusion weights (cosine similarity + weight x full-text rank normalised to the best match). A need
+# ("something to keep my drinks cold on a hike") is led by meaning, its words are only evidence: a
+# literal "cold" must not lift sleeping bags over the insulated bottle. A name ("glotech headlmap")
+# is led by the words. Tuned on the tune part of evaluation/data/search_queries.jsonl.
+NEED_LEXICAL_WEIGHT = 0.04
+NAME_LEXICAL_WEIGHT = 0.5
+FALLBACK_LEXICAL_SHARE = 0.5  # a match on some of the words (any-word fallback, typo correction) counts half
+# Relevance floor: shown are the results within GAP of the best fused score (and above MIN); the
+# rest stay behind "show more".
+NEED_FLOOR_GAP, NEED_FLOOR_MIN = 0.06, 0.25
+NAME_FLOOR_GAP, NAME_FLOOR_MIN = 0.3, 0.25
+SEARCH_SHOWN_CAP = 24
+# Words that make a query read as a sentence about a need, whatever else it holds.
+_NEED_CUES = frozenset("i im i'm me my mine we us our you your something anything somewhere how what which where "
+                       "want need help".split())
+_STOPWORDS = frozenset("a an the to for of on in at by with and or but from up down off out over into is are be "
+                       "it its that this these those so when while can do does dont don't not no very too".split())
 
 
 def _normalize_query(query: str) -> str:
@@ -96,9 +115,10 @@ def search_query_vector_cache_key(query: str) -> str:
 def search_query_vector(*, query: str) -> list[float]:
     """The query's MiniLM vector, cached for an hour under the sha256 of the normalized query.
 
-    The one place where a web process runs the embedding model (loaded lazily, once per process,
-    by llm.engine): encoding one short query takes about 10 ms on a CPU, while a round trip through
-    the broker to an embed worker costs more than that and adds a failure mode to every search.
+    The one place where a web process runs the embedding model (loaded once per process by
+    llm.engine, at web start: see core.apps): encoding one short query takes about 10 ms on a CPU,
+    while a round trip through the broker to an embed worker costs more than that and adds a
+    failure mode to every search.
     """
     normalized = _normalize_query(query)
     key = search_query_vector_cache_key(normalized)
@@ -112,15 +132,31 @@ def search_query_vector(*, query: str) -> list[float]:
     return vector
 
 
+def search_query_encoder_warm() -> float:
+    """Load the query encoder in this process and encode one query (not cached), so a web process
+    answers its first search as fast as its tenth. Returns the seconds it took. Called once per
+    web process at start (config/wsgi.py); raises llm's ModelFileError when the model cannot load."""
+    from llm.services.embed import embed_text
+
+    started = time.monotonic()
+    _configure_query_encoder()
+    embed_text(text="warm up the query encoder")
+    return time.monotonic() - started
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _name_vocabulary() -> frozenset[str]:
-    """Lower-cased words of active products' brands and models, cached until the catalog changes."""
+    """Lower-cased, singular words of active products' brands, models and categories, cached until the catalog changes."""
     version = Product.objects.filter(is_active=True).aggregate(n=Count("id"), at=Max("updated_at"))
-    key = "search:vocab:" + hashlib.sha256(f"{version['n']}:{version['at']}".encode()).hexdigest()
+    key = "search:vocab2:" + hashlib.sha256(f"{version['n']}:{version['at']}".encode()).hexdigest()
     words = cache.get(key)
     if words is None:
         words = set()
-        for brand, model in Product.objects.filter(is_active=True).values_list("brand", "model"):
-            words.update(re.findall(r"[a-z0-9]{3,}", f"{brand} {model}".lower()))
+        for brand, model, category in Product.objects.filter(is_active=True).values_list("brand", "model", "category__name"):
+            words.update(_singular(w) for w in re.findall(r"[a-z0-9]{3,}", f"{brand} {model} {category}".lower()))
         words = sorted(words)
         cache.set(key, words, 3600)
     return frozenset(words)
@@ -135,9 +171,24 @@ def _typo_corrections(query: str) -> list[str]:
     vocabulary = _name_vocabulary()
     corrections: list[str] = []
     for word in re.findall(r"[a-z0-9]{4,}", query.lower()):
-        if word not in vocabulary:
+        if _singular(word) not in vocabulary:
             corrections += [c for c in difflib.get_close_matches(word, vocabulary, n=3, cutoff=TYPO_MIN_SIMILARITY) if c not in corrections]
     return corrections
+
+
+def search_query_style(query: str) -> str:
+    """"name" when the query is mostly product, brand, model or category words (typos forgiven) and
+    does not read as a sentence; else "need" (what the shopper wants it for, in plain words)."""
+    words = re.findall(r"[a-z0-9']+", query.lower())
+    if any(word in _NEED_CUES for word in words):
+        return "need"
+    content = [_singular(word) for word in words if word not in _STOPWORDS]
+    if not content:
+        return "need"
+    vocabulary = _name_vocabulary()
+    named = sum(1 for word in content if word in vocabulary or (len(word) >= 4 and difflib.get_close_matches(
+        word, vocabulary, n=1, cutoff=STYLE_TYPO_MIN_SIMILARITY)))
+    return "name" if named * 2 >= len(content) else "need"
 
 
 def _word_document_frequencies(*, words: list[str], vector: SearchVector) -> tuple[int, dict[str, int]]:
@@ -149,20 +200,65 @@ def _word_document_frequencies(*, words: list[str], vector: SearchVector) -> tup
     return counts["total"], {word: counts[f"w{i}"] for i, word in enumerate(words)}
 
 
-def product_search(*, query: str, category_slug: str | None = None, min_price: Decimal | None = None,
-                   max_price: Decimal | None = None, limit: int = SEARCH_MAX_RESULTS) -> list[Product]:
-    """Active products matching `query`, best first: hybrid search fused by reciprocal rank fusion.
+@dataclass(frozen=True)
+class SearchResults:
+    """Product search results, best first. `shown` of them clear the relevance floor; the rest are
+    weaker matches for "show more". `style`: how the query was read ("need" or "name")."""
+    products: list[Product]
+    shown: int
+    style: str
 
-    Three rankers over the same filtered products: PostgreSQL full-text search (brand and model
-    weighted above the description, websearch syntax; any of the words when no product has all),
-    full-text search for the catalog name words closest to misspelled query words (typos, see
-    _typo_corrections), and pgvector cosine distance between the query and the product embeddings
-    (meaning, no shared words needed). Filters: category slug, price range (inclusive). Inputs are validated by
-    the caller (form / serializer); a blank query gives no results.
+    @property
+    def relevant(self) -> list[Product]:
+        return self.products[:self.shown]
+
+
+def _lexical_scores(base: QuerySet, query: str) -> dict[int, float]:
+    """Full-text evidence per product in [0, 1]: PostgreSQL ts_rank (brand and model weighted above
+    the description, websearch syntax) normalised to the best match; a match on only some of the
+    words (a sentence rarely has all its words in one product) or on typo-corrected words counts
+    FALLBACK_LEXICAL_SHARE."""
+    vector = (SearchVector("brand", weight="A", config="english") + SearchVector("model", weight="A", config="english")
+              + SearchVector("description", weight="B", config="english"))
+
+    def ranks(search_query: SearchQuery) -> dict[int, float]:
+        # Filter on the match (@@), not on rank > 0: ts_rank gives non-matching rows a tiny positive rank.
+        return dict(base.annotate(document=vector, rank=SearchRank(vector, search_query)).filter(document=search_query)
+                    .order_by("-rank", "id").values_list("pk", "rank")[:SEARCH_CANDIDATES])
+
+    scores = normalized(ranks(SearchQuery(query, search_type="websearch", config="english")))
+    words = list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:SEARCH_MAX_FALLBACK_WORDS]
+    partial: dict[int, float] = {}
+    if not scores and len(words) > 1:
+        # Any of the distinctive words: ts_rank has no IDF, so words found in many products ("hike"
+        # is in every boot and pack) would drown the rare, telling ones ("drink").
+        total, frequencies = _word_document_frequencies(words=words, vector=vector)
+        distinctive = [word for word, n in frequencies.items() if 0 < n <= max(3, total * SEARCH_FALLBACK_MAX_DF)]
+        if distinctive:
+            partial = normalized(ranks(SearchQuery(" or ".join(distinctive), search_type="websearch", config="english")))
+    corrections = _typo_corrections(query)
+    if corrections:
+        typo = normalized(ranks(SearchQuery(" or ".join(corrections), search_type="websearch", config="english")))
+        partial = {pk: max(partial.get(pk, 0.0), typo.get(pk, 0.0)) for pk in partial.keys() | typo.keys()}
+    for pk, value in partial.items():
+        scores[pk] = max(scores.get(pk, 0.0), FALLBACK_LEXICAL_SHARE * value)
+    return scores
+
+
+def product_search_ranked(*, query: str, category_slug: str | None = None, min_price: Decimal | None = None,
+                          max_price: Decimal | None = None, limit: int = SEARCH_MAX_RESULTS) -> SearchResults:
+    """Active products for `query`, best first, with how many clear the relevance floor.
+
+    Two kinds of evidence over the same filtered products: meaning (cosine similarity between the
+    query's and the products' MiniLM embeddings, pgvector) and words (_lexical_scores: full-text,
+    any-word fallback, typo correction). Their weighted sum ranks; the weights depend on how the
+    query reads (search_query_style): a need is led by meaning, a name by words. Filters: category
+    slug, price range (inclusive). Inputs are validated by the caller (form / serializer); a blank
+    query gives no results.
     """
     query = (query or "").strip()[:SEARCH_QUERY_MAX_LENGTH]
     if not query:
-        return []
+        return SearchResults(products=[], shown=0, style="need")
     base = Product.objects.filter(is_active=True)
     if category_slug:
         base = base.filter(category__slug=category_slug)
@@ -171,54 +267,34 @@ def product_search(*, query: str, category_slug: str | None = None, min_price: D
     if max_price is not None:
         base = base.filter(price__lte=max_price)
 
-    search_query = SearchQuery(query, search_type="websearch", config="english")
-    vector = (SearchVector("brand", weight="A", config="english") + SearchVector("model", weight="A", config="english")
-              + SearchVector("description", weight="B", config="english"))
-
-    def fulltext_ranking(search_query: SearchQuery) -> list[int]:
-        # Filter on the match (@@), not on rank > 0: ts_rank gives non-matching rows a tiny positive rank.
-        return list(
-            base.annotate(document=vector, rank=SearchRank(vector, search_query)).filter(document=search_query)
-            .order_by("-rank", "id").values_list("pk", flat=True)[:SEARCH_CANDIDATES]
-        )
-
-    fulltext = fulltext_ranking(search_query)
-    words = list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:SEARCH_MAX_FALLBACK_WORDS]
-    if not fulltext and len(words) > 1:
-        # A sentence ("something to keep my drinks cold on a hike") rarely has all its words in one
-        # product: fall back to any of its distinctive words. ts_rank has no IDF, so words found in
-        # many products ("hike" is in every boot and pack) would drown the rare, telling ones ("drink").
-        total, frequencies = _word_document_frequencies(words=words, vector=vector)
-        distinctive = [word for word, n in frequencies.items() if 0 < n <= max(3, total * SEARCH_FALLBACK_MAX_DF)]
-        if distinctive:
-            fulltext = fulltext_ranking(SearchQuery(" or ".join(distinctive), search_type="websearch", config="english"))
-    corrections = _typo_corrections(query)
-    typo = fulltext_ranking(SearchQuery(" or ".join(corrections), search_type="websearch", config="english")) if corrections else []
-    semantic = list(
-        base.filter(embedding__isnull=False)
-        .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
-        .filter(distance__lt=VECTOR_MAX_DISTANCE).order_by("distance", "id").values_list("pk", flat=True)[:SEARCH_CANDIDATES]
-    )
-
-    best = list(reciprocal_rank_fusion((fulltext, typo, semantic), limit=limit))
-    products = Product.objects.select_related("category").in_bulk(best)
-    return [products[pk] for pk in best if pk in products]
+    style = search_query_style(query)
+    semantic = {pk: 1.0 - distance for pk, distance in
+                base.filter(embedding__isnull=False)
+                .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
+                .filter(distance__lt=VECTOR_MAX_DISTANCE).order_by("distance", "id")
+                .values_list("pk", "distance")[:SEARCH_CANDIDATES]}
+    lexical = _lexical_scores(base, query)
+    weight = NEED_LEXICAL_WEIGHT if style == "need" else NAME_LEXICAL_WEIGHT
+    fused = weighted_fusion([(semantic, 1.0), (lexical, weight)])[:limit]
+    gap, minimum = (NEED_FLOOR_GAP, NEED_FLOOR_MIN) if style == "need" else (NAME_FLOOR_GAP, NAME_FLOOR_MIN)
+    shown = relevance_floor([score for _, score in fused], gap=gap, minimum=minimum, cap=SEARCH_SHOWN_CAP)
+    products = Product.objects.select_related("category").in_bulk([pk for pk, _ in fused])
+    return SearchResults(products=[products[pk] for pk, _ in fused if pk in products], shown=shown, style=style)
 
 
-def reciprocal_rank_fusion(rankings, *, limit: int) -> dict[int, float]:
-    """The `limit` best ids over several rankings (lists of ids, best first), each scored by the sum of
-    1 / (RRF_K + rank) over the rankings that hold it; best first, ties by id."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, pk in enumerate(ranking, start=1):
-            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
-    return {pk: scores[pk] for pk in best}
+def product_search(*, query: str, category_slug: str | None = None, min_price: Decimal | None = None,
+                   max_price: Decimal | None = None, limit: int = SEARCH_MAX_RESULTS) -> list[Product]:
+    """Every product_search_ranked result, best first (the relevant ones first, then the weaker ones)."""
+    return product_search_ranked(query=query, category_slug=category_slug, min_price=min_price, max_price=max_price,
+                                 limit=limit).products
 
 
-def product_search_page(*, page: str | int | None, **criteria) -> Page:
-    """One page (SEARCH_PAGE_SIZE) of product_search results; a bad page number gives the nearest page."""
-    return Paginator(product_search(**criteria), SEARCH_PAGE_SIZE).get_page(page)
+def product_search_page(*, page: str | int | None, show_all: bool = False, **criteria) -> tuple[Page, SearchResults]:
+    """One page (SEARCH_PAGE_SIZE) of the results above the relevance floor, or of all of them with
+    `show_all`; a bad page number gives the nearest page. Also returns the results (for "show more")."""
+    results = product_search_ranked(**criteria)
+    listed = results.products if show_all else results.relevant
+    return Paginator(listed, SEARCH_PAGE_SIZE).get_page(page), results
 
 
 def product_list_popular(*, limit: int = 4) -> list[Product]:

@@ -73,14 +73,18 @@ def product_detail(request, slug):
 
 @require_http_methods(["GET", "HEAD"])
 def search(request):
-    """Hybrid product search with category and price filters; bad filters are shown on the form (400)."""
+    """Product search with category and price filters: the results above the relevance floor, and a
+    "show more" link to the weaker ones; bad filters are shown on the form (400)."""
     form = SearchForm(request.GET or None)
-    context = {"form": form, "query": "", "page": None, "products": []}
+    show_all = request.GET.get("all") == "1"  # "show more": the weaker matches below the relevance floor too
+    context = {"form": form, "query": "", "page": None, "products": [], "show_all": show_all, "more_count": 0}
     if form.is_bound and form.is_valid() and form.cleaned_data["q"]:
         data = form.cleaned_data
-        page = product_search_page(page=request.GET.get("page"), query=data["q"], category_slug=data["category"].slug if data["category"] else None,
-                                   min_price=data["min_price"], max_price=data["max_price"])
-        context.update(query=data["q"], page=page, products=page.object_list)
+        page, results = product_search_page(page=request.GET.get("page"), show_all=show_all, query=data["q"],
+                                            category_slug=data["category"].slug if data["category"] else None,
+                                            min_price=data["min_price"], max_price=data["max_price"])
+        context.update(query=data["q"], page=page, products=page.object_list,
+                       more_count=0 if show_all else len(results.products) - results.shown)
     if not context["products"]:
         context.update(suggested_categories=category_list_with_counts().order_by("-product_count", "name")[:8],
                        popular_products=product_list_popular(limit=4))

@@ -184,7 +184,7 @@ def evaluate_retrieval(*, limit: int | None, progress: Callable[[str], None], k:
     figures = {}
     for setting in ("question_only", "from_product_page"):
         document_hits = page_hits = 0
-        seconds = []
+        seconds, returned = [], []
         misses = []
         for row in rows:
             gold = [_gold_source(source) for source in row["sources"]]
@@ -193,6 +193,7 @@ def evaluate_retrieval(*, limit: int | None, progress: Callable[[str], None], k:
                 question=row["question"], limit=k,
                 page_product_id=_page_product_id(row) if setting == "from_product_page" else None)
             seconds.append(time.monotonic() - started)
+            returned.append(len(passages))
             found = {(p.url.split("/help/", 1)[-1].split("/", 1)[0], p.page) for p in passages}
             slugs = {slug for slug, _ in found}
             document_hit = any(slug in slugs for slug, _ in gold)
@@ -202,7 +203,7 @@ def evaluate_retrieval(*, limit: int | None, progress: Callable[[str], None], k:
                 misses.append(row["id"])
         n = max(len(rows), 1)
         figures[setting] = {f"document_recall_at_{k}": round(document_hits / n, 3), f"page_recall_at_{k}": round(page_hits / n, 3),
-                            "latency": latency(seconds), "misses": misses}
+                            "passages_mean": round(sum(returned) / max(len(returned), 1), 2), "latency": latency(seconds), "misses": misses}
     progress(f"    retrieval over {len(rows)} answerable questions")
     return {**figures, "n": len(rows), "k": k}
 

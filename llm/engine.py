@@ -1,7 +1,7 @@
 """The models, loaded lazily and once per process (a worker process keeps them for its life).
 
-Only Celery workers (and evaluation/benchmark commands) call these; web processes never load a
-model. Errors loading a model are raised as ModelFileError with one clear sentence.
+Celery workers (and evaluation/benchmark commands) call these; a web process loads only the
+embedding model, once, at start (config/wsgi.py warms the query encoder). Errors loading a model are raised as ModelFileError with one clear sentence.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from llm.model_files import ModelFileError, embedding_model_path, resolve_genera
 
 _lock = threading.Lock()
 _embedders: dict[str, object] = {}
+_embedder_load_seconds: dict[str, float] = {}
 _generators: dict[str, Generator] = {}
 
 
@@ -38,11 +39,18 @@ def embedder(name: str | None = None):
             from sentence_transformers import SentenceTransformer
 
             path = embedding_model_path(name)
+            started = time.monotonic()
             try:
                 _embedders[name] = SentenceTransformer(str(path), device="cpu", local_files_only=True)
             except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
                 raise ModelFileError(f"Embedding model at {path} could not be loaded: {exc}") from exc
+            _embedder_load_seconds[name] = round(time.monotonic() - started, 2)
         return _embedders[name]
+
+
+def embedder_loaded_seconds(name: str | None = None) -> float | None:
+    """How long this process took to load the embedding model, or None while it is not loaded."""
+    return _embedder_load_seconds.get(name or settings.EMBEDDING_MODEL)
 
 
 @dataclass

@@ -3,7 +3,7 @@ local transformers model folder, so a shop can point the app at another model.""
 
 from pathlib import Path
 
-from config.env import env_int, env_str
+from config.env import env_bool, env_int, env_str
 from config.settings.services import BASE_DIR
 
 LLM_MODEL = env_str("LLM_MODEL", "qwen2.5-coder-1.5b")
@@ -13,6 +13,8 @@ LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
+# Web processes load the search query encoder at start (config/wsgi.py), not on the first search.
+SEARCH_WARM_UP = env_bool("SEARCH_WARM_UP", True)
 
 # Time limits of the SLM tasks, in seconds (soft: the task is told and records the failure; hard: the
 # process is killed). Above LLM_TIMEOUT_SECONDS, which bounds one generation.

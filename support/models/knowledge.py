@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
@@ -77,6 +78,10 @@ class KnowledgeChunk(models.Model):
         indexes = [
             HnswIndex(name="chunk_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
                       opclasses=["vector_cosine_ops"]),
+            # The general articles alone, for "this product's manual and the general articles":
+            # pgvector 0.6 filters after the index scan, which a product filter would starve.
+            HnswIndex(name="chunk_general_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
+                      opclasses=["vector_cosine_ops"], condition=Q(product__isnull=True)),
             GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
         ]
 

@@ -1,4 +1,4 @@
-"""Reading the knowledge base: hybrid retrieval (full-text + vector, fused by reciprocal rank)."""
+"""Reading the knowledge base: hybrid retrieval (meaning and words, fused by weighted scores, with a relevance floor)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,25 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
 from django.urls import reverse
 from pgvector.django import CosineDistance
 
-from eshop.selectors import reciprocal_rank_fusion, search_query_vector
+from core.ranking import normalized, relevance_floor, weighted_fusion
+from eshop.selectors import search_query_style, search_query_vector
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentKind
 
 KNOWLEDGE_CANDIDATES = 30  # per ranker
 KNOWLEDGE_MAX_DISTANCE = 0.8  # cosine distance beyond which a MiniLM neighbour is noise
 KNOWLEDGE_QUERY_MAX_CHARS = 2_000
+# Fusion as product search: cosine similarity + weight x full-text rank normalised to the best
+# match. A question in plain words is led by meaning; one made of product and model words by them.
+KNOWLEDGE_NEED_LEXICAL_WEIGHT = 0.1
+KNOWLEDGE_NAME_LEXICAL_WEIGHT = 0.5
+# Relevance floor: passages further than this below the best fused score are left out (a shorter,
+# cleaner prompt for the chat); tuned on evaluation/data/kb_questions.jsonl so recall@5 holds.
+KNOWLEDGE_FLOOR_GAP = 0.2
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 # Words of product names that say what a thing is rather than which one it is.
 _GENERIC_NAME_WORDS = set("the and with for pro max mini plus system rechargeable portable series edition 2000 3000 "
@@ -78,14 +86,39 @@ def _published_chunks(product_id: int | None) -> QuerySet[KnowledgeChunk]:
     return chunks
 
 
-def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
-    """The `limit` best passages for `query`, best first, each with its chunk id and fused score.
+def _semantic_scores(vector: list[float], product_id: int | None) -> dict[int, float]:
+    """Cosine similarity of the nearest published chunks (at most KNOWLEDGE_CANDIDATES).
 
-    Two rankers over the published chunks, fused by reciprocal rank fusion (as product search):
-    PostgreSQL full-text search (any of the query's words, title and heading weighted above the
-    text) and pgvector cosine distance to the query's MiniLM vector (HNSW). With `product_id` (the
-    page the customer is on, or the product the question names, see knowledge_product_named) only
-    that product's manual and the general articles are searched. A blank query finds nothing.
+    With a product: its own manual's chunks exactly (a few hundred at most; "+ 0" keeps the planner
+    off the HNSW index, whose scan the product filter would starve: pgvector 0.6 filters after it)
+    and the general articles through their partial HNSW index, merged. `bench --part scale` measures
+    both at 100k chunks.
+    """
+    def nearest(chunks: QuerySet[KnowledgeChunk], exact: bool) -> list[tuple[int, float]]:
+        rows = (chunks.filter(embedding__isnull=False).annotate(distance=CosineDistance("embedding", vector))
+                .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE))
+        order = (F("distance") + Value(0.0)) if exact else F("distance")
+        return list(rows.order_by(order, "id").values_list("pk", "distance")[:KNOWLEDGE_CANDIDATES])
+
+    published = _published_chunks(None)
+    if product_id is None:
+        found = nearest(published, exact=False)
+    else:
+        found = sorted(nearest(published.filter(product_id=product_id), exact=True)
+                       + nearest(published.filter(product__isnull=True), exact=False), key=lambda row: (row[1], row[0]))
+    return {pk: 1.0 - distance for pk, distance in found[:KNOWLEDGE_CANDIDATES]}
+
+
+def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
+    """The `limit` best passages for `query`, best first, each with its chunk id and fused score;
+    fewer when the rest fall below the relevance floor (KNOWLEDGE_FLOOR_GAP under the best).
+
+    Two rankers over the published chunks, fused by weighted scores (core.ranking, as product
+    search): pgvector cosine similarity to the query's MiniLM vector (HNSW) and PostgreSQL
+    full-text search (any of the query's words, title and heading weighted above the text), whose
+    weight depends on how the query reads (eshop.selectors.search_query_style). With `product_id`
+    (the page the customer is on, or the product the question names, see knowledge_product_named)
+    only that product's manual and the general articles are searched. A blank query finds nothing.
     """
     query = " ".join((query or "").split())[:KNOWLEDGE_QUERY_MAX_CHARS]
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:30]
@@ -93,13 +126,13 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
         return []
     chunks = _published_chunks(product_id)
     search_query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
-    fulltext = list(chunks.filter(search_vector=search_query).annotate(rank=SearchRank("search_vector", search_query))
-                    .order_by("-rank", "id").values_list("pk", flat=True)[:KNOWLEDGE_CANDIDATES])
-    semantic = list(chunks.filter(embedding__isnull=False)
-                    .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))
-                    .filter(distance__lt=KNOWLEDGE_MAX_DISTANCE).order_by("distance", "id")
-                    .values_list("pk", flat=True)[:KNOWLEDGE_CANDIDATES])
-    scores = reciprocal_rank_fusion((fulltext, semantic), limit=limit)
+    fulltext = normalized(dict(chunks.filter(search_vector=search_query).annotate(rank=SearchRank("search_vector", search_query))
+                               .order_by("-rank", "id").values_list("pk", "rank")[:KNOWLEDGE_CANDIDATES]))
+    semantic = _semantic_scores(search_query_vector(query=query), product_id)
+    weight = KNOWLEDGE_NEED_LEXICAL_WEIGHT if search_query_style(query) == "need" else KNOWLEDGE_NAME_LEXICAL_WEIGHT
+    fused = weighted_fusion([(semantic, 1.0), (fulltext, weight)])[:limit]
+    fused = fused[:relevance_floor([score for _, score in fused], gap=KNOWLEDGE_FLOOR_GAP, minimum=0.0)]
+    scores = dict(fused)
     best = list(scores)
     rows = KnowledgeChunk.objects.filter(pk__in=best).select_related("document").only(
         "id", "text", "heading", "page", "product_id", "document__id", "document__title", "document__slug", "document__kind")

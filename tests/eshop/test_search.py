@@ -1,11 +1,11 @@
-"""Hybrid product search (full-text + typo correction + embeddings, RRF), its page and its API."""
+"""Product search (meaning and words by weighted fusion, a relevance floor), its page and its API."""
 
 from decimal import Decimal
 
 import pytest
 
 from eshop.models import Category, Product
-from eshop.selectors import product_list_related, product_search
+from eshop.selectors import product_list_related, product_search, product_search_ranked, search_query_style
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +57,41 @@ def test_inactive_products_are_not_found(demo_catalog):
     assert not any("Headlamp" in product.model for product in product_search(query="headlamp"))
 
 
+@pytest.mark.parametrize("query, style", [
+    ("glotech headlamp", "name"),
+    ("slepping bag", "name"),  # a typo of a catalog word still reads as a name
+    ("cook dinner at the campsite", "need"),  # "cook" is a brand word, but most words are not names
+    ("i want a headlamp", "need"),  # a sentence about the shopper
+])
+def test_query_style_reads_names_and_needs(demo_catalog, query, style):
+    assert search_query_style(query) == style
+
+
+def test_a_need_is_led_by_meaning_not_by_a_literal_word(demo_catalog):
+    """'cook dinner at the campsite': 'campsite' is literally in the lanterns' descriptions; the
+    stoves and cookware are what it means."""
+    results = product_search_ranked(query="cook dinner at the campsite")
+
+    assert results.style == "need"
+    top = results.products[0]
+    assert any(word in f"{top.category.name} {top.model}".lower() for word in ("cook", "stove", "grill")), top
+
+
+def test_a_vague_need_shows_a_handful_not_the_whole_catalog(demo_catalog):
+    results = product_search_ranked(query="snacks with protein for long climbs")
+
+    assert 1 <= results.shown <= 12
+    assert len(results.products) > results.shown  # the rest is behind "show more"
+    assert results.products[0].category.name == "Adventure Nutrition"
+
+
+def test_a_name_query_is_led_by_its_words(demo_catalog):
+    results = product_search_ranked(query="SkyMaster X2000")
+
+    assert results.style == "name"
+    assert results.products[0].model == "SkyMaster X2000" and results.shown >= 1
+
+
 def test_a_query_about_nothing_finds_nothing(demo_catalog):
     assert product_search(query="xyzzy qwerty") == []
 
@@ -98,12 +133,30 @@ def test_search_page_shows_results(client, demo_catalog):
     assert b"GloTech Rechargeable LED Headlamp" in response.content
 
 
-def test_search_page_paginates_and_keeps_the_query(client, demo_catalog):
-    response = client.get("/search/", {"q": "tent", "page": 2})
+def test_search_page_shows_only_the_results_above_the_floor_with_a_show_more_link(client, demo_catalog):
+    response = client.get("/search/", {"q": "headlamp"})
+
+    shown = response.context["products"]
+    assert shown and all("Headlamp" in product.model for product in shown)
+    assert response.context["more_count"] > 0
+    assert b'data-testid="search-show-more"' in response.content and b"all=1" in response.content
+
+
+def test_show_more_lists_the_weaker_matches_too(client, demo_catalog):
+    floor_only = client.get("/search/", {"q": "headlamp"}).context["page"].paginator.count
+
+    response = client.get("/search/", {"q": "headlamp", "all": "1"})
+
+    assert response.context["page"].paginator.count > floor_only
+    assert b'data-testid="search-show-more"' not in response.content
+
+
+def test_show_more_paginates_and_keeps_the_query(client, demo_catalog):
+    response = client.get("/search/", {"q": "tent", "all": "1", "page": 2})
 
     assert response.status_code == 200
     assert response.context["page"].number == 2
-    assert b"q=tent" in response.content
+    assert b"q=tent" in response.content and b"all=1" in response.content
 
 
 def test_search_page_with_empty_query_shows_the_form(client, demo_catalog):
@@ -156,6 +209,13 @@ def test_search_api_returns_products(client, demo_catalog):
 
     assert response.status_code == 200
     assert "Headlamp" in response.json()["results"][0]["model"]
+
+
+def test_search_api_returns_the_floor_unless_asked_for_all(client, demo_catalog):
+    floor = client.get("/api/products/search/", {"q": "headlamp"}).json()["count"]
+    every = client.get("/api/products/search/", {"q": "headlamp", "all": "true"}).json()["count"]
+
+    assert 0 < floor < every
 
 
 def test_search_api_filters_by_category_and_price(client, demo_catalog):

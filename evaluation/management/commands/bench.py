@@ -4,23 +4,35 @@ from evaluation import bench_engine as engine
 from evaluation import bench_storefront as storefront
 from evaluation import bench_support as support
 from evaluation import bench_streams
+from evaluation.bench_load import bench_load
+from evaluation.bench_scale import bench_scale
 
 PARTS = ["engine", "storefront", "triage", "chat", "streams"]
+ON_REQUEST = ["scale", "load"]  # heavy (minutes of index building; a running server): only with --part
 
 
 class Command(BaseCommand):
     help = "Benchmark the engine and the storefront; print figures; write var/bench/latest.json."
 
     def add_arguments(self, parser):
-        parser.add_argument("--part", action="append", choices=PARTS, help="Only these parts (repeatable).")
+        parser.add_argument("--part", action="append", choices=PARTS + ON_REQUEST,
+                            help=f"Only these parts (repeatable). Default: {', '.join(PARTS)}; {', '.join(ON_REQUEST)} only when named.")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
         parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
         parser.add_argument("--port", type=int, default=0, help="Port of the streams part's web server (default: any free one).")
+        parser.add_argument("--chunks", type=int, default=100_000, help="scale: knowledge chunks (develop with 10000).")
+        parser.add_argument("--scale-tickets", type=int, default=50_000, help="scale: tickets.")
+        parser.add_argument("--ef-search", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                            help="scale: hnsw.ef_search values to measure, e.g. 40,100 (default: the app's HNSW_EF_SEARCH).")
+        parser.add_argument("--host", default="http://127.0.0.1:8000", help="load: the running server (`make run`).")
+        parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
+        parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, streams, port, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, streams, port, chunks, scale_tickets, ef_search, host,
+               users, seconds, **options):
         if not 1 <= streams <= 1000:
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
         say = self.stdout.write
@@ -53,4 +65,10 @@ class Command(BaseCommand):
         if "streams" in (part or PARTS):
             say(self.style.MIGRATE_HEADING(f"==> web tier with {streams} open chat streams (real server on 127.0.0.1)"))
             results["streams"] = bench_streams.bench_streams(streams=streams, port=port, progress=say)
+        if "scale" in (part or []):
+            say(self.style.MIGRATE_HEADING(f"==> scale ({chunks} knowledge chunks, {scale_tickets} tickets, own schema)"))
+            results["scale"] = bench_scale(chunks=chunks, tickets=scale_tickets, ef_search=ef_search, progress=say)
+        if "load" in (part or []):
+            say(self.style.MIGRATE_HEADING(f"==> load (Locust, {users} users, {seconds} s, against {host})"))
+            results["load"] = bench_load(host=host, users=users, seconds=seconds, progress=say)
         say(f"written to {engine.write_bench(results)}")

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from evaluation import runner
 
-TASKS = ["head", "triage", "summaries", "retrieval", "answers", "ask_data"]
+TASKS = ["head", "triage", "summaries", "retrieval", "search", "answers", "ask_data"]
 
 
 class Command(BaseCommand):
@@ -13,10 +13,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Only the first N items of each set (quick runs).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
+        parser.add_argument("--split", choices=["tune", "holdout"], default=None,
+                            help="search: only this part of the set (default: both, reported separately).")
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, no_head, sample_tickets, **options):
+    def handle(self, *args, task, limit, model, no_head, sample_tickets, split, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -29,6 +31,12 @@ class Command(BaseCommand):
                 results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
             elif name == "retrieval":
                 results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
+            elif name == "search":
+                from evaluation.search import evaluate_search
+
+                results["search"] = evaluate_search(limit=limit, split=split, progress=say)
+                if task and "retrieval" not in task:  # the chat's knowledge set, reported with product search
+                    results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "answers":
                 results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
             elif name == "ask_data":
@@ -64,10 +72,22 @@ class Command(BaseCommand):
                 say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s")
             elif key == "retrieval":
                 for setting in ("question_only", "from_product_page"):
-                    f = figures[setting]
+                    f, k = figures[setting], figures["k"]
                     say(f"  {setting:<18} document recall@{figures['k']} {f['document_recall_at_' + str(figures['k'])]:.2f}  "
                         f"page recall@{figures['k']} {f['page_recall_at_' + str(figures['k'])]:.2f}  "
-                        f"p95 {f['latency']['p95_s'] * 1000:.0f} ms  (n={figures['n']}, misses: {', '.join(f['misses']) or 'none'})")
+                        f"passages {f.get('passages_mean', k)}  p95 {f['latency']['p95_s'] * 1000:.0f} ms  (n={figures['n']}, misses: {', '.join(f['misses']) or 'none'})")
+            elif key == "search":
+                for style in ("need", "name"):
+                    say(f"  {style}-style queries (detected right {figures[style]['style_detected_right']:.2f})")
+                    for part in ("tune", "holdout", "all"):
+                        f = figures[style][part]
+                        if f["n"]:
+                            say(f"    {part:<8} precision@1 {f['precision_at_1']:.2f}  recall@5 {f['recall_at_5']:.2f}  "
+                                f"nDCG@10 {f['ndcg_at_10']:.2f}  all shown relevant {f['all_shown_relevant']:.2f}  "
+                                f"shown median {f['shown_median']}  (n={f['n']})")
+                say(f"  latency    p50 {figures['latency']['p50_s'] * 1000:.0f} ms  p95 {figures['latency']['p95_s'] * 1000:.0f} ms")
+                for miss in figures["misses"]:
+                    say(f"    {miss}")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")

@@ -1,0 +1,52 @@
+"""A real web server (gunicorn on config.wsgi, as `make run` starts it) for tests that need one."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.helpers import http_get
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    for port in range(8160, 8170):  # this project's HTTP range for tests
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    pytest.skip("no free port in 8160-8169")
+
+
+@pytest.fixture
+def web_server(demo_catalog):
+    """gunicorn serving config.wsgi on the test database, one worker, as `make run` starts it."""
+    port = _free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.django.test",
+           "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"]}
+    log_path = ROOT / "var" / "test-web-server.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind",
+                                    f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "120"],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # up when /healthz answers, as `make run` waits for it
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited: {log_path.read_text()[-2000:]}")
+        try:
+            http_get(f"{base}/healthz", timeout=120)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
