@@ -10,6 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pgvector.django import CosineDistance
 
+from llm.services.labels import SENTIMENT_LEVELS
 from support.models import Message, Ticket
 from support.models.tickets import AIStatus, MessageAuthor, TicketStatus
 
@@ -19,7 +20,7 @@ SEARCH_QUERY_MAX_LENGTH = 200
 SIMILAR_MAX_DISTANCE = 0.6  # cosine distance beyond which a ticket is not "similar"
 SEMANTIC_MAX_DISTANCE = 0.75
 
-SENTIMENT_ORDER = ["very_negative", "negative", "neutral", "positive", "very_positive"]
+SENTIMENT_ORDER = SENTIMENT_LEVELS
 URGENCY_ORDER = ["urgent", "high", "normal", "low"]
 
 

@@ -14,10 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("--part", action="append", choices=PARTS, help="Only these parts (repeatable).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
+        parser.add_argument("--pipeline", action="store_true", help="triage: also time the pipeline through real workers.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, pipeline, **options):
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -25,12 +26,7 @@ class Command(BaseCommand):
             results["engine"] = {
                 "embeddings": engine.bench_embeddings(progress=say),
                 "generation": engine.bench_generation(model=model, progress=say),
-                "triage": engine.bench_triage(model=model, tickets=tickets, progress=say),
             }
-            triage = results["engine"]["triage"]
-            say(f"  triage p50/p95: one structured call {triage['one_structured_call']['p50_s']:.1f}/"
-                f"{triage['one_structured_call']['p95_s']:.1f} s, separate calls {triage['separate_calls']['p50_s']:.1f}/"
-                f"{triage['separate_calls']['p95_s']:.1f} s")
         if "storefront" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> storefront"))
             results["storefront"] = {
@@ -38,8 +34,16 @@ class Command(BaseCommand):
                 "pages": storefront.bench_pages(threads=threads, progress=say),
             }
         if "triage" in (part or PARTS):
-            say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
-            results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
+            say(self.style.MIGRATE_HEADING("==> triage per ticket: old path (one call) vs new path, interleaved"))
+            figures = results["triage"] = engine.bench_triage(model=model, tickets=tickets, progress=say)
+            for name in ("old", "new"):
+                f = figures[name]
+                say(f"  {name}: mean {f['mean_s']:.2f} s, p50 {f['p50_s']:.2f} s, p95 {f['p95_s']:.2f} s, "
+                    f"{f['mean_generated_tokens']:.0f} tokens generated per ticket")
+            say(f"  new / old time per ticket: {figures['new_over_old_time']:.2f} (same machine, same run)")
+            if pipeline:
+                say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
+                results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
         if "chat" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> chat"))
             figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
