@@ -142,9 +142,11 @@ def check_categories(categories: list[CategoryOption]) -> None:
 
 def _ask(system: str, thread: list[dict], question: str, labels: list[str], keys: str, model: str | None,
          context: str = "") -> Choice:
+    # The calibration input leaves the retrieved examples out: they are evidence about this ticket, not a bias
+    # of the prompt (and the bias stays one cached evaluation per category set, not one per ticket).
     between = f"\n\n{context}" if context else ""
     return choose(system=system, user=f"{thread_block(thread)}{between}\n\n{question}",
-                  content_free_user=f"{CONTENT_FREE_THREAD}{between}\n\n{question}", labels=labels, keys=keys, model=model)
+                  content_free_user=f"{CONTENT_FREE_THREAD}\n\n{question}", labels=labels, keys=keys, model=model)
 
 
 def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
