@@ -162,7 +162,9 @@ def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, pro
     results = {}
     for name in sets or list(TRIAGE_SETS):
         messages_file, categories_file = TRIAGE_SETS[name]
-        rows = [r for r in load_jsonl(messages_file) if split is None or row_split(r) == split][:limit]
+        rows = [r for r in load_jsonl(messages_file) if split is None or row_split(r) == split]
+        if limit:  # an even spread over the set (its rows are grouped by category), not its first rows
+            rows = rows[:: max(1, len(rows) // limit)][:limit]
         results[name] = evaluate_classification(rows=rows, categories=set_categories(categories_file), model=model,
                                                 use_head=use_head and categories_file is None, progress=progress, label=name)
     return results

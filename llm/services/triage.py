@@ -4,7 +4,7 @@ How `triage_ticket` spends the model's time (the old one-call path, kept for the
 triage_one_call.py):
 - category, urgency and sentiment are each read from the next-token probabilities over lettered
   options (llm/services/choices.py): nothing is generated, and the probability of the chosen
-  option is the confidence (contextually calibrated). Any admin-defined set of 2 to 36 categories
+  option is the confidence (contextually calibrated). Any admin-defined set of 2 to 52 categories
   works; no prompt names a category that may not exist;
 - title, need, status, next step and urgency reason are generated as values only: the JSON
   skeleton is written into the prompt (prefilled) and each value ends at its closing quote;
@@ -87,12 +87,11 @@ URGENCY_QUESTION = "Which urgency level fits this ticket? Answer with the level'
 SUMMARY_QUESTION = "Write the ticket description as JSON."
 
 
-def triage_system(categories: list[CategoryOption]) -> str:
-    """One system prompt for every question about a ticket: fixed for a category set, so llama.cpp keeps it
-    evaluated from ticket to ticket, and each ticket's thread is evaluated once for all its questions."""
+def triage_system(categories: list[CategoryOption] = ()) -> str:
+    """One system prompt for every question about a ticket: fixed, so llama.cpp keeps it evaluated from ticket
+    to ticket, and each ticket's thread is evaluated once for all its questions. The category list goes next
+    to its question instead (a 1.5B model picked far worse from a list in the system prompt)."""
     parts = [RULES]
-    if categories:
-        parts.append("Categories:\n" + option_lines([f"{c.name}: {c.description}" for c in categories]))
     parts.append("Customer attitude levels:\n" + option_lines(
         [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
     parts.append("Urgency levels:\n" + option_lines([f"{level}: {URGENCY_MEANINGS[level]}" for level in URGENCY_LEVELS], DIGITS))
@@ -140,35 +139,41 @@ def check_categories(categories: list[CategoryOption]) -> None:
 
 # --- the three classification fields, from probabilities -----------------------------------------
 
-def _ask(system: str, thread: list[dict], question: str, labels: list[str], keys: str, model: str | None,
-         context: str = "") -> Choice:
+def _ask(thread: list[dict], question: str, labels: list[str], keys: str, model: str | None, *, examples: str = "",
+         options: str = "", calibrate: bool = False) -> Choice:
     # The calibration input leaves the retrieved examples out: they are evidence about this ticket, not a bias
     # of the prompt (and the bias stays one cached evaluation per category set, not one per ticket).
-    between = f"\n\n{context}" if context else ""
-    return choose(system=system, user=f"{thread_block(thread)}{between}\n\n{question}",
-                  content_free_user=f"{CONTENT_FREE_THREAD}\n\n{question}", labels=labels, keys=keys, model=model)
+    examples = f"\n\n{examples}" if examples else ""
+    options = f"\n\n{options}" if options else ""
+    return choose(system=triage_system(), user=f"{thread_block(thread)}{examples}{options}\n\n{question}",
+                  content_free_user=f"{CONTENT_FREE_THREAD}{options}\n\n{question}", labels=labels, keys=keys,
+                  model=model, calibrate=calibrate)
 
 
 def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
                     examples: list[LabelledExample] = ()) -> Choice:
-    """The category from the probabilities over the active categories; `examples` are the shop's labelled
-    tickets most similar to this one, shown with their category's letter."""
+    """The category from the (contextually calibrated) probabilities over the active categories; `examples` are
+    the shop's labelled tickets most similar to this one, shown with their category's letter."""
     check_categories(categories)
     key = {c.slug: LETTERS[i] for i, c in enumerate(categories)}
     shown = [e for e in examples if e.category in key]
-    context = ""
+    lines = ""
     if shown:
-        context = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
+        lines = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
             f"- {' '.join(e.text.split())[:300]!r}: {key[e.category]}" for e in shown)
-    return _ask(triage_system(categories), thread, CATEGORY_QUESTION, [c.slug for c in categories], LETTERS, model, context)
+    options = "Categories:\n" + option_lines([f"{c.name}: {c.description}" for c in categories])
+    return _ask(thread, CATEGORY_QUESTION, [c.slug for c in categories], LETTERS, model, examples=lines, options=options,
+                calibrate=True)
 
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    return _ask(triage_system(categories), thread, SENTIMENT_QUESTION, SENTIMENT_LEVELS, DIGITS, model)
+    """Not calibrated: the content-free input reads as neutral, and dividing that out pushed plain questions
+    to negative (tune split)."""
+    return _ask(thread, SENTIMENT_QUESTION, SENTIMENT_LEVELS, DIGITS, model)
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    return _ask(triage_system(categories), thread, URGENCY_QUESTION, URGENCY_LEVELS, DIGITS, model)
+    return _ask(thread, URGENCY_QUESTION, URGENCY_LEVELS, DIGITS, model)
 
 
 def sentiment_score(choice: Choice) -> float:
@@ -191,7 +196,7 @@ def write_summary(thread: list[dict], categories: list[CategoryOption] = (), *, 
                   model: str | None = None) -> tuple[dict, int]:
     """({title, need, status, next_step, urgency_reason}, tokens generated)."""
     generator = engine.generator(model)
-    messages = [{"role": "system", "content": triage_system(categories)},
+    messages = [{"role": "system", "content": triage_system()},
                 {"role": "user", "content": f"{thread_block(thread)}\n\n{_who_wrote(thread)} {SUMMARY_QUESTION}"}]
     has_agent = any(m["author"] == "agent" for m in thread)
     fields = [("title", 24), ("need", 32), ("status", 32), ("next_step", 32), ("urgency_reason", 20)]

@@ -21,8 +21,8 @@ def _fresh_calibration():
 
 
 def _category_lines(messages) -> dict[str, str]:
-    """key -> category name, as the system prompt lists them."""
-    block = messages[0]["content"].split("Categories:\n", 1)[1].split("\n\n", 1)[0]
+    """key -> category name, as the category question lists them."""
+    block = messages[-1]["content"].split("Categories:\n", 1)[1].split("\n\n", 1)[0]
     return dict(re.findall(r"^(\w)\) ([^:]+):", block, re.MULTILINE))
 
 
@@ -54,7 +54,7 @@ def test_any_category_set_from_2_to_30_works_without_code_change(fake_generator,
     category_calls = [c for c in fake.calls if "options" in c and "category's letter" in c["messages"][-1]["content"]]
     assert len(category_calls[0]["options"]) == size == len(set(category_calls[0]["options"]))
     assert list(_category_lines(category_calls[0]["messages"]).values()) == [c.name for c in categories]
-    assert "defect-warranty" not in category_calls[0]["messages"][0]["content"]  # no default slug in any prompt
+    assert not any("defect-warranty" in m["content"] for c in fake.calls for m in c["messages"])  # no default slug anywhere
 
 
 def test_confidence_is_the_calibrated_probability_of_the_chosen_option(fake_generator):
