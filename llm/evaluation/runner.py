@@ -245,7 +245,11 @@ def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callab
 
     # What a summary must not repeat: the old prompt's example (it was copied into summaries) and the instructions.
     prompt_text = " ".join(SUMMARY_EXAMPLE.values()) + " " + SUMMARY_TASK
-    rows = load_jsonl("threads.jsonl")[:limit]
+    rows = load_jsonl("threads.jsonl")
+    if limit:  # half from threads an agent answered, half from threads no agent has answered yet
+        answered = [r for r in rows if any(m["author"] == "agent" for m in r["messages"])]
+        unanswered = [r for r in rows if r not in answered]
+        rows = answered[: limit - limit // 2] + unanswered[: limit // 2]
     seconds, title_ok, summary_ok, facts_found, facts_total, copied, errors = [], 0, 0, 0, 0, 0, 0
     invented, example_copies, words = 0, 0, []
     for i, row in enumerate(rows, 1):

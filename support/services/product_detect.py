@@ -36,15 +36,14 @@ class ProductCandidate:
     similarity: float  # cosine similarity of the message and the product's embedding
 
 
-def _words(text: str) -> list[str]:
-    words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS]
-    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
+def _plural(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _terms(text: str) -> tuple[set[str], set[str]]:
-    """(words, two words run together): "Trail GPS" also reads as "trailgps"."""
-    words = _words(text)
-    return set(words), {a + b for a, b in zip(words, words[1:])}
+    """(words, two words run together): "Trail GPS" also reads as "trailgps"; plural s dropped."""
+    words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS]
+    return {_plural(w) for w in words}, {_plural(a + b) for a, b in zip(words, words[1:])}
 
 
 def _matches(term: str, text_words: set[str], text_joined: set[str]) -> bool:
@@ -56,7 +55,8 @@ def _matches(term: str, text_words: set[str], text_joined: set[str]) -> bool:
                for t in text_words if len(t) >= 4)
 
 
-def product_scores(text: str, candidates: list[ProductCandidate]) -> list[float]:
+def product_scores(text: str, candidates: list[ProductCandidate]) -> tuple[list[float], list[float]]:
+    """(fused scores, name-overlap parts) per candidate."""
     names = []
     for c in candidates:
         words, joined = _terms(f"{c.brand} {c.model}")
@@ -66,25 +66,26 @@ def product_scores(text: str, candidates: list[ProductCandidate]) -> list[float]
         for term in terms:
             frequency[term] = frequency.get(term, 0) + 1
     text_words, text_joined = _terms(text)
-    scores = []
+    scores, overlaps = [], []
     for candidate, terms in zip(candidates, names, strict=True):
         overlap = sum(math.log(len(candidates) / frequency[t]) for t in terms if _matches(t, text_words, text_joined))
+        overlaps.append(overlap)
         scores.append(overlap + SIMILARITY_WEIGHT * candidate.similarity)
-    return scores
+    return scores, overlaps
 
 
 def product_match(text: str, candidates: list[ProductCandidate], *, ordered_ids: set[int] = frozenset()) -> tuple[int | None, float]:
     """(product id or None, confidence) for the message among all candidate products."""
     if not candidates:
         return None, 0.0
-    scores = product_scores(text, candidates)
+    scores, overlaps = product_scores(text, candidates)
     top = max(scores)
     weights = [math.exp((s - top) / SOFTMAX_TEMPERATURE) for s in scores]
     total = sum(weights)
     order = sorted(range(len(candidates)), key=scores.__getitem__, reverse=True)
     if ordered_ids and _MY.search(text):
-        own = [i for i in order if candidates[i].id in ordered_ids and scores[i] >= MIN_SCORE]
-        if own:  # "my X": the customer's own product, when one of theirs fits at all
+        own = [i for i in order if candidates[i].id in ordered_ids and overlaps[i] > 0]
+        if own:  # "my X": the customer's own product, when its name shares a word with the message
             best = own[0]
             own_total = sum(weights[i] for i in range(len(candidates)) if candidates[i].id in ordered_ids)
             return candidates[best].id, round(weights[best] / own_total, 3)
