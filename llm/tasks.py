@@ -21,7 +21,7 @@ def embed_texts_task(texts: list[str]) -> list[list[float]]:
 
 @shared_task(acks_late=True, soft_time_limit=LLM_SOFT_LIMIT, time_limit=LLM_HARD_LIMIT)
 def llm_triage_messages_task(messages: list[dict], categories: list[dict]) -> dict:
-    """All triage fields of a thread (one SLM call). Pure function of its input (acks_late)."""
+    """All triage fields of a thread (llm.services.triage.triage_ticket). Pure function of its input (acks_late)."""
     options = [CategoryOption(slug=c["slug"], name=c["name"], description=c.get("description", "")) for c in categories]
     return triage_ticket(messages=messages, categories=options).as_dict()
 
