@@ -50,25 +50,36 @@ def bench_generation(*, model: str | None, progress: Callable[[str], None]) -> d
 
 
 def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], None]) -> dict:
-    from llm.services import triage
+    """Per-ticket time and tokens generated: the old path (one schema-constrained call generating every field,
+    llm/services/triage_one_call.py) against the new one (classification from next-token probabilities, values
+    generated into a prefilled skeleton), interleaved ticket by ticket in one run on the same machine."""
+    from llm import engine
+    from llm.services.triage import triage_ticket
+    from llm.services.triage_one_call import triage_ticket_one_call
     from support.selectors import ticket_category_options
 
     categories = ticket_category_options()
     rows = load_jsonl("messages.jsonl")[:tickets]
-    one_call, separate = [], []
+    engine.generator(model).complete([{"role": "user", "content": "Hi"}], max_tokens=2)  # load outside the timing
+    figures = {"old": {"seconds": [], "tokens": []}, "new": {"seconds": [], "tokens": []}}
     for i, row in enumerate(rows, 1):
         thread = [{"author": "customer", "body": row["text"]}]
-        started = time.monotonic()
-        triage.triage_ticket(messages=thread, categories=categories, model=model)
-        one_call.append(time.monotonic() - started)
-        started = time.monotonic()
-        triage.classify(messages=thread, categories=categories, model=model)
-        triage.sentiment(messages=thread, model=model)
-        triage.urgency(messages=thread, model=model)
-        triage.summarize(messages=thread, model=model)
-        separate.append(time.monotonic() - started)
-        progress(f"  triage {i}/{len(rows)}: one call {one_call[-1]:.1f} s, separate calls {separate[-1]:.1f} s")
-    return {"one_structured_call": latency(one_call), "separate_calls": latency(separate), "tickets": len(rows)}
+        # Alternate which path goes first, so neither always finds the other's prompt prefix cached.
+        order = [("old", triage_ticket_one_call), ("new", triage_ticket)]
+        for name, run in order if i % 2 else reversed(order):
+            started = time.monotonic()
+            result = run(messages=thread, categories=categories, model=model, use_head=False)
+            figures[name]["seconds"].append(time.monotonic() - started)
+            figures[name]["tokens"].append(result.generated_tokens)
+        progress(f"  triage {i}/{len(rows)}: old {figures['old']['seconds'][-1]:.1f} s / {figures['old']['tokens'][-1]} tokens, "
+                 f"new {figures['new']['seconds'][-1]:.1f} s / {figures['new']['tokens'][-1]} tokens")
+    result = {}
+    for name, f in figures.items():
+        result[name] = {**latency(f["seconds"]), "mean_s": round(sum(f["seconds"]) / max(len(rows), 1), 3),
+                        "mean_generated_tokens": round(sum(f["tokens"]) / max(len(rows), 1), 1)}
+    result["new_over_old_time"] = round(result["new"]["mean_s"] / max(result["old"]["mean_s"], 1e-9), 3)
+    result["tickets"] = len(rows)
+    return result
 
 
 def write_bench(results: dict) -> Path:

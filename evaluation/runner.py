@@ -47,45 +47,174 @@ def classification_report(gold: list[str], predicted: list[str], labels: list[st
             "confusion": [[matrix[g][p] for p in labels] for g in labels]}
 
 
-def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, progress: Callable[[str], None]) -> dict:
-    from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
-    from llm.services.triage import triage_ticket
+TRIAGE_SETS = {
+    # name -> (messages file, categories file or None for the shop's active categories)
+    "default": ("messages.jsonl", None),
+    "types": ("messages_types.jsonl", "categories_types.json"),
+}
+CONFIDENCE_BANDS = [(0.0, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 1.01)]
+
+
+def row_split(row: dict) -> str:
+    """A row's split: its own "split", else every third row of a set (by id number) is holdout."""
+    if row.get("split"):
+        return row["split"]
+    return "holdout" if int(re.sub(r"\D", "", row["id"]) or 0) % 3 == 0 else "tune"
+
+
+def set_categories(categories_file: str | None):
+    from llm.services.triage import CategoryOption
     from support.selectors import ticket_category_options
 
-    categories = ticket_category_options()
-    rows = load_jsonl("messages.jsonl")[:limit]
-    gold = {"category": [], "sentiment": [], "urgency": [], "language": []}
-    predicted = {key: [] for key in gold}
-    seconds, errors = [], 0
+    if categories_file is None:
+        return ticket_category_options()
+    return [CategoryOption(**row) for row in json.loads((DATA_DIR / categories_file).read_text())]
+
+
+def reliability_table(correct: list[bool], confidence: list[float]) -> list[dict]:
+    """Accuracy per confidence band (is a label with confidence >= 0.8 right at least 80% of the time?)."""
+    table = []
+    for low, high in CONFIDENCE_BANDS:
+        hits = [ok for ok, c in zip(correct, confidence, strict=True) if low <= c < high]
+        table.append({"band": f"{low:.1f}-{min(high, 1.0):.1f}", "n": len(hits),
+                      "accuracy": round(sum(hits) / len(hits), 3) if hits else None})
+    return table
+
+
+def spearman(x: list[float], y: list[float]) -> float | None:
+    from scipy.stats import spearmanr
+
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    return round(float(spearmanr(x, y).statistic), 3)
+
+
+def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> dict:
+    """Category accuracy/macro-F1/reliability and sentiment exact/within-one/Spearman for paired rows and predictions."""
+    from llm.labels import SENTIMENT_LEVELS
+
+    figures = {}
+    labelled = [(r, p) for r, p in zip(rows, predictions) if r.get("category")]
+    if labelled:
+        figures["category"] = classification_report([r["category"] for r, _ in labelled], [p.category for _, p in labelled], labels)
+        figures["category"]["reliability"] = reliability_table([r["category"] == p.category for r, p in labelled],
+                                                              [p.category_confidence for _, p in labelled])
+    pairs = [(r["sentiment"], p) for r, p in zip(rows, predictions) if r.get("sentiment")]
+    if pairs:
+        distance = [abs(SENTIMENT_LEVELS.index(g) - SENTIMENT_LEVELS.index(p.sentiment)) for g, p in pairs]
+        figures["sentiment"] = {
+            **classification_report([g for g, _ in pairs], [p.sentiment for _, p in pairs], SENTIMENT_LEVELS),
+            "exact": round(sum(d == 0 for d in distance) / len(distance), 3),
+            "within_one": round(sum(d <= 1 for d in distance) / len(distance), 3),
+            "spearman_score_vs_level": spearman([p.sentiment_score for _, p in pairs], [SENTIMENT_LEVELS.index(g) for g, _ in pairs]),
+        }
+    rated = [(r["satisfaction"], p.sentiment_score) for r, p in zip(rows, predictions) if r.get("satisfaction") is not None]
+    if rated:
+        figures["spearman_score_vs_satisfaction"] = spearman([s for _, s in rated], [float(g) for g, _ in rated])
+    return figures
+
+
+def evaluate_classification(*, rows: list[dict], categories, model: str | None, use_head: bool,
+                            progress: Callable[[str], None], label: str) -> dict:
+    """Category, sentiment and urgency of each row's ticket as the pipeline classifies it (no summary
+    generation); figures for the tune and holdout splits separately."""
+    from llm.services.triage import classify_ticket, clean_thread
+
+    done, predictions, seconds, errors = [], [], [], 0
     for i, row in enumerate(rows, 1):
+        messages = row.get("messages") or [{"author": "customer", "body": row["text"]}]
+        started = time.monotonic()
         try:
-            result = triage_ticket(messages=[{"author": "customer", "body": row["text"]}], categories=categories, model=model,
-                                   use_head=use_head)
+            predictions.append(classify_ticket(clean_thread(messages), categories, model=model, use_head=use_head))
         except Exception as exc:  # noqa: BLE001 - an eval counts failures instead of stopping
             errors += 1
             progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
             continue
-        seconds.append(result.seconds)
-        for key in gold:
-            gold[key].append(row[key] if key != "language" else (row["language"] if row["language"] in {"en", "es", "de", "fr", "it", "nl", "pt"} else "other"))
-            predicted[key].append(getattr(result, key))
+        seconds.append(time.monotonic() - started)
+        done.append(row)
         if i % 10 == 0 or i == len(rows):
-            progress(f"    triage {i}/{len(rows)}")
-    sentiment_distance = [abs(SENTIMENT_LEVELS.index(g) - SENTIMENT_LEVELS.index(p)) for g, p in zip(gold["sentiment"], predicted["sentiment"])]
-    urgency_distance = [abs(URGENCY_LEVELS.index(g) - URGENCY_LEVELS.index(p)) for g, p in zip(gold["urgency"], predicted["urgency"])]
-    return {
-        "category": classification_report(gold["category"], predicted["category"], [c.slug for c in categories]),
-        "sentiment": {**classification_report(gold["sentiment"], predicted["sentiment"], SENTIMENT_LEVELS),
-                      "exact": round(sum(d == 0 for d in sentiment_distance) / max(len(sentiment_distance), 1), 3),
-                      "within_one": round(sum(d <= 1 for d in sentiment_distance) / max(len(sentiment_distance), 1), 3)},
-        "urgency": {**classification_report(gold["urgency"], predicted["urgency"], URGENCY_LEVELS),
-                    "within_one": round(sum(d <= 1 for d in urgency_distance) / max(len(urgency_distance), 1), 3)},
-        "language_accuracy": round(sum(g == p for g, p in zip(gold["language"], predicted["language"])) / max(len(gold["language"]), 1), 3),
-        "latency": latency(seconds),
-        "errors": errors,
-        "model": model or settings.LLM_MODEL,
-        "used_head": use_head,
-    }
+            progress(f"    {label} {i}/{len(rows)}")
+    labels = [c.slug for c in categories]
+    result = {"splits": {}, "latency": latency(seconds), "errors": errors, "model": model or settings.LLM_MODEL,
+              "used_head": use_head, "categories": labels}
+    for split in ("tune", "holdout"):
+        chosen = [(r, p) for r, p in zip(done, predictions) if row_split(r) == split]
+        if chosen:
+            result["splits"][split] = triage_figures([r for r, _ in chosen], [p for _, p in chosen], labels)
+    urgency_pairs = [(r["urgency"], p.urgency) for r, p in zip(done, predictions) if r.get("urgency")]
+    if urgency_pairs:
+        from llm.labels import URGENCY_LEVELS
+
+        result["urgency_within_one"] = round(sum(abs(URGENCY_LEVELS.index(g) - URGENCY_LEVELS.index(p)) <= 1
+                                                 for g, p in urgency_pairs) / len(urgency_pairs), 3)
+    return result
+
+
+def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, progress: Callable[[str], None],
+                    split: str | None = None, sets: list[str] | None = None) -> dict:
+    """Both labelled triage sets (the default categories and a set of four other ones), tune and holdout apart."""
+    results = {}
+    for name in sets or list(TRIAGE_SETS):
+        messages_file, categories_file = TRIAGE_SETS[name]
+        rows = [r for r in load_jsonl(messages_file) if split is None or row_split(r) == split]
+        if limit:  # an even spread over the set (its rows are grouped by category), not its first rows
+            rows = rows[:: max(1, len(rows) // limit)][:limit]
+        results[name] = evaluate_classification(rows=rows, categories=set_categories(categories_file), model=model,
+                                                use_head=use_head and categories_file is None, progress=progress, label=name)
+    return results
+
+
+def evaluate_ticket_file(*, path: str, limit: int | None, model: str | None, use_head: bool,
+                         progress: Callable[[str], None]) -> dict:
+    """Triage measured against a labelled ticket file in the import_tickets format (nothing is imported)."""
+    from support.selectors import ticket_category_options
+    from support.services.ticket_import import tickets_file_read, tickets_rows_check
+
+    items = tickets_rows_check(tickets_file_read(path))[:limit]
+    rows = [{"id": item.ref or f"row-{item.row}", "messages": item.messages, "split": "holdout",
+             "category": item.category.slug if item.category else None, "sentiment": item.sentiment or None,
+             "satisfaction": item.satisfaction} for item in items]
+    return evaluate_classification(rows=rows, categories=ticket_category_options(), model=model, use_head=use_head,
+                                   progress=progress, label="tickets")
+
+
+def evaluate_products(*, progress: Callable[[str], None]) -> dict:
+    """Product detection top-1 on the loose-name set and on the default set's rows that name a product, and how
+    often a product is named for a message that names none."""
+    from eshop.models import Product
+    from eshop.services.catalog import catalog_import
+    from eshop.services.embeddings import product_embedding_text
+    from llm.services.embed import embed_texts
+    from support.services.product_detect import ProductCandidate, product_match
+
+    if not Product.objects.exists():
+        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+    products = list(Product.objects.filter(is_active=True).select_related("category"))
+    vectors = embed_texts(texts=[product_embedding_text(product=p) for p in products])
+    figures = {}
+    for name, rows in (("loose_names", load_jsonl("products_loose.jsonl")), ("default_set", load_jsonl("messages.jsonl"))):
+        texts = embed_texts(texts=[r["text"] for r in rows])
+        hits = named = unnamed_rows = misses = 0
+        wrong = []
+        for row, vector in zip(rows, texts, strict=True):
+            similarity = vectors @ vector
+            candidates = [ProductCandidate(id=p.external_id, brand=p.brand, model=p.model, similarity=float(s))
+                          for p, s in zip(products, similarity, strict=True)]
+            found, confidence = product_match(row["text"], candidates)
+            if row.get("product_id"):
+                hits += found == row["product_id"]
+                misses += found is None
+                if found != row["product_id"]:
+                    wrong.append(f"{row['id']}: {found} ({confidence})")
+            else:
+                unnamed_rows += 1
+                named += found is not None
+        n = sum(1 for r in rows if r.get("product_id"))
+        figures[name] = {"top1": round(hits / max(n, 1), 3), "empty": round(misses / max(n, 1), 3), "n": n,
+                         "named_when_none": round(named / unnamed_rows, 3) if unnamed_rows else None, "wrong": wrong}
+        progress(f"    {name}: top-1 {figures[name]['top1']:.3f} (n={n}), empty {figures[name]['empty']:.3f}, "
+                 f"a product named for a message naming none: {figures[name]['named_when_none']}")
+    return figures
 
 
 def evaluate_head(*, progress: Callable[[str], None]) -> dict:
@@ -104,10 +233,19 @@ def evaluate_head(*, progress: Callable[[str], None]) -> dict:
 
 
 def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callable[[str], None]) -> dict:
-    from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, summarize
+    from llm.services.summary_checks import invented_agent_action, shares_phrase
+    from llm.services.triage import SUMMARY_MAX_WORDS, SUMMARY_TASK, TITLE_MAX_WORDS, summarize
+    from llm.services.triage_one_call import SUMMARY_EXAMPLE
 
-    rows = load_jsonl("threads.jsonl")[:limit]
+    # What a summary must not repeat: the old prompt's example (it was copied into summaries) and the instructions.
+    prompt_text = " ".join(SUMMARY_EXAMPLE.values()) + " " + SUMMARY_TASK
+    rows = load_jsonl("threads.jsonl")
+    if limit:  # half from threads an agent answered, half from threads no agent has answered yet
+        answered = [r for r in rows if any(m["author"] == "agent" for m in r["messages"])]
+        unanswered = [r for r in rows if r not in answered]
+        rows = answered[: limit - limit // 2] + unanswered[: limit // 2]
     seconds, title_ok, summary_ok, facts_found, facts_total, copied, errors = [], 0, 0, 0, 0, 0, 0
+    invented, example_copies, words = 0, 0, []
     for i, row in enumerate(rows, 1):
         started = time.monotonic()
         try:
@@ -120,13 +258,23 @@ def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callab
         title_ok += len(title.split()) <= TITLE_MAX_WORDS
         summary_ok += len(summary.split()) <= SUMMARY_MAX_WORDS and not summary.endswith("…")
         copied += bool(re.search(r"\b(customer|agent)\s*:", summary, re.IGNORECASE))
+        words.append(len(summary.split()))
+        if not any(m["author"] == "agent" for m in row["messages"]) and invented_agent_action(summary):
+            invented += 1
+            progress(f"    {row['id']}: invented agent action: {summary}")
+        if shares_phrase(f"{title} {summary}", prompt_text):
+            example_copies += 1
+            progress(f"    {row['id']}: copied a phrase of the prompt: {summary}")
         for fact in row.get("key_facts", []):
             facts_total += 1
             facts_found += fact.lower() in f"{title} {summary}".lower()
         progress(f"    summary {i}/{len(rows)}")
     n = max(len(rows), 1)
     return {"title_length_ok": round(title_ok / n, 3), "summary_length_ok_untruncated": round(summary_ok / n, 3),
-            "dialogue_copied": round(copied / n, 3), "key_fact_recall": round(facts_found / max(facts_total, 1), 3),
+            "dialogue_copied": round(copied / n, 3), "invented_agent_actions": invented,
+            "copied_example_phrases": example_copies, "max_summary_words": max(words, default=0),
+            "threads_without_agent": sum(not any(m["author"] == "agent" for m in r["messages"]) for r in rows),
+            "key_fact_recall": round(facts_found / max(facts_total, 1), 3),
             "latency": latency(seconds), "errors": errors, "n": len(rows)}
 
 

@@ -72,6 +72,7 @@ class Generator:
     last_usage: Usage = field(default_factory=Usage)
     # One llama.cpp context serves one generation at a time (threads share it in tests/bench).
     _in_use: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _llama_prefill: object = field(default=None, repr=False)
 
     def stream(
         self,
@@ -110,9 +111,58 @@ class Generator:
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
 
+    def option_probabilities(self, messages: list[dict], *, options: list[str], answer_prefix: str = "") -> list[float]:
+        """Probability of each option as the next thing the assistant writes after `answer_prefix`, normalised over
+        the options. Each option's first token must differ from the others'."""
+        import numpy as np
+
+        if len(options) < 2:
+            raise ValueError("option_probabilities needs at least two options.")
+        ops = self._prefill()
+        prompt = ops.render_chat(messages) + answer_prefix
+        first = [_first_token(ops, prompt, option) for option in options]
+        if len(set(first)) != len(first):
+            raise ValueError(f"the options {options!r} do not all start with different tokens.")
+        started = time.monotonic()
+        with self._in_use:
+            logits, evaluated = ops.next_token_logits(prompt)
+        chosen = np.asarray(logits, dtype=np.float64)[first]
+        weights = np.exp(chosen - chosen.max())
+        self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)
+        return [float(w) for w in weights / weights.sum()]
+
+    def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> str:
+        """What the assistant writes after `answer_prefix` (written into the prompt, so it is processed at prompt
+        speed, not generated), at temperature 0, up to the first stop string. Prefix reuse as above."""
+        ops = self._prefill()
+        started = time.monotonic()
+        with self._in_use:
+            text, generated = ops.continue_text(ops.render_chat(messages) + answer_prefix, max_tokens=max_tokens, stop=stop)
+        self.last_usage = Usage(completion_tokens=generated, seconds=time.monotonic() - started)
+        return text
+
+    def _prefill(self):
+        if hasattr(self.backend, "next_token_logits"):
+            return self.backend  # the transformers backend (and any backend with the same three methods)
+        if self._llama_prefill is None:
+            from llm.llama_prefill import LlamaPrefill
+
+            self._llama_prefill = LlamaPrefill(self.backend)
+        return self._llama_prefill
+
     def count_tokens(self, messages: list[dict]) -> int:
         text = "\n".join(m["content"] for m in messages)
         return len(self.backend.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+def _first_token(ops, prompt: str, option: str) -> int:
+    """The token that starts `option` right after `prompt` (tokenized in context: a space or a newline before it
+    changes the token); the end of the prompt stands in for all of it."""
+    tail = prompt[-32:]
+    base, full = ops.tokenize_text(tail), ops.tokenize_text(tail + option)
+    if len(full) > len(base) and full[: len(base)] == base:
+        return full[len(base)]
+    return ops.tokenize_text(option)[0]
 
 
 def generator(name: str | None = None) -> Generator:

@@ -1,6 +1,29 @@
-"""The fixed label sets of sentiment and urgency (ticket categories live in the database)."""
+"""The fixed label sets of sentiment and urgency (ticket categories live in the database).
+
+ONE sentiment vocabulary: the five levels, what each means (the model reads it), and the score of
+each level on -1..1. A ticket's sentiment_score is the expected score under the model's
+distribution over the levels (llm/services/triage.py), and an agent's correction scores its level.
+"""
 
 SENTIMENT_LEVELS = ["very_negative", "negative", "neutral", "positive", "very_positive"]
 SENTIMENT_SCORES = {"very_negative": -1.0, "negative": -0.5, "neutral": 0.0, "positive": 0.5, "very_positive": 1.0}
+SENTIMENT_MEANINGS = {
+    "very_negative": "angry, insulting, shouting, threatening to leave, complain publicly or call the bank",
+    "negative": "annoyed, disappointed, frustrated, impatient or sarcastic",
+    "neutral": "a plain question or request, or a problem described matter-of-factly; polite words such as "
+               "please and thanks are still neutral",
+    "positive": "warm thanks or praise beyond politeness, happy with the product or the service",
+    "very_positive": "delighted, enthusiastic praise, loves the product or the shop",
+}
 URGENCY_LEVELS = ["low", "normal", "high", "urgent"]
+URGENCY_MEANINGS = {
+    "low": "no time pressure: a suggestion, a general question",
+    "normal": "an ordinary request or problem with no deadline",
+    "high": "the customer is blocked, has a deadline within days, or writes again about the same problem",
+    "urgent": "a safety hazard, a trip within a day, a legal threat or a large double charge",
+}
 LANGUAGES = ["en", "es", "de", "fr", "it", "nl", "pt", "other"]
+
+
+def sentiment_level_score(level: str) -> float:
+    return SENTIMENT_SCORES[level]

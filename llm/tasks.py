@@ -18,6 +18,6 @@ def embed_texts_task(texts: list[str]) -> list[list[float]]:
 
 @shared_task(acks_late=True, soft_time_limit=settings.LLM_TASK_SOFT_TIME_LIMIT, time_limit=settings.LLM_TASK_TIME_LIMIT)
 def llm_triage_messages_task(messages: list[dict], categories: list[dict]) -> dict:
-    """All triage fields of a thread (one SLM call). Pure function of its input (acks_late)."""
+    """All triage fields of a thread (llm.services.triage.triage_ticket). Pure function of its input (acks_late)."""
     options = [CategoryOption(slug=c["slug"], name=c["name"], description=c.get("description", "")) for c in categories]
     return triage_ticket(messages=messages, categories=options).as_dict()

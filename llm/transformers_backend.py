@@ -79,6 +79,35 @@ class TransformersChatBackend:
             cancelled.set()
             worker.join()
 
+    # The three methods engine.Generator.option_probabilities / continue_text use (llm/llama_prefill.py for
+    # llama.cpp). No KV cache is kept between calls here: each call runs the whole prompt.
+    def render_chat(self, messages: list[dict]) -> str:
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def tokenize_text(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def next_token_logits(self, prompt: str):
+        import torch
+
+        ids = torch.tensor([self.tokenize_text(prompt)])
+        with torch.no_grad():
+            logits = self.model(input_ids=ids).logits[0, -1]
+        return logits.float().numpy(), ids.shape[1]
+
+    def continue_text(self, prompt: str, *, max_tokens: int, stop: list[str]) -> tuple[str, int]:
+        import torch
+
+        ids = torch.tensor([self.tokenize_text(prompt)])
+        with torch.no_grad():
+            output = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens,
+                                         do_sample=False, temperature=None, top_p=None, top_k=None,
+                                         pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+        new = output[0, ids.shape[1]:]
+        text = "".join(chunk["choices"][0]["delta"]["content"]
+                       for chunk in _until_stop(iter([self.tokenizer.decode(new, skip_special_tokens=True)]), stop))
+        return text, int(new.shape[0])
+
     def close(self) -> None:
         self.model = None
 

@@ -28,6 +28,11 @@ def newest_head_summary() -> list[str]:
             accuracy = f"{head.holdout_accuracy:.0%}" if head.holdout_accuracy is not None else "n/a"
             lines.append(f"{label} head v{head.version}: holdout accuracy {accuracy} on {head.holdout_size} tickets "
                          f"(trained on {head.train_size}, {head.created_at:%Y-%m-%d %H:%M}).")
+    from support.selectors import category_method_accuracy
+
+    for row in category_method_accuracy():
+        lines.append(f"Category by {row['method']}: {row['decided']} tickets, {row['corrected']} corrected by agents "
+                     f"({row['accuracy']:.0%} left standing).")
     corrections = TicketCorrection.objects.filter(field__in=["category", "sentiment"]).count()
     lines.append(f"Agent corrections of category/sentiment so far: {corrections} (they join the training data).")
     return lines
@@ -35,9 +40,10 @@ def newest_head_summary() -> list[str]:
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["number", "display_title", "customer", "status", "category", "urgency", "sentiment", "ai_status",
+    list_display = ["number", "display_title", "customer", "status", "category", "category_method", "category_confidence",
+                    "urgency", "sentiment", "ai_status",
                     "ai_attempts", "ai_error", "last_activity_at"]
-    list_filter = ["status", "ai_status", "category", "urgency", "sentiment", "origin"]
+    list_filter = ["status", "ai_status", "category", "category_method", "urgency", "sentiment", "origin"]
     search_fields = ["=number", "subject", "title", "summary", "customer__email"]
     list_select_related = ["customer", "category"]
     readonly_fields = ["number", "customer", "origin", "demo_ref", "agent_fields", "ai_status", "ai_attempts", "ai_last_error",
@@ -66,10 +72,10 @@ class TicketAdmin(admin.ModelAdmin):
 
 @admin.register(TicketCorrection)
 class TicketCorrectionAdmin(admin.ModelAdmin):
-    list_display = ["ticket", "field", "from_value", "to_value", "corrected_by", "created_at"]
+    list_display = ["ticket", "field", "from_value", "ai_method", "to_value", "corrected_by", "created_at"]
     list_filter = ["field"]
     list_select_related = ["ticket", "corrected_by"]
-    readonly_fields = ["ticket", "field", "from_value", "to_value", "corrected_by", "created_at"]
+    readonly_fields = ["ticket", "field", "from_value", "ai_method", "to_value", "corrected_by", "created_at"]
 
     def has_add_permission(self, request):
         return False

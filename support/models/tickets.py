@@ -21,6 +21,7 @@ class TicketOrigin(models.TextChoices):
     CHAT = "chat", "Chat hand-off"
     API = "api", "API"
     DEMO = "demo", "Demo data"
+    IMPORT = "import", "Imported history"
 
 
 class AIStatus(models.TextChoices):
@@ -54,7 +55,7 @@ class Ticket(models.Model):
     category = models.ForeignKey("support.TicketCategory", on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="tickets")
     category_confidence = models.FloatField(null=True, blank=True)
-    category_method = models.CharField(max_length=20, blank=True, help_text="zero-shot, head, combined or agent.")
+    category_method = models.CharField(max_length=20, blank=True, help_text="slm, head, head+slm (+examples when similar labelled tickets were shown), agent or import.")
     sentiment = models.CharField(max_length=14, choices=Sentiment.choices, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True, help_text="-1 (very negative) .. 1 (very positive).")
     urgency = models.CharField(max_length=8, choices=Urgency.choices, blank=True)
@@ -134,6 +135,7 @@ class TicketCorrection(models.Model):
     field = models.CharField(max_length=20)
     from_value = models.CharField(max_length=300, blank=True, help_text="What the AI had set.")
     to_value = models.CharField(max_length=300, blank=True)
+    ai_method = models.CharField(max_length=20, blank=True, help_text="Category: the triage method that had set from_value.")
     corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                      related_name="ticket_corrections")
     created_at = models.DateTimeField(default=timezone.now)

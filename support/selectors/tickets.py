@@ -11,6 +11,7 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefet
 from pgvector.django import CosineDistance
 
 from core.ids import parse_id
+from llm.labels import SENTIMENT_LEVELS
 from support.models import Message, Ticket
 from support.models.tickets import AIStatus, MessageAuthor, TicketStatus
 
@@ -20,7 +21,7 @@ SEARCH_QUERY_MAX_LENGTH = 200
 SIMILAR_MAX_DISTANCE = 0.6  # cosine distance beyond which a ticket is not "similar"
 SEMANTIC_MAX_DISTANCE = 0.75
 
-SENTIMENT_ORDER = ["very_negative", "negative", "neutral", "positive", "very_positive"]
+SENTIMENT_ORDER = SENTIMENT_LEVELS
 URGENCY_ORDER = ["urgent", "high", "normal", "low"]
 
 

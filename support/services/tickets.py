@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from llm.services.common import control_characters_strip
+from llm.labels import sentiment_level_score
 from support.models import Message, Ticket, TicketCategory, TicketCorrection
 from support.models.tickets import AI_FIELDS, MessageAuthor, Sentiment, TicketOrigin, TicketStatus, Urgency
 
@@ -153,6 +154,11 @@ def ticket_agent_reply(*, ticket: Ticket, agent, body: str, internal: bool = Fal
         ticket.assignee = agent
         fields.append("assignee")
     ticket.save(update_fields=fields)
+    from support.services.triage import AGENT_REPLY_DEBOUNCE_SECONDS, ticket_triage_request
+
+    # The summary's status and next step change with the reply: refresh them, debounced (a few quick
+    # replies give one run; the content hash makes a run over an unchanged thread a no-op).
+    ticket_triage_request(ticket, countdown=AGENT_REPLY_DEBOUNCE_SECONDS)
     _notify(to=ticket.customer.email, subject=f"Re: your request #{ticket.number}",
             body=f"{body}\n\n--\nReply or close the request at {_customer_link(ticket)}")
     return message
@@ -252,12 +258,12 @@ def ticket_correct(*, ticket: Ticket, agent, field: str, value) -> TicketCorrect
         return None
     setattr(ticket, field, new)
     fields = [field, "agent_fields", "updated_at"]
+    ai_method = ticket.category_method if field == "category" and not ticket.is_agent_set("category") else ""
     if field == "category":
         ticket.category_confidence, ticket.category_method = 1.0, "agent"
         fields += ["category_confidence", "category_method"]
     if field == "sentiment":
-        ticket.sentiment_score = {"very_negative": -0.8, "negative": -0.4, "neutral": 0.0, "positive": 0.4,
-                                  "very_positive": 0.8}[new]
+        ticket.sentiment_score = sentiment_level_score(new)
         fields.append("sentiment_score")
     if field == "urgency":
         ticket.urgency_reason = f"Set by {agent.email}"
@@ -266,4 +272,4 @@ def ticket_correct(*, ticket: Ticket, agent, field: str, value) -> TicketCorrect
         ticket.agent_fields = [*ticket.agent_fields, field]
     ticket.save(update_fields=fields)
     return TicketCorrection.objects.create(ticket=ticket, field=field, from_value=_display(old), to_value=_display(new),
-                                           corrected_by=agent)
+                                           corrected_by=agent, ai_method=ai_method)

@@ -26,11 +26,13 @@ from django.utils import timezone
 
 from core.jobs import enqueue
 from eshop.services.orders import ORDER_NUMBER_RE
-from support.models import Message, Ticket, TicketCategory
+from support.models import Ticket, TicketCategory
 from support.models.tickets import AIStatus, MessageAuthor
 
 # Seconds a request waits before it runs, so that a burst of messages is triaged once.
 TRIAGE_DEBOUNCE_SECONDS = getattr(settings, "SUPPORT_TRIAGE_DEBOUNCE_SECONDS", 3)
+# After an agent's reply the summary is refreshed after this wait (an agent often sends two replies in a row).
+AGENT_REPLY_DEBOUNCE_SECONDS = getattr(settings, "SUPPORT_TRIAGE_AGENT_REPLY_DEBOUNCE_SECONDS", 60)
 # A request that reached the broker but has not run after this long is sent again (its message was
 # lost, e.g. a broker restarted without its data); long enough for a backlog to drain (69 demo
 # tickets take about 12 minutes with one llm worker). A request that never reached the broker has
@@ -42,7 +44,6 @@ TRIAGE_RUNNING_STALE = timedelta(seconds=getattr(settings, "SUPPORT_TRIAGE_RUNNI
 TRIAGE_MAX_ATTEMPTS = 5
 
 EMBED_MAX_CHARS = 4000  # MiniLM reads the first 256 word pieces anyway
-PRODUCT_MAX_DISTANCE = 0.55  # cosine distance ticket -> product description beyond which no product is named
 
 
 # --- hashing ---------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def _triage_send(ticket_id: int, requested_at: datetime, *, countdown: float | N
         Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
 
 
-def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
+def ticket_triage_request(ticket: Ticket, *, force: bool = False, countdown: float = TRIAGE_DEBOUNCE_SECONDS) -> None:
     """Ask for triage and a fresh embedding of `ticket` once the current transaction commits.
 
     Writes ai_status=pending and ai_requested_at now (debounce key). `force` re-runs even when the
@@ -98,7 +99,7 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     for name, value in updates.items():
         setattr(ticket, name, value)
-    transaction.on_commit(lambda: _triage_send(ticket.pk, now, countdown=TRIAGE_DEBOUNCE_SECONDS))
+    transaction.on_commit(lambda: _triage_send(ticket.pk, now, countdown=countdown))
     transaction.on_commit(lambda: enqueue(embed_ticket, ticket.pk))
 
 
@@ -114,26 +115,6 @@ def _order_detect(ticket: Ticket, text: str):
     return Order.objects.filter(user_id=ticket.customer_id, number__in=numbers).order_by("-created_at").first()
 
 
-def _product_detect(text: str, vector):
-    """The catalog product the text is about: a product whose model name is written in the text,
-    else the nearest product description by embedding when close enough; None otherwise."""
-    from pgvector.django import CosineDistance
-
-    from eshop.models import Product
-
-    lowered = text.lower()
-    candidates = list(
-        Product.objects.filter(is_active=True, embedding__isnull=False)
-        .annotate(distance=CosineDistance("embedding", list(vector))).order_by("distance")[:10]
-    )
-    for product in candidates:
-        if product.model and len(product.model) >= 4 and product.model.lower() in lowered:
-            return product
-    if candidates and candidates[0].distance <= PRODUCT_MAX_DISTANCE:
-        return candidates[0]
-    return None
-
-
 def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str:
     """Triage one ticket now (worker side). Returns what happened: "done", "unchanged",
     "superseded", "gone" or "closed".
@@ -144,7 +125,8 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
     """
     from llm.services.embed import embed_texts
     from llm.services.triage import triage_ticket
-    from support.selectors import ticket_category_options
+    from support.selectors import labelled_examples_similar, ticket_category_options
+    from support.services.product_detect import product_detect
 
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
@@ -168,10 +150,13 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
         ticket.save(update_fields=["ai_status", "ai_started_at", "ai_attempts", "updated_at"])
 
     clock = time.monotonic()
-    result = triage_ticket(messages=thread, categories=ticket_category_options())
     customer_text = "\n".join(m["body"] for m in thread if m["author"] == MessageAuthor.CUSTOMER)
     vector = embed_texts(texts=[customer_text[:EMBED_MAX_CHARS]])[0]
-    product = _product_detect(customer_text, vector)
+    # The category set is read now, not when the ticket was queued: a category renamed or deactivated
+    # meanwhile is never offered, and a labelled example in an inactive category is never shown.
+    result = triage_ticket(messages=thread, categories=ticket_category_options(),
+                           examples=labelled_examples_similar(vector=vector, exclude_ticket_id=ticket_id))
+    product, _ = product_detect(text=customer_text, vector=vector, customer_id=ticket.customer_id)
     order = _order_detect(ticket, customer_text)
 
     with transaction.atomic():
@@ -181,14 +166,15 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
         ai_values = {
             "title": result.title, "summary": result.summary, "sentiment": result.sentiment,
             "urgency": result.urgency, "language": result.language,
-            "category": TicketCategory.objects.filter(slug=result.category).first(),
+            # Deactivated while this run classified: no category rather than an inactive one.
+            "category": TicketCategory.objects.filter(slug=result.category, is_active=True).first(),
             "product": product, "order": order,
         }
         changed = []
         for field, value in ai_values.items():
             if ticket.is_agent_set(field):
                 continue
-            if field in ("product", "order") and value is None:
+            if field in ("product", "order", "category") and value is None:
                 continue  # detection found nothing: keep what was there
             setattr(ticket, field, value)
             changed.append(field)

@@ -20,6 +20,24 @@ def test_evaluation_sets_meet_their_minimums():
     assert all(source in pages for q in questions for source in q["sources"])
 
 
+def test_the_second_triage_set_has_its_own_categories_and_a_holdout():
+    rows = runner.load_jsonl("messages_types.jsonl")
+    categories = runner.set_categories("categories_types.json")
+    defaults = {r["category"] for r in runner.load_jsonl("messages.jsonl")}
+
+    assert len(rows) >= 120 and len(categories) >= 4 and not {c.slug for c in categories} & defaults
+    assert all(c.description for c in categories) and {r["category"] for r in rows} == {c.slug for c in categories}
+    assert {runner.row_split(r) for r in rows} == {"tune", "holdout"} and len({r["sentiment"] for r in rows}) == 5
+    assert {runner.row_split(r) for r in runner.load_jsonl("messages.jsonl")} == {"tune", "holdout"}
+
+
+def test_reliability_table_gives_accuracy_per_confidence_band():
+    table = runner.reliability_table([True, False, True, True], [0.3, 0.6, 0.85, 0.95])
+
+    assert [(b["band"], b["n"], b["accuracy"]) for b in table] == [
+        ("0.0-0.5", 1, 1.0), ("0.5-0.8", 1, 0.0), ("0.8-0.9", 1, 1.0), ("0.9-1.0", 1, 1.0)]
+
+
 def test_classification_report_counts_a_confusion():
     report = runner.classification_report(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
 
@@ -35,8 +53,11 @@ def test_evaluate_runs_end_to_end_and_writes_latest_json(settings, tmp_path, cap
 
     results = json.loads((tmp_path / "var" / "eval" / "latest.json").read_text())
     assert 0 <= results["category_head"]["accuracy"] <= 1 and results["category_head"]["n"] >= 150
-    assert results["triage"]["category"]["n"] == 2 and results["triage"]["latency"]["n"] == 2
-    assert "macro-F1" in capsys.readouterr().out
+    for name in ("default", "types"):
+        figures = results["triage"][name]
+        assert sum(split["category"]["n"] for split in figures["splits"].values()) == 2 and figures["latency"]["n"] == 2
+    out = capsys.readouterr().out
+    assert "macro-F1" in out and "reliability:" in out and "set 'types'" in out
 
 
 def test_evaluate_retrieval_measures_recall_at_5_over_the_real_index(settings, tmp_path, demo_catalog):

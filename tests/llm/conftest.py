@@ -1,14 +1,40 @@
+import re
+
 import pytest
 
 from llm.services.triage import CategoryOption
 
 
 class FakeGenerator:
-    """Stands in for the SLM in unit tests of one service; replies with canned text."""
+    """Stands in for the SLM in unit tests of one service; replies with canned text.
 
-    def __init__(self, reply: str):
+    option_probabilities: `choose(messages, options)` decides (default: uniform); continue_text: the
+    field being filled (the last `"name": "` of the prefix) is looked up in `values`.
+    """
+
+    def __init__(self, reply: str = "", *, choose=None, values: dict | None = None):
         self.reply = reply
+        self.choose = choose
+        self.values = values or {}
         self.calls: list[dict] = []
+        self.name = "fake"
+        self.last_usage = type("Usage", (), {"completion_tokens": 0})()
+
+    def option_probabilities(self, messages, *, options, answer_prefix=""):
+        self.calls.append({"messages": messages, "options": options})
+        if len(set(options)) != len(options):
+            raise ValueError("options do not all start with different tokens")
+        picked = self.choose(messages, options) if self.choose else None
+        if picked is None:
+            return [1 / len(options)] * len(options)
+        rest = 0.1 / max(len(options) - 1, 1)
+        return [0.9 if key == picked else rest for key in options]
+
+    def continue_text(self, messages, *, answer_prefix, max_tokens, stop):
+        self.calls.append({"messages": messages, "answer_prefix": answer_prefix})
+        field = re.findall(r'"(\w+)": "$', answer_prefix)[-1]
+        self.last_usage = type("Usage", (), {"completion_tokens": 3})()
+        return self.values.get(field, f"the {field} of the ticket")
 
     def stream(self, messages, **kwargs):
         self.calls.append({"messages": messages, **kwargs})
@@ -21,8 +47,8 @@ class FakeGenerator:
 
 @pytest.fixture
 def fake_generator(monkeypatch):
-    def install(reply: str) -> FakeGenerator:
-        fake = FakeGenerator(reply)
+    def install(reply: str = "", **kwargs) -> FakeGenerator:
+        fake = FakeGenerator(reply, **kwargs)
         monkeypatch.setattr("llm.engine.generator", lambda name=None: fake)
         return fake
 

@@ -44,6 +44,33 @@ def test_bad_max_tokens_is_refused(max_tokens):
         generate_stream(messages=[{"role": "user", "content": "hi"}], max_tokens=max_tokens, model=SMALL)
 
 
+@pytest.mark.parametrize("model", [SMALL, "qwen2.5-coder-1.5b"])
+def test_option_probabilities_read_the_next_token_distribution(model):
+    generator = engine.generator(model)
+    messages = [{"role": "system", "content": "Answer with the letter of the right option only."},
+                {"role": "user", "content": "What colour is snow?\nA) green\nB) white\nC) black"}]
+
+    first = generator.option_probabilities(messages, options=["A", "B", "C"])
+    again = generator.option_probabilities(messages, options=["A", "B", "C"])  # the prompt prefix is reused
+
+    assert len(first) == 3 and sum(first) == pytest.approx(1.0)
+    if model != SMALL:  # the 135M model is for contracts only: it does not know what colour snow is
+        assert max(range(3), key=first.__getitem__) == 1
+    assert again == pytest.approx(first, abs=0.05)
+    assert generator.last_usage.completion_tokens == 0  # read from the logits, nothing generated
+    with pytest.raises(ValueError, match="different tokens"):
+        generator.option_probabilities(messages, options=["A", "A"])
+
+
+def test_continue_text_generates_after_a_prefilled_prefix():
+    generator = engine.generator(SMALL)
+    messages = [{"role": "user", "content": "Name a colour as JSON."}]
+
+    text = generator.continue_text(messages, answer_prefix='{"colour": "', max_tokens=8, stop=['"'])
+
+    assert '"' not in text and 1 <= generator.last_usage.completion_tokens <= 8
+
+
 @pytest.mark.django_db
 def test_small_model_triage_stays_inside_the_label_sets(categories):
     result = triage_ticket(messages=[{"author": "customer", "body": "Where is my order TH-104213? It is a week late."}],

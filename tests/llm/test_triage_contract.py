@@ -1,11 +1,12 @@
-"""Contracts of the triage services, with a fake SLM (unit tests of the parsing and checks)."""
+"""Contracts of the old one-call triage path (kept for the benchmark), with a fake SLM (unit tests of the parsing and checks)."""
 
 import json
 
 import pytest
 
 from llm.services.common import LLMInputError, LLMOutputError
-from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, triage_ticket
+from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS
+from llm.services.triage_one_call import triage_ticket_one_call as triage_ticket
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
@@ -17,7 +18,7 @@ THREAD = [{"author": "customer", "body": "My new stove smells of gas when I ligh
 
 @pytest.fixture(autouse=True)
 def _no_embedding_model(monkeypatch):
-    monkeypatch.setattr("llm.services.triage.category_similarity_confidence", lambda thread, categories, chosen: 0.5)
+    monkeypatch.setattr("llm.services.triage_one_call.category_similarity_confidence", lambda thread, categories, chosen: 0.5)
 
 
 def test_valid_output_becomes_a_result(fake_generator, categories):
@@ -93,7 +94,7 @@ def test_bad_input_is_refused_before_any_generation(fake_generator, categories, 
 
 def test_no_categories_is_refused(fake_generator):
     fake_generator(json.dumps(GOOD))
-    with pytest.raises(LLMInputError, match="at least one ticket category"):
+    with pytest.raises(LLMInputError, match="at least two active ticket categories"):
         triage_ticket(messages=THREAD, categories=[])
 
 

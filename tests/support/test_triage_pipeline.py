@@ -172,3 +172,30 @@ def test_the_sweeper_resends_stale_work_and_gives_up_after_the_attempts(customer
     assert fresh.pk not in resent
     exhausted.refresh_from_db()
     assert exhausted.ai_status == AIStatus.FAILED and "attempts" in exhausted.ai_last_error
+
+
+def test_an_agent_reply_refreshes_the_summary_debounced(customer, agent, ticket_categories, no_enqueue, fake_triage,
+                                                        django_capture_on_commit_callbacks):
+    from support.services.tickets import ticket_agent_reply
+    from support.services.triage import AGENT_REPLY_DEBOUNCE_SECONDS
+
+    ticket = ticket_create(customer=customer, body="I want to return my tent.")
+    ticket_triage_run(ticket_id=ticket.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_agent_reply(ticket=ticket, agent=agent, body="Here is your return label.")
+
+    triage = [item for item in no_enqueue if item[0] == "support.tasks.llm_triage_ticket"]
+    assert triage[-1][3]["countdown"] == AGENT_REPLY_DEBOUNCE_SECONDS
+    assert ticket_triage_run(ticket_id=ticket.pk) == "done"  # the thread changed: the summary is written again
+    assert fake_triage.calls[-1][-1] == {"author": "agent", "body": "Here is your return label."}
+
+
+def test_an_internal_note_requests_nothing(customer, agent, ticket_categories, no_enqueue, fake_triage,
+                                           django_capture_on_commit_callbacks):
+    from support.services.tickets import ticket_agent_reply
+
+    ticket = ticket_create(customer=customer, body="I want to return my tent.")
+    no_enqueue.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_agent_reply(ticket=ticket, agent=agent, body="Customer is a regular.", internal=True)
+    assert no_enqueue == []

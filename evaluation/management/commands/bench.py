@@ -19,6 +19,7 @@ class Command(BaseCommand):
                             help=f"Only these parts (repeatable). Default: {', '.join(PARTS)}; {', '.join(ON_REQUEST)} only when named.")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
+        parser.add_argument("--pipeline", action="store_true", help="triage: also time the pipeline through real workers.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
         parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
         parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, streams, port, chunks, scale_tickets, ef_search, host,
+    def handle(self, *args, part, model, tickets, pipeline, threads, questions, streams, port, chunks, scale_tickets, ef_search, host,
                users, seconds, **options):
         if not 1 <= streams <= 1000:
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
@@ -42,12 +43,7 @@ class Command(BaseCommand):
             results["engine"] = {
                 "embeddings": engine.bench_embeddings(progress=say),
                 "generation": engine.bench_generation(model=model, progress=say),
-                "triage": engine.bench_triage(model=model, tickets=tickets, progress=say),
             }
-            triage = results["engine"]["triage"]
-            say(f"  triage p50/p95: one structured call {triage['one_structured_call']['p50_s']:.1f}/"
-                f"{triage['one_structured_call']['p95_s']:.1f} s, separate calls {triage['separate_calls']['p50_s']:.1f}/"
-                f"{triage['separate_calls']['p95_s']:.1f} s")
         if "storefront" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> storefront"))
             results["storefront"] = {
@@ -55,8 +51,16 @@ class Command(BaseCommand):
                 "pages": storefront.bench_pages(threads=threads, progress=say),
             }
         if "triage" in (part or PARTS):
-            say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
-            results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
+            say(self.style.MIGRATE_HEADING("==> triage per ticket: old path (one call) vs new path, interleaved"))
+            figures = results["triage"] = engine.bench_triage(model=model, tickets=tickets, progress=say)
+            for name in ("old", "new"):
+                f = figures[name]
+                say(f"  {name}: mean {f['mean_s']:.2f} s, p50 {f['p50_s']:.2f} s, p95 {f['p95_s']:.2f} s, "
+                    f"{f['mean_generated_tokens']:.0f} tokens generated per ticket")
+            say(f"  new / old time per ticket: {figures['new_over_old_time']:.2f} (same machine, same run)")
+            if pipeline:
+                say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
+                results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
         if "chat" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> chat"))
             figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)

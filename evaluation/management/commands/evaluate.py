@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from evaluation import runner
 
-TASKS = ["head", "triage", "summaries", "retrieval", "search", "answers", "ask_data"]
+TASKS = ["head", "triage", "summaries", "products", "retrieval", "search", "answers", "ask_data"]
 
 
 class Command(BaseCommand):
@@ -14,11 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
         parser.add_argument("--split", choices=["tune", "holdout"], default=None,
-                            help="search: only this part of the set (default: both, reported separately).")
+                            help="triage and search: only this split of each labelled set (tune while developing; holdout once).")
+        parser.add_argument("--set", dest="sets", action="append", choices=["default", "types"],
+                            help="triage: only these labelled sets (repeatable).")
+        parser.add_argument("--tickets", default=None,
+                            help="triage: measure against a labelled ticket file in the import_tickets format instead.")
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, no_head, sample_tickets, split, **options):
+    def handle(self, *args, task, limit, model, no_head, sample_tickets, split, sets, tickets, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -26,9 +30,16 @@ class Command(BaseCommand):
             if name == "head":
                 results["category_head"] = runner.evaluate_head(progress=say)
             elif name == "triage":
-                results["triage"] = runner.evaluate_triage(limit=limit, model=model, use_head=not no_head, progress=say)
+                if tickets:
+                    results["triage"] = {"tickets": runner.evaluate_ticket_file(path=tickets, limit=limit, model=model,
+                                                                                use_head=not no_head, progress=say)}
+                else:
+                    results["triage"] = runner.evaluate_triage(limit=limit, model=model, use_head=not no_head, progress=say,
+                                                               split=split, sets=sets)
             elif name == "summaries":
                 results["summaries"] = runner.evaluate_summaries(limit=limit, model=model, progress=say)
+            elif name == "products":
+                results["products"] = runner.evaluate_products(progress=say)
             elif name == "retrieval":
                 results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "search":
@@ -49,6 +60,23 @@ class Command(BaseCommand):
         self._print(results)
         say(f"\nwritten to {path}")
 
+    def _triage_set(self, name: str, figures: dict) -> None:
+        say = self.stdout.write
+        say(f"  set {name!r}: categories {', '.join(figures['categories'])}; p50 {figures['latency']['p50_s']:.2f} s "
+            f"per ticket; errors {figures['errors']}; urgency within one {figures.get('urgency_within_one', '-')}")
+        for split, f in figures["splits"].items():
+            c = f["category"]
+            say(f"    [{split}] category  accuracy {c['accuracy']:.2f}  macro-F1 {c['macro_f1']:.2f}  (n={c['n']})")
+            self._confusion(c)
+            say("      reliability: " + "  ".join(f"{b['band']}: {b['accuracy'] if b['accuracy'] is not None else '-'}"
+                                                   f" (n={b['n']})" for b in c["reliability"]))
+            if "sentiment" in f:
+                s = f["sentiment"]
+                say(f"    [{split}] sentiment exact {s['exact']:.2f}  within one {s['within_one']:.2f}  "
+                    f"macro-F1 {s['macro_f1']:.2f}  Spearman(score, level) {s['spearman_score_vs_level']}")
+            if "spearman_score_vs_satisfaction" in f:
+                say(f"    [{split}] Spearman(sentiment score, satisfaction) {f['spearman_score_vs_satisfaction']}")
+
     def _print(self, results: dict) -> None:
         say = self.stdout.write
         say("")
@@ -58,18 +86,17 @@ class Command(BaseCommand):
                 say(f"  skipped: {figures['skipped']}")
                 continue
             if key == "triage":
-                for field in ("category", "sentiment", "urgency"):
-                    report = figures[field]
-                    extra = "".join(f"  {k} {report[k]:.2f}" for k in ("exact", "within_one") if k in report)
-                    say(f"  {field:<10} accuracy {report['accuracy']:.2f}  macro-F1 {report['macro_f1']:.2f}{extra}  (n={report['n']})")
-                    self._confusion(report)
-                say(f"  language   accuracy {figures['language_accuracy']:.2f}")
-                say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s  errors {figures['errors']}")
+                for name, one_set in figures.items():
+                    self._triage_set(name, one_set)
             elif key == "ask_data":
                 say(f"  execution accuracy {figures['execution_accuracy']:.2f}  ({figures['correct']}/{figures['n']} correct, "
                     f"{figures['wrong']} wrong, {figures['refused']} refused, {figures['failed']} failed in the database, "
                     f"{figures['errors']} model errors; {figures['model']})")
                 say(f"  latency    p50 {figures['latency']['p50_s']:.2f} s  p95 {figures['latency']['p95_s']:.2f} s")
+            elif key == "products":
+                for name, f in figures.items():
+                    say(f"  {name:<12} top-1 {f['top1']:.3f}  empty {f['empty']:.3f}  (n={f['n']}); named when none: "
+                        f"{f['named_when_none']}")
             elif key == "retrieval":
                 for setting in ("question_only", "from_product_page"):
                     f, k = figures[setting], figures["k"]
