@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from llm import engine
@@ -97,6 +97,7 @@ class AnswerStream:
     brands: list[str] = field(default_factory=list)
     flagged: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
+    on_piece: Callable[[str], None] | None = None  # called with every raw piece (progress, not for showing)
     started: float = field(default_factory=time.monotonic)
     result: AnswerResult | None = None
 
@@ -110,6 +111,8 @@ class AnswerStream:
                 if first_token is None:
                     first_token = time.monotonic() - self.started
                 raw += piece
+                if self.on_piece is not None:
+                    self.on_piece(piece)
                 if answer_from is None:
                     answer_from = _answer_from(raw)
                     if answer_from is not None and not answer_from:

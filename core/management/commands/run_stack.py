@@ -2,7 +2,7 @@
 
 Starts the embedded services (when DATABASE_URL / REDIS_URL are unset), checks the database and
 the model files, migrates, loads the demo data, then runs the web server (gunicorn), the two
-workers (queue "llm"; queues "embed" and "default") and beat, and prints the URLs and logins.
+workers (queues "chat" then "llm"; queues "embed" and "default") and beat, and prints the URLs and logins.
 Ctrl-C stops everything this command started; data stays under var/.
 """
 
@@ -122,7 +122,7 @@ class Command(BaseCommand):
             Child("web", [str(bin_dir / "gunicorn"), "config.wsgi:application", "--bind", f"{host}:{port}",
                           "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--timeout", "120",
                           "--graceful-timeout", "10", "--access-logfile", "-"]),
-            Child("worker-llm", [*celery, "worker", "-Q", "llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
+            Child("worker-llm", [*celery, "worker", "-Q", "chat,llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
             Child("worker", [*celery, "worker", "-Q", "embed,default", "-c", "2", "-n", "main@%h", "--loglevel", "INFO"]),
             Child("beat", [*celery, "beat", "--loglevel", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]
