@@ -351,7 +351,8 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
                         turn.pk, result.prompt_tokens, result.first_token_seconds or 0, len(result.sentences),
                         result.removed_citations)
             return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
-                           first_token=progress["first_token"], total=since_request(), cited=result.cited_ids)
+                           first_token=progress["first_token"], total=since_request(), cited=result.cited_ids,
+                           quotes=result.quotes)
     except _TurnTakenOver:
         return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
     except Exception as exc:
@@ -364,13 +365,13 @@ class _TurnTakenOver(Exception):
 
 
 def _finish(turn: ChatTurn, publish, *, text: str, abstained: bool, removed: int, first_token, total: float,
-            cited: list[int] | None = None, sign_in: bool = False) -> bool:
+            cited: list[int] | None = None, sign_in: bool = False, quotes: dict | None = None) -> bool:
     if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
             answer=text, abstained=abstained, removed_citations=removed, status=TurnStatus.DONE, error="",
             seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now()):
         return False  # failed meanwhile: its listeners were told so; this late answer is not shown
     publish("done", answer=text, abstained=abstained, cited=cited or [], sign_in=sign_in,
-            offer_human=abstained)
+            offer_human=abstained, quotes=quotes or {})
     return True
 
 

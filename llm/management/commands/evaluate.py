@@ -12,11 +12,13 @@ class Command(BaseCommand):
         parser.add_argument("--task", action="append", choices=TASKS, help="Only these tasks (repeatable).")
         parser.add_argument("--limit", type=int, default=None, help="Only the first N items of each set (quick runs).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
+        parser.add_argument("--split", choices=["tune", "holdout"], default=None,
+                            help="answers: only this part of the set (default: both, reported separately).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, no_head, sample_tickets, **options):
+    def handle(self, *args, task, limit, model, split, no_head, sample_tickets, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -30,7 +32,9 @@ class Command(BaseCommand):
             elif name == "retrieval":
                 results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "answers":
-                results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
+                from llm.evaluation import answers
+
+                results["answers"] = answers.evaluate_answers(limit=limit, model=model, split=split, progress=say)
             elif name == "ask_data":
                 from llm.evaluation import ask_data
 
@@ -68,6 +72,23 @@ class Command(BaseCommand):
                     say(f"  {setting:<18} document recall@{figures['k']} {f['document_recall_at_' + str(figures['k'])]:.2f}  "
                         f"page recall@{figures['k']} {f['page_recall_at_' + str(figures['k'])]:.2f}  "
                         f"p95 {f['latency']['p95_s'] * 1000:.0f} ms  (n={figures['n']}, misses: {', '.join(f['misses']) or 'none'})")
+            elif key == "answers":
+                for part in ("tune", "holdout"):
+                    if part not in figures:
+                        continue
+                    f = figures[part]
+                    say(f"  {part} (n={f['n']}: {f['answerable']} answerable, {f['unanswerable']} unanswerable, "
+                        f"{f['follow_ups']} follow-ups)")
+                    for name in ("fact_recall", "follow_up_fact_recall", "citation_right_document_and_page",
+                                 "correct_abstention", "false_abstention", "answers_with_ungrounded_number", "empty_answers",
+                                 "sentences_removed_by_checks"):
+                        say(f"    {name:<34} {f[name]}")
+                    for name in ("prompt_tokens",):
+                        say(f"    {name:<34} p50 {f[name]['p50_s']:.0f}  p95 {f[name]['p95_s']:.0f}")
+                    for name in ("first_token", "first_sentence", "whole_answer"):
+                        say(f"    {name:<34} p50 {f[name]['p50_s']:.2f} s  p95 {f[name]['p95_s']:.2f} s")
+                    say(f"    misses: {', '.join(f['misses']) or 'none'}")
+                say(f"  errors {figures['errors']}")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")
