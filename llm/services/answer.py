@@ -195,8 +195,8 @@ def answer_schema(ids: list[int]) -> dict:
             "sentences": {"type": "array", "maxItems": MAX_SENTENCES, "items": {
                 "type": "object",
                 "properties": {"cite": {"type": "integer", "enum": ids},
-                               "quote": {"type": "string", "maxLength": 90},
-                               "text": {"type": "string", "maxLength": 220}},
+                               "quote": {"type": "string"},
+                               "text": {"type": "string"}},
                 "required": ["cite", "quote", "text"]}},
         },
         "required": ["answer_from", "sentences"],

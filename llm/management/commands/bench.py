@@ -16,8 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--no-backlog", action="store_true", help="chat: skip the run behind a triage backlog.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, no_backlog, **options):
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -42,7 +43,18 @@ class Command(BaseCommand):
             results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
         if "chat" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> chat"))
-            figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
-            for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
-                say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
+            from support import benchmark_chat
+
+            figures = results["chat"] = benchmark_chat.bench_chat_compare(model=model, questions=questions, progress=say)
+            say(f"  {'':<16} {'old p50':>9} {'old p95':>9} {'new p50':>9} {'new p95':>9} {'new/old p50':>12}")
+            for name, unit in (("prompt_tokens", ""), ("instant_answer", "s"), ("first_token", "s"), ("whole_answer", "s")):
+                old, new = figures["old"][name], figures["new"][name]
+                ratio = figures["ratios_new_over_old"].get(name)
+                say(f"  {name:<16} {old['p50_s'] if old['n'] else '-':>9} {old['p95_s'] if old['n'] else '-':>9} "
+                    f"{new['p50_s']:>9} {new['p95_s']:>9} {ratio if ratio is not None else '-':>12}  {unit}")
+            say(f"  abstained: old {figures['old']['abstained']}/{figures['old']['n']}, new {figures['new']['abstained']}/"
+                f"{figures['new']['n']}; failed: {len(figures['failed'])}")
+            if not no_backlog:
+                say(self.style.MIGRATE_HEADING("==> chat behind a triage backlog (real llm worker)"))
+                results["chat_behind_triage"] = benchmark_chat.bench_chat_behind_triage(tickets=tickets, progress=say)
         say(f"written to {engine.write_bench(results)}")
