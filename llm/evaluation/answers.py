@@ -108,10 +108,16 @@ def _figures(items: list[dict]) -> dict:
 
 
 def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable[[str], None],
-                     split: str | None = None) -> dict:
-    """Figures per split (tune, holdout) over the first `limit` rows of each split (all by default)."""
+                     split: str | None = None, ids: list[str] | None = None) -> dict:
+    """Figures per split (tune, holdout) over the first `limit` rows of each split (all by default),
+    or over the rows `ids` names."""
     knowledge_base_ready(progress)
     rows = load_jsonl("answers.jsonl")
+    if ids:
+        unknown = set(ids) - {r["id"] for r in rows}
+        if unknown:
+            raise ValueError(f"No such rows in answers.jsonl: {', '.join(sorted(unknown))}")
+        rows = [r for r in rows if r["id"] in ids]
     results, errors = {}, 0
     for part in (split,) if split else SPLITS:
         items = []

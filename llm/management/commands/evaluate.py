@@ -14,11 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--split", choices=["tune", "holdout"], default=None,
                             help="answers: only this part of the set (default: both, reported separately).")
+        parser.add_argument("--ids", default="", help="answers: only these rows (comma-separated ids, e.g. ans-003,ans-024).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, split, no_head, sample_tickets, **options):
+    def handle(self, *args, task, limit, model, split, ids, no_head, sample_tickets, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -34,7 +35,8 @@ class Command(BaseCommand):
             elif name == "answers":
                 from llm.evaluation import answers
 
-                results["answers"] = answers.evaluate_answers(limit=limit, model=model, split=split, progress=say)
+                results["answers"] = answers.evaluate_answers(limit=limit, model=model, split=split, progress=say,
+                                                             ids=[i.strip() for i in ids.split(",") if i.strip()] or None)
             elif name == "ask_data":
                 from llm.evaluation import ask_data
 
