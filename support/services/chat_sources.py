@@ -26,7 +26,8 @@ from support.selectors.knowledge import knowledge_product_named, knowledge_searc
 
 CHAT_PASSAGES = 3  # at most, per answer: each costs prompt time (about 1 s per 60 tokens on 2 AVX2 cores)
 CHAT_ORDER_PASSAGES = 3
-PASSAGE_MIN_SHARE = 0.6  # a passage whose fused score is below this share of the best one is left out
+PASSAGE_MIN_SHARE = 0.45  # a passage whose fused score is below this share of the best one is left out
+# (0.5 is a passage ranked first by one of the two rankers only, when the best is first in both: kept)
 HISTORY_TURNS = 2
 _ORDER_NUMBER = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
 _ORDER_QUESTION = re.compile(
