@@ -128,7 +128,7 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
                 asked = ask_row(row, model=model)
             except Exception as exc:  # noqa: BLE001 - an eval counts failures (a timeout on a busy machine) instead of stopping
                 errors += 1
-                progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
+                progress(f"    {row['id']}: {type(exc).__name__}: {exc} {getattr(exc, 'partial', '')[:300]!r}")
                 continue
             items.append({"row": row, **asked})
             result = asked["result"]
