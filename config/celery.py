@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.base")
 
 
 class Queue(StrEnum):
+    CHAT = "chat"  # chat answers: served by the llm worker before "llm" (config/settings/celery.py)
     LLM = "llm"  # generative SLM: slow, one process per 2 cores
     EMBED = "embed"  # MiniLM embeddings, batched
     DEFAULT = "default"  # everything else

@@ -4,12 +4,7 @@ with a backlog. Uses the running workers when they answer (e.g. `make run`), els
 default setup for the time of the bench: one llm worker (-c 1, LLM_MODEL) and one embed/default
 worker, as run_stack does. Bench tickets belong to a bench customer and are deleted afterwards.
 
-Part "chat": time to sources, to the first answer token and to the whole answer.
-
-Each question is a committed chat turn answered by chat_turn_answer, the code the llm worker runs,
-here in this process (so the figures leave out the wait for a free worker, and include everything
-after: retrieval, prompt, generation, checks, Redis events, database writes). Times are measured
-from the turn's request time, as the customer's browser would see them."""
+Part "chat" is in evaluation/bench_chat.py (CHAT_QUESTIONS below are its questions)."""
 
 from __future__ import annotations
 
@@ -24,8 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test.utils import override_settings
 
-from evaluation.runner import knowledge_base_ready, latency
-from support.models import ChatTurn, Conversation
+from evaluation.runner import latency
 
 BENCH_CUSTOMER = "bench-triage@example.invalid"
 TIMEOUT_PER_TICKET = 180
@@ -39,17 +33,19 @@ def _bench_texts(count: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(count)]
 
 
-def _start_default_workers() -> list[subprocess.Popen]:
+def _start_worker(*, name: str, queues: str, concurrency: int = 1) -> subprocess.Popen:
     celery = [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--loglevel", "WARNING",
               "--without-gossip", "--without-mingle"]
     log = (Path(settings.BASE_DIR) / "var" / "log")
     log.mkdir(parents=True, exist_ok=True)
-    processes = []
-    for name, queues, concurrency in (("bench-llm", "llm", "1"), ("bench-main", "embed,default", "2")):
-        with (log / f"{name}.log").open("ab") as out:
-            processes.append(subprocess.Popen([*celery, "-Q", queues, "-c", concurrency, "-n", f"{name}@%h"],
-                                              cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-    return processes
+    with (log / f"{name}.log").open("ab") as out:
+        return subprocess.Popen([*celery, "-Q", queues, "-c", str(concurrency), "-n", f"{name}@%h"],
+                                cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _start_default_workers() -> list[subprocess.Popen]:
+    return [_start_worker(name="bench-llm", queues="chat,llm"),
+            _start_worker(name="bench-main", queues="embed,default", concurrency=2)]
 
 
 def _wait_done(ticket_ids: list[int], deadline: float) -> dict[int, float]:
@@ -143,41 +139,3 @@ CHAT_QUESTIONS = [
     "How do I clean the Arctic Dream sleeping bag?",
     "Does the SolarBoost power bank charge a laptop?",
 ]
-
-
-def bench_chat(*, model: str | None, questions: int, progress: Callable[[str], None]) -> dict:
-    from support.services.chat import chat_turn_answer
-
-    knowledge_base_ready(progress)
-    conversation = Conversation.objects.create(session_key="bench")
-    to_sources, to_first_token, to_answer, abstained, failed = [], [], [], 0, []
-
-    def answer(turn: ChatTurn) -> bool:
-        try:
-            chat_turn_answer(turn_id=turn.pk, model=model)
-            return True
-        except Exception as exc:  # noqa: BLE001 - a failed turn (a timeout on a busy machine) is counted, not fatal
-            failed.append(f"{turn.question}: {type(exc).__name__}: {exc}")
-            progress(f"    failed: {failed[-1]}")
-            return False
-
-    try:
-        answer(ChatTurn.objects.create(conversation=conversation, question="How do I charge the headlamp?"))  # load the models
-        failed.clear()
-        for question in (CHAT_QUESTIONS * 10)[:questions]:
-            turn = ChatTurn.objects.create(conversation=conversation, question=question)
-            if not answer(turn):
-                continue
-            turn.refresh_from_db()
-            to_sources.append(turn.seconds_to_sources)
-            if turn.seconds_to_first_token is not None:
-                to_first_token.append(turn.seconds_to_first_token)
-            to_answer.append(turn.seconds_total)
-            abstained += turn.abstained
-            progress(f"    {turn.seconds_to_sources:.2f} s sources, {turn.seconds_to_first_token or 0:.1f} s first token, "
-                     f"{turn.seconds_total:.1f} s answer: {question}")
-    finally:
-        conversation.delete()
-    return {"time_to_sources": latency(to_sources), "time_to_first_token": latency(to_first_token),
-            "time_to_answer": latency(to_answer), "abstained": abstained, "questions": len(to_answer), "failed": failed,
-            "measured": "in-process chat_turn_answer (the llm worker's code), without the queue wait"}

@@ -356,55 +356,6 @@ def evaluate_retrieval(*, limit: int | None, progress: Callable[[str], None], k:
     return {**figures, "n": len(rows), "k": k}
 
 
-def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable[[str], None]) -> dict:
-    """Answers over the chat's real retrieval (the same passages a customer's question gets)."""
-    from llm.services.answer import Passage, answer
-    from support.selectors.knowledge import knowledge_search_for_question
-    from support.services.chat import CHAT_PASSAGES
-
-    knowledge_base_ready(progress)
-    rows = load_jsonl("kb_questions.jsonl")[:limit]
-    seconds, first_token = [], []
-    fact_hits = fact_total = cited_right = answerable = abstain_right = unanswerable = false_abstain = removed = errors = 0
-    for i, row in enumerate(rows, 1):
-        gold = {_gold_source(source)[0] for source in row["sources"]}
-        found = knowledge_search_for_question(question=row["question"], page_product_id=_page_product_id(row), limit=CHAT_PASSAGES)
-        passages = [Passage(id=n, text=p.text, source=p.source) for n, p in enumerate(found, 1)]
-        try:
-            result = answer(question=row["question"], passages=passages, model=model)
-        except Exception as exc:  # noqa: BLE001 - an eval counts failures (a timeout on a busy machine) instead of stopping
-            errors += 1
-            progress(f"    {row['id']}: {type(exc).__name__}: {exc}")
-            continue
-        seconds.append(result.seconds)
-        if result.first_token_seconds is not None:
-            first_token.append(result.first_token_seconds)
-        removed += result.removed_citations
-        if row["answerable"]:
-            answerable += 1
-            false_abstain += result.abstained
-            gold_ids = {n for n, p in enumerate(found, 1) if p.url.split("/help/", 1)[-1].split("/", 1)[0] in gold}
-            cited_right += bool(set(result.cited_ids) & gold_ids)
-            for fact in row["required_facts"]:
-                fact_total += 1
-                fact_hits += fact.lower() in result.text.lower()
-        else:
-            unanswerable += 1
-            abstain_right += result.abstained
-        progress(f"    answer {i}/{len(rows)}")
-    return {
-        "fact_recall": round(fact_hits / max(fact_total, 1), 3),
-        "citation_correct": round(cited_right / max(answerable, 1), 3),
-        "false_abstention": round(false_abstain / max(answerable, 1), 3),
-        "correct_abstention": round(abstain_right / max(unanswerable, 1), 3),
-        "invalid_citations_removed": removed,
-        "latency": latency(seconds),
-        "first_token": latency(first_token),
-        "n": len(rows), "answerable": answerable, "unanswerable": unanswerable, "errors": errors,
-        "passages": "real retrieval (knowledge_search_for_question), as the chat",
-    }
-
-
 def write_results(results: dict, path: Path | None = None) -> Path:
     """Merge `results` (task -> figures) into var/eval/latest.json (or `path`, e.g. the bench file)."""
     path = path or Path(settings.BASE_DIR) / "var" / "eval" / "latest.json"

@@ -6,4 +6,4 @@ class LlmConfig(AppConfig):
     verbose_name = "Language models"
 
     def ready(self):
-        from llm import task_runs  # noqa: F401 - connects the Celery signal handlers
+        from llm import task_runs, warmup  # noqa: F401 - connect the Celery signal handlers

@@ -1,4 +1,4 @@
-"""Record every run of a task on the "llm" and "embed" queues as a TaskRun row (Celery signals).
+"""Record every run of a task on the "chat", "llm" and "embed" queues as a TaskRun row (Celery signals).
 
 Handlers run in the worker process around each task: prerun notes the start, failure keeps the
 error, postrun writes one row. Recording must never break a task: database errors are logged.
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-RECORDED_QUEUES = {"llm", "embed"}
+RECORDED_QUEUES = {"chat", "llm", "embed"}
 _running: dict[str, tuple[float, object]] = {}
 _errors: dict[str, str] = {}
 

@@ -16,7 +16,7 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):
     pytest.fail(f"condition not met within {timeout} s")
 
 
-def celery_worker_start(*, name: str, queues: str = "llm,embed,default", llm_model: str | None = None,
+def celery_worker_start(*, name: str, queues: str = "chat,llm,embed,default", llm_model: str | None = None,
                         env: dict | None = None, database_name: str | None = None):
     """Start a real `celery worker` on `queues` using the test database and Redis; returns the
     process (its own session, so the whole group can be signalled) once it answers a ping.

@@ -15,13 +15,26 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
-CELERY_TASK_QUEUES = (KombuQueue("llm"), KombuQueue("embed"), KombuQueue("default"))
+CELERY_TASK_QUEUES = (KombuQueue("chat"), KombuQueue("llm"), KombuQueue("embed"), KombuQueue("default"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Routing by task name, in one place: generative work on "llm", vectors on "embed", the rest
-# on "default". Name tasks so that they match (e.g. <app>.tasks.embed_<what>).
+# Every task of ours by its full name, in one place (a test checks that each registered task has a
+# route): chat answers on "chat", other generative work on "llm", vectors on "embed", the rest on
+# "default". The llm worker consumes "chat,llm" and, with the "sorted" queue order below, always
+# looks at "chat" first: a chat turn waits for at most the one triage already running, never for a
+# triage backlog, and one process (one copy of the model) serves both.
 CELERY_TASK_ROUTES = {
-    "*.tasks.embed_*": {"queue": "embed"},
-    "*.tasks.llm_*": {"queue": "llm"},
+    "support.tasks.llm_answer_chat_turn": {"queue": "chat"},
+    "support.tasks.llm_triage_ticket": {"queue": "llm"},
+    "support.analytics.tasks.llm_data_question_answer": {"queue": "llm"},
+    "llm.tasks.llm_triage_messages_task": {"queue": "llm"},
+    "llm.tasks.embed_texts_task": {"queue": "embed"},
+    "eshop.tasks.embed_product": {"queue": "embed"},
+    "support.tasks.embed_ticket": {"queue": "embed"},
+    "support.tasks.embed_knowledge_document": {"queue": "embed"},
+    "llm.tasks.classifiers_retrain_task": {"queue": "default"},
+    "support.tasks.sweep_stale_triage": {"queue": "default"},
+    "support.tasks.chat_turns_fail_stale": {"queue": "default"},
+    "core.tasks.queue_heartbeat": {"queue": "default"},  # beat and run_stack send it to each queue explicitly
 }
 
 # Time limits: generous defaults; SLM tasks set their own (see llm/tasks.py).
@@ -41,6 +54,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # longest task, or a slow task would run twice.
     "visibility_timeout": max(3600, LONGEST_TASK_SECONDS * 2),
     "socket_connect_timeout": 3,
+    # kombu's Redis transport rotates a worker's queues after each message (round robin); "sorted"
+    # asks them in name order every time, so "chat" comes before "llm" (and "default" before "embed").
+    "queue_order_strategy": "sorted",
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
 CELERY_TASK_SEND_SENT_EVENT = False
@@ -54,7 +70,7 @@ CELERY_BEAT_SCHEDULE = {
         "args": (queue,),
         "options": {"queue": queue, "expires": 55},
     }
-    for queue in ("llm", "embed", "default")
+    for queue in ("llm", "embed", "default")  # "chat" is served by the llm worker: its heartbeat says it lives
 }
 # The support desk's sweeper: triage that waits too long (broker down, worker killed) is sent again.
 CELERY_BEAT_SCHEDULE["support-sweep-stale-triage"] = {

@@ -11,6 +11,8 @@ LLM_MODEL_DIR = Path(env_str("LLM_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 4096)
 LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
+# Load the model and its answer prompt when a "chat"/"llm" worker process starts (llm/warmup.py).
+LLM_WARM_UP = env_int("LLM_WARM_UP", 1) == 1
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
 # Web processes load the search query encoder at start (config/wsgi.py), not on the first search.

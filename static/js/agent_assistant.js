@@ -56,12 +56,13 @@
       }
       stream = A.listen(result.data.events_url, {
         sources: function (list) { sources = list || []; A.renderSources(sourcesNode, sources, "assistant-source-"); statusLine.textContent = "Writing…"; },
+        sentence: function (sentence) { text += (text ? " " : "") + sentence; A.renderAnswer(answerNode, text, sources, true); },
         token: function (piece) { text += piece; A.renderAnswer(answerNode, text, sources, false); },
         ping: function (status) { if (status === "pending") statusLine.textContent = "Waiting for the assistant…"; },
         done: function (data) {
           busy(false);
           statusLine.textContent = data.abstained ? "The knowledge base does not answer this." : "";
-          A.renderAnswer(answerNode, data.answer, sources, true);
+          A.renderAnswer(answerNode, data.answer, sources, true, data.quotes);
           if (action === "draft" && !data.abstained) {
             draftNode.textContent = draftText(data.answer, sources);
             draftNode.hidden = false;

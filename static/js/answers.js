@@ -46,9 +46,10 @@
     });
   }
 
-  // The answer as text with each [n] that names a source turned into a link to it (final answers only:
-  // while streaming, the numbers are not checked yet).
-  function renderAnswer(node, text, sources, final) {
+  // The answer as text with each [n] that names a source turned into a link to it (checked text only:
+  // final answers and "sentence" events; raw tokens of older workers are not checked yet). `quotes`
+  // ({n: [quote, ...]}) are the passage words each citation rests on, shown on hover.
+  function renderAnswer(node, text, sources, final, quotes) {
     node.textContent = "";
     var byNumber = {};
     (sources || []).forEach(function (source) { byNumber[source.n] = source; });
@@ -57,7 +58,8 @@
       if (match && byNumber[match[1]]) {
         var cite = el("a", "chat-cite", part);
         cite.href = byNumber[match[1]].url;
-        cite.title = byNumber[match[1]].title;
+        cite.title = byNumber[match[1]].title +
+          (quotes && quotes[match[1]] ? ": \u201c" + quotes[match[1]].join("\u201d \u2026 \u201c") + "\u201d" : "");
         node.appendChild(cite);
       } else {
         node.appendChild(document.createTextNode(part));
@@ -65,8 +67,8 @@
     });
   }
 
-  // Follow one answer. handlers: sources(list), token(text), ping(status), done(event), failed(message),
-  // reconnecting(). Events are numbered: a replay after a reconnect skips what was already seen.
+  // Follow one answer. handlers: sources(list), instant(event), sentence(text), token(text), ping(status),
+  // done(event), failed(message), reconnecting(); instant and sentence are optional. Events are numbered: a replay after a reconnect skips what was already seen.
   // Returns {close}. A deadline turns a silent stream into a failure, so nothing waits forever.
   function listen(eventsUrl, handlers, deadlineMs) {
     var seen = 0;
@@ -82,6 +84,8 @@
       return data;
     }
     source.addEventListener("sources", function (event) { var d = accept(event); if (d) handlers.sources(d.sources); });
+    source.addEventListener("instant", function (event) { var d = accept(event); if (d && handlers.instant) handlers.instant(d); });
+    source.addEventListener("sentence", function (event) { var d = accept(event); if (d && handlers.sentence) handlers.sentence(d.text); });
     source.addEventListener("token", function (event) { var d = accept(event); if (d) handlers.token(d.text); });
     source.addEventListener("ping", function (event) { if (handlers.ping) handlers.ping(JSON.parse(event.data).status); });
     source.addEventListener("done", function (event) { var d = accept(event); if (d) { stop(); handlers.done(d); } });

@@ -59,9 +59,12 @@
     this.node.appendChild(el("p", "chat-question", data.question));
     this.sourcesNode = el("ol", "chat-sources");
     this.sourcesNode.setAttribute("aria-label", "Sources");
+    this.instantNode = el("blockquote", "chat-instant");
+    this.instantNode.hidden = true;
     this.answerNode = el("p", "chat-answer");
     this.actionsNode = el("div", "chat-actions");
     this.node.appendChild(this.sourcesNode);
+    this.node.appendChild(this.instantNode);
     this.node.appendChild(this.answerNode);
     this.node.appendChild(this.actionsNode);
     log.appendChild(this.node);
@@ -72,8 +75,18 @@
     A.renderSources(this.sourcesNode, this.sources, "chat-source-" + this.id + "-");
   };
 
-  Turn.prototype.showAnswer = function (text, final) {
-    A.renderAnswer(this.answerNode, text, this.sources, final);
+  Turn.prototype.showAnswer = function (text, final, quotes) {
+    A.renderAnswer(this.answerNode, text, this.sources, final, quotes);
+  };
+
+  // The instant answer: the best-matching line of the best source, as a quote from it, at once.
+  Turn.prototype.showInstant = function (data) {
+    this.instantNode.textContent = "";
+    var label = el("a", "chat-instant-label", data.label + ":");
+    label.href = data.url;
+    this.instantNode.appendChild(label);
+    this.instantNode.appendChild(el("span", "chat-instant-quote", " \u201c" + data.quote + "\u201d"));
+    this.instantNode.hidden = false;
   };
 
   Turn.prototype.listen = function () {
@@ -83,6 +96,8 @@
     statusLine.textContent = "Looking it up…";
     this.stream = A.listen(this.eventsUrl, {
       sources: function (sources) { turn.showSources(sources); statusLine.textContent = "Writing the answer…"; },
+      instant: function (data) { turn.showInstant(data); },
+      sentence: function (text) { turn.text += (turn.text ? " " : "") + text; turn.showAnswer(turn.text, true); },
       token: function (text) { turn.text += text; turn.showAnswer(turn.text, false); },
       ping: function (status) { if (status === "pending") statusLine.textContent = "Waiting for the assistant…"; },
       done: function (data) { turn.finish(data); },
@@ -101,7 +116,7 @@
   Turn.prototype.finish = function (data) {
     this.stop();
     this.text = data.answer;
-    this.showAnswer(data.answer, true);
+    this.showAnswer(data.answer, true, data.quotes);
     this.actionsNode.textContent = "";
     if (data.sign_in) {
       var signIn = el("a", "button button-small", "Sign in");
@@ -157,6 +172,8 @@
         turn.actionsNode.textContent = "";
         turn.sourcesNode.textContent = "";
         turn.answerNode.textContent = "";
+        turn.instantNode.textContent = "";
+        turn.instantNode.hidden = true;
         turn.text = "";
         turn.listen();
       });

@@ -1,18 +1,30 @@
-"""The customer chat: turns are committed, answered on the llm queue, streamed through Redis.
+"""The customer chat: turns are committed, answered on the "chat" queue, streamed through Redis.
 
-A turn's answer is a sequence of events (sources, token..., done | failed) that the worker both
-appends to a Redis list and publishes on the turn's channel in one MULTI, so a late subscriber
-(the SSE endpoint) replays the list and then follows the channel without gaps or duplicates
-(events are numbered). The database row is the durable record: sources, answer, status, timings.
+A turn's answer is a sequence of numbered events that are both appended to a Redis list and
+published on the turn's channel in one MULTI, so a late subscriber (the SSE endpoint) replays the
+list and then follows the channel without gaps or duplicates. The event kinds, in order:
+
+    sources   {"sources": [card, ...]}        the numbered sources (first, always)
+    instant   {"label", "quote", "n", "url"}  the best-matching sentence of the best passage, labelled
+                                              as a quote from its source ("From the X manual, page 7")
+    sentence  {"text": "... [1]."}           one answer sentence that passed every grounding check;
+                                              what the customer sees is only ever these
+    token     {"text"}                        (older workers) a raw piece of the answer; no longer sent
+    done      {"answer", "abstained", "cited", "sign_in", "offer_human"}   the checked answer
+    failed    {"error", "retryable"}
+
+`sources` and `instant` are published by the web process right after the question is committed
+(chat_turn_prepare: retrieval does not wait for the llm worker); the worker continues the numbering
+of the same attempt, or publishes them itself when they are missing (a retry, a failed prepare).
+The database row is the durable record: sources, answer, status, timings.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
@@ -20,30 +32,30 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue
 from support.models import ChatTurn, Conversation
 from support.models.chat import ConversationKind, TurnStatus
+from support.services.chat_sources import (  # noqa: F401 - re-exported: callers import them from here
+    CHAT_PASSAGES,
+    ChatSource,
+    chat_sources_for_turn,
+    chat_turn_context,
+    instant_quote,
+    is_order_question,
+    knowledge_brands,
+    order_passages_for_user,
+)
 from support.services.tickets import message_body_clean
 
-CHAT_PASSAGES = 4  # knowledge passages per answer: each costs prompt time (about 1 s per 80 tokens on 2 cores)
-CHAT_ORDER_PASSAGES = 3
 EVENTS_TTL_SECONDS = 3600
 PARTIAL_SAVE_SECONDS = 1.0
 SIGN_IN_FOR_ORDERS = ("I can look up your orders once you sign in: please sign in and ask again. "
                       "For anything else, just ask here.")
 ANSWER_FAILED = "The assistant stopped before finishing its answer. Please try again."
 TRANSCRIPT_MAX_CHARS = 9_000
-
-_ORDER_NUMBER = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
-_ORDER_QUESTION = re.compile(
-    r"\b(my|mine|i|we)\b[^.?!]{0,60}\b(order|orders|package|parcel|delivery|shipment|tracking|shipped|arrive|purchase)"
-    r"|\b(order|package|parcel|shipment|delivery)\b[^.?!]{0,40}\b(status|arrive|where|late|track)"
-    r"|\bwhere\s+is\s+my\b",
-    re.IGNORECASE,
-)
+logger = logging.getLogger(__name__)
 
 _client: redis.Redis | None = None
 
@@ -112,13 +124,12 @@ def conversation_get_own(*, user, session_key: str, public_id, session_conversat
 
 
 def chat_turn_create(*, conversation: Conversation, question: str, product=None) -> ChatTurn:
-    """Commit the question as a pending turn, then (on commit) queue its answer on the llm queue.
+    """Commit the question as a pending turn, then (on commit) find its sources and instant quote
+    here and queue its answer on the chat queue (chat_turn_dispatch).
 
     The question is cleaned like a ticket message (control characters out, at most 10,000
     characters, not blank); raises ChatError with the reason otherwise.
     """
-    from support.tasks import llm_answer_chat_turn
-
     try:
         question = message_body_clean(question)
     except ValidationError as exc:
@@ -127,14 +138,51 @@ def chat_turn_create(*, conversation: Conversation, question: str, product=None)
         turn = ChatTurn.objects.create(conversation=conversation, question=question, product=product,
                                        requested_at=timezone.now())
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
-        enqueue_on_commit(llm_answer_chat_turn, turn.pk)  # broker down: stays pending, then failed (retryable) by the stale sweep
+        transaction.on_commit(lambda: chat_turn_dispatch(turn_id=turn.pk))
     return turn
 
 
-def chat_turn_retry(*, turn: ChatTurn) -> ChatTurn:
-    """Ask again for a failed turn's answer (a new attempt; the old events are dropped)."""
+def chat_turn_dispatch(*, turn_id: int) -> None:
+    """After commit: publish the turn's sources and instant quote (chat_turn_prepare), then queue the
+    answer. A failed prepare is logged and left to the worker, which then finds the sources itself."""
     from support.tasks import llm_answer_chat_turn
 
+    try:
+        chat_turn_prepare(turn_id=turn_id)
+    except Exception:  # noqa: BLE001 - the worker retrieves again; the customer only waits longer
+        logger.exception("chat turn %s: sources not prepared in the web process", turn_id)
+    enqueue(llm_answer_chat_turn, turn_id)  # broker down: stays pending, then failed (retryable) by the stale sweep
+
+
+def chat_turn_prepare(*, turn_id: int) -> bool:
+    """Retrieve a pending turn's sources and publish `sources` and `instant` (events 0 and 1 of the
+    attempt the worker is about to make); store the sources and time to sources on the row.
+
+    Runs in the web process (MiniLM query vector and two PostgreSQL queries, well under a second)
+    so the customer sees sources and a quote at once, however long the llm queue is. Returns False
+    (publishing nothing) when the turn is no longer pending.
+    """
+    turn = ChatTurn.objects.select_related("conversation__user").filter(pk=turn_id, status=TurnStatus.PENDING).first()
+    if turn is None:
+        return False
+    started = time.monotonic()
+    context = chat_turn_context(turn=turn)
+    sources, needs_sign_in = chat_sources_for_turn(turn=turn, context=context)
+    cards = [source.card() for source in sources]
+    queued_for = max(0.0, (timezone.now() - turn.requested_at).total_seconds())
+    ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.PENDING).update(
+        sources=cards, seconds_to_sources=round(queued_for + time.monotonic() - started, 3))
+    publish = _Publisher(turn.pk, turn.attempts + 1)
+    publish("sources", sources=cards)
+    quote = None if needs_sign_in else instant_quote(sources=sources, question=context.standalone)
+    if quote:
+        publish("instant", **quote, seconds=round(queued_for + time.monotonic() - started, 3))
+    return True
+
+
+def chat_turn_retry(*, turn: ChatTurn) -> ChatTurn:
+    """Ask again for a failed turn's answer (a new attempt; the old events are dropped first, so
+    the new attempt's sources and instant quote, published on commit, are kept)."""
     if turn.status != TurnStatus.FAILED:
         raise ChatError("Only a failed answer can be retried.")
     redis_client().delete(turn_events_key(turn.pk))  # before the new run is queued: its first events must stay
@@ -142,7 +190,7 @@ def chat_turn_retry(*, turn: ChatTurn) -> ChatTurn:
         ChatTurn.objects.filter(pk=turn.pk).update(
             status=TurnStatus.PENDING, error="", answer="", sources=[], requested_at=timezone.now(), last_event_at=None,
             finished_at=None, seconds_to_sources=None, seconds_to_first_token=None, seconds_total=None)
-        enqueue_on_commit(llm_answer_chat_turn, turn.pk)
+        transaction.on_commit(lambda: chat_turn_dispatch(turn_id=turn.pk))
     turn.refresh_from_db()
     return turn
 
@@ -182,83 +230,6 @@ def agent_assistant_ask(*, ticket, agent, action: str) -> ChatTurn:
 
 # --- answering (llm worker) ---------------------------------------------------------------------
 
-def is_order_question(question: str) -> bool:
-    return bool(_ORDER_NUMBER.search(question) or _ORDER_QUESTION.search(question))
-
-
-@dataclass(frozen=True)
-class ChatSource:
-    n: int
-    text: str
-    source: str
-    url: str
-    kind: str
-    chunk_id: int | None = None
-    document: str = ""
-    heading: str = ""
-    page: int | None = None
-    score: float | None = None
-
-    def card(self) -> dict:
-        """What is stored on the turn and sent to the browser (no passage text for orders: the card suffices)."""
-        return {"n": self.n, "kind": self.kind, "chunk_id": self.chunk_id, "document": self.document, "heading": self.heading,
-                "page": self.page, "url": self.url, "score": self.score, "title": self.source,
-                "excerpt": self.text[:240]}
-
-
-def order_passages_for_user(*, user, question: str, limit: int = CHAT_ORDER_PASSAGES) -> list[tuple[str, str, str]]:
-    """(source, text, url) of the user's own orders relevant to the question.
-
-    Orders are looked up from `user` only: an order number in the question narrows the choice
-    among the user's orders and can never reach another customer's. Newest first otherwise.
-    """
-    from eshop.models import Order
-
-    orders = Order.objects.filter(user=user).prefetch_related("lines").order_by("-created_at", "-id")
-    numbers = {n.upper() for n in _ORDER_NUMBER.findall(question)}
-    if numbers:
-        named = list(orders.filter(number__in=numbers)[:limit])
-        orders = named or list(orders[:limit])
-    else:
-        orders = list(orders[:limit])
-    passages = []
-    for order in orders:
-        items = "; ".join(f"{line.quantity} × {line.product_name}" for line in order.lines.all())
-        tracking = f", tracking number {order.tracking_number}" if order.tracking_number else ""
-        text = (f"Your order {order.number} was placed on {order.created_at:%d %B %Y}. Its status is "
-                f"{order.get_status_display().lower()}{tracking}. Shipping: {order.get_shipping_method_display().lower()}. "
-                f"Items: {items}. Order total: ${order.total}.")
-        passages.append((f"Your order {order.number}", text, reverse("order-detail", kwargs={"number": order.number})))
-    return passages
-
-
-def chat_sources_for_turn(*, turn: ChatTurn) -> tuple[list[ChatSource], bool]:
-    """The numbered sources of a turn's answer and whether the customer must sign in first.
-
-    Knowledge passages come from knowledge_search, narrowed to the page's product or the product the
-    question names. For an order question, the signed-in customer's own orders come first (from the
-    conversation's user, never from the message); an anonymous customer is asked to sign in.
-    """
-    from llm.services.answer import looks_like_injection
-    from support.selectors.knowledge import knowledge_search_for_question
-
-    question = turn.question
-    sources: list[ChatSource] = []
-    user = turn.conversation.user
-    if turn.conversation.kind == ConversationKind.CUSTOMER and is_order_question(question):
-        if user is None:
-            return [], True
-        for source, text, url in order_passages_for_user(user=user, question=question):
-            sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
-    for passage in knowledge_search_for_question(question=question[:2_000], page_product_id=turn.product_id, limit=CHAT_PASSAGES):
-        if looks_like_injection(passage.text):
-            continue  # a document that gives the assistant orders is neither shown nor read (see llm.services.answer)
-        sources.append(ChatSource(n=len(sources) + 1, text=passage.text, source=passage.source, url=passage.url,
-                                  kind=passage.kind, chunk_id=passage.chunk_id, document=passage.document_title,
-                                  heading=passage.heading, page=passage.page, score=passage.score))
-    return sources, False
-
-
 class _Heartbeat:
     """While the worker answers, touch the turn's last_event_at every third of CHAT_STALL_SECONDS from a
     thread of the same process, so a long model load or prompt (no tokens yet) is not taken for a dead
@@ -291,10 +262,18 @@ class _Heartbeat:
 class _Publisher:
     """Numbered events of one attempt: appended to the turn's list and published, atomically."""
 
-    def __init__(self, turn_id: int, attempt: int):
-        self.turn_id, self.attempt, self.n = turn_id, attempt, 0
+    def __init__(self, turn_id: int, attempt: int, *, resume: bool = False):
+        """A fresh list for the attempt; with `resume`, continue the list when it already holds this
+        attempt's first events (published by chat_turn_prepare): `resumed` tells which."""
+        self.turn_id, self.attempt, self.n, self.resumed = turn_id, attempt, 0, False
         self.client = redis_client()
-        self.client.delete(turn_events_key(turn_id))
+        key = turn_events_key(turn_id)
+        if resume:
+            first = self.client.lindex(key, 0)
+            if first is not None and json.loads(first).get("attempt") == attempt:
+                self.n, self.resumed = self.client.llen(key), True
+                return
+        self.client.delete(key)
 
     def __call__(self, kind: str, **data) -> None:
         event = json.dumps({"i": self.n, "attempt": self.attempt, "type": kind, **data})
@@ -307,13 +286,15 @@ class _Publisher:
 
 
 def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
-    """Answer one pending turn: sources first, then the streamed answer, then the checked answer.
+    """Answer one pending turn: its checked sentences, one event each, then the checked answer.
 
     Claims the turn (pending -> streaming, attempts + 1) so a duplicate delivery does nothing and
-    returns False. Writes sources and time to sources, the partial answer about every second (with
-    last_event_at, which tells the sweeper the worker is alive), and at the end the checked answer
-    (citations verified, unsupported sentences dropped, abstention), timings and status done. Any
-    error marks the turn failed (with the error) and publishes `failed`; the customer can retry.
+    returns False. Finds the turn's context and sources (the same as chat_turn_prepare found, which
+    published `sources` and `instant` already; else publishes them now), streams each sentence that
+    passes the grounding checks as a `sentence` event, saves the partial answer about every second
+    (with last_event_at, which tells the sweeper the worker is alive) and at the end the checked
+    answer, timings and status done. Any error marks the turn failed (with the error) and publishes
+    `failed`; the customer can retry.
     """
     from llm.services.answer import Passage, answer_stream
 
@@ -323,7 +304,7 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
     if not claimed:
         return False
     turn = ChatTurn.objects.select_related("conversation__user").get(pk=turn_id)
-    publish = _Publisher(turn.pk, turn.attempts)
+    publish = _Publisher(turn.pk, turn.attempts, resume=True)
     started = time.monotonic()
     queued_for = max(0.0, (now - turn.requested_at).total_seconds())
 
@@ -332,43 +313,65 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
 
     try:
         with _Heartbeat(turn.pk, turn.attempts):
-            sources, needs_sign_in = chat_sources_for_turn(turn=turn)
-            cards = [source.card() for source in sources]
-            ChatTurn.objects.filter(pk=turn.pk).update(sources=cards, seconds_to_sources=since_request(), last_event_at=timezone.now())
-            publish("sources", sources=cards)
+            context = chat_turn_context(turn=turn)
+            sources, needs_sign_in = chat_sources_for_turn(turn=turn, context=context)
+            if not publish.resumed:
+                cards = [source.card() for source in sources]
+                ChatTurn.objects.filter(pk=turn.pk).update(sources=cards, seconds_to_sources=since_request(),
+                                                           last_event_at=timezone.now())
+                publish("sources", sources=cards)
+                quote = None if needs_sign_in else instant_quote(sources=sources, question=context.standalone)
+                if quote:
+                    publish("instant", **quote, seconds=since_request())
             if needs_sign_in:
                 return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=0, first_token=None,
                                total=since_request(), sign_in=True)
-            stream = answer_stream(question=turn.question[:2_000], model=model,
-                                   passages=[Passage(id=s.n, text=s.text, source=s.source) for s in sources])
-            produced, first_token, saved_at = [], None, time.monotonic()
-            for piece in stream:
-                if first_token is None:
-                    first_token = since_request()
-                    ChatTurn.objects.filter(pk=turn.pk).update(seconds_to_first_token=first_token)
-                produced.append(piece)
-                publish("token", text=piece)
-                if time.monotonic() - saved_at >= PARTIAL_SAVE_SECONDS:
+            progress = {"first_token": None, "saved_at": time.monotonic(), "shown": []}
+
+            def on_piece(piece: str) -> None:
+                if progress["first_token"] is None:
+                    progress["first_token"] = since_request()
+                    ChatTurn.objects.filter(pk=turn.pk).update(seconds_to_first_token=progress["first_token"])
+                if time.monotonic() - progress["saved_at"] >= PARTIAL_SAVE_SECONDS:
                     if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
-                            answer="".join(produced), last_event_at=timezone.now()):
-                        return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
-                    saved_at = time.monotonic()
+                            answer=" ".join(progress["shown"]), last_event_at=timezone.now()):
+                        raise _TurnTakenOver
+                    progress["saved_at"] = time.monotonic()
+
+            stream = answer_stream(
+                question=turn.question[:2_000], retrieval_question=context.standalone, history=context.history,
+                brands=knowledge_brands(), model=model,
+                passages=[Passage(id=s.n, text=s.text, source=s.source, kind=s.kind, brand=s.brand) for s in sources])
+            stream.on_piece = on_piece
+            for sentence in stream:
+                progress["shown"].append(sentence)
+                publish("sentence", text=sentence)
             result = stream.result
+            logger.info("chat turn %s: %s prompt tokens, first token %.2f s, %s sentences shown, %s removed",
+                        turn.pk, result.prompt_tokens, result.first_token_seconds or 0, len(result.sentences),
+                        result.removed_citations)
             return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
-                           first_token=first_token, total=since_request(), cited=result.cited_ids)
+                           first_token=progress["first_token"], total=since_request(), cited=result.cited_ids,
+                           quotes=result.quotes)
+    except _TurnTakenOver:
+        return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
     except Exception as exc:
         chat_turn_fail(turn_id=turn.pk, error=f"{type(exc).__name__}: {exc}", attempt=turn.attempts, publish=publish)
         raise
 
 
+class _TurnTakenOver(Exception):
+    """The turn is no longer this attempt's (failed as stalled, perhaps retried): stop answering."""
+
+
 def _finish(turn: ChatTurn, publish, *, text: str, abstained: bool, removed: int, first_token, total: float,
-            cited: list[int] | None = None, sign_in: bool = False) -> bool:
+            cited: list[int] | None = None, sign_in: bool = False, quotes: dict | None = None) -> bool:
     if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
             answer=text, abstained=abstained, removed_citations=removed, status=TurnStatus.DONE, error="",
             seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now()):
         return False  # failed meanwhile: its listeners were told so; this late answer is not shown
     publish("done", answer=text, abstained=abstained, cited=cited or [], sign_in=sign_in,
-            offer_human=abstained)
+            offer_human=abstained, quotes=quotes or {})
     return True
 
 

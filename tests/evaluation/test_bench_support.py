@@ -1,6 +1,7 @@
 import pytest
 
-from evaluation.bench_support import BENCH_CUSTOMER, bench_chat, bench_triage_pipeline
+from evaluation.bench_chat import bench_chat_compare
+from evaluation.bench_support import BENCH_CUSTOMER, bench_triage_pipeline
 from support.models import ChatTurn, Conversation, Ticket
 
 
@@ -18,10 +19,13 @@ def test_the_triage_bench_measures_latency_and_throughput_and_cleans_up(celery_w
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_chat_benchmark_times_sources_first_token_and_answer(demo_knowledge):
-    figures = bench_chat(model="smollm2-135m", questions=2, progress=lambda line: None)
+def test_chat_benchmark_compares_the_old_and_new_paths_on_the_same_questions(demo_knowledge):
+    figures = bench_chat_compare(model="smollm2-135m", questions=2, progress=lambda line: None)
 
-    assert figures["questions"] == 2
-    assert 0 < figures["time_to_sources"]["p50_s"] <= figures["time_to_answer"]["p50_s"]
-    assert figures["time_to_answer"]["n"] == 2
+    old, new = figures["old"], figures["new"]
+    assert old["n"] == new["n"] == 2 and not figures["failed"]
+    assert new["prompt_tokens"]["p50_s"] < old["prompt_tokens"]["p50_s"], "the new prompt is smaller"
+    assert new["instant_answer"]["n"] >= 1 and old["instant_answer"]["n"] == 0
+    assert 0 < new["instant_answer"]["p50_s"] <= new["whole_answer"]["p50_s"]
+    assert set(figures["ratios_new_over_old"]) == {"prompt_tokens", "first_token", "whole_answer"}
     assert not Conversation.objects.exists() and not ChatTurn.objects.exists()  # the bench leaves nothing behind

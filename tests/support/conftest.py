@@ -79,3 +79,21 @@ def no_enqueue(monkeypatch):
     for task in (tasks.llm_triage_ticket, tasks.embed_ticket):
         monkeypatch.setattr(task, "apply_async", record(task))
     return sent
+
+
+@pytest.fixture
+def answer_worker(monkeypatch):
+    """A worker of its own with the default model (Qwen2.5-Coder-1.5B), on a queue of its own: chat
+    answers must quote their passages exactly, which SmolLM2 (the session worker's model) cannot.
+    Chat turns asked during the test are sent to it. Needs django_db(transaction=True)."""
+    import os
+
+    from support.tasks import llm_answer_chat_turn
+    from tests.helpers import celery_worker_start, celery_worker_stop
+
+    queue = f"chat-answers-{os.getpid()}"
+    monkeypatch.setattr(llm_answer_chat_turn, "delay", lambda turn_id: llm_answer_chat_turn.apply_async((turn_id,), queue=queue))
+    worker = celery_worker_start(queues=queue, llm_model="qwen2.5-coder-1.5b", name="answers",
+                                 env={"LLM_TIMEOUT_SECONDS": "400"})
+    yield worker
+    celery_worker_stop(worker)

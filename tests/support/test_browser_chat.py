@@ -46,7 +46,7 @@ def sign_in(page, live_server, user):
 
 
 def test_a_manual_question_shows_sources_then_a_streamed_answer_with_a_working_citation(
-        live_server, browser_page, demo_knowledge, celery_worker_process):
+        live_server, browser_page, demo_knowledge, answer_worker):
     page = browser_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     open_chat(page, live_server.url + "/")
@@ -60,11 +60,11 @@ def test_a_manual_question_shows_sources_then_a_streamed_answer_with_a_working_c
     source = page.locator(".chat-source-link").first
     source.wait_for()
     assert "GloTech" in page.locator(".chat-sources").inner_text()
-    # then the answer, streamed token by token, ending with checked citations that link to the sources
-    page.locator(".chat-feedback").first.wait_for(timeout=120_000)  # done
+    # then the answer, sentence by sentence, with checked citations that link to the sources
+    page.locator(".chat-feedback").first.wait_for(timeout=400_000)  # done
     cite = page.locator(".chat-answer .chat-cite").first
     assert cite.is_visible(), page.locator(".chat-answer").inner_text()
-    assert page.evaluate("window.__answerUpdates") > 3, "the answer did not arrive in pieces"
+    assert page.evaluate("window.__answerUpdates") >= 2, "the answer was not streamed"
     turn = ChatTurn.objects.get()
     assert turn.status == TurnStatus.DONE and not turn.abstained
     n = int(cite.inner_text().strip("[]"))
@@ -161,7 +161,8 @@ def test_killing_the_worker_mid_answer_shows_a_failure_and_the_customer_can_retr
         open_chat(page, live_server.url + "/")
         page.get_by_label("Your question").fill("How do I unlock the GloTech headlamp after it was locked?")
         page.get_by_role("button", name="Send").click()
-        page.locator(".chat-source-link").first.wait_for(timeout=60_000)  # the worker is answering
+        page.locator(".chat-source-link").first.wait_for(timeout=60_000)  # sources come from the web process
+        wait_for(lambda: ChatTurn.objects.filter(status=TurnStatus.STREAMING).exists(), timeout=60)  # the worker is answering
 
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)

@@ -2,8 +2,8 @@
 
 Starts the embedded services (when DATABASE_URL / REDIS_URL are unset), checks the database and
 the model files, migrates, loads the demo data, then runs the web server (gunicorn with uvicorn
-workers: core/asgi_worker.py), the two workers (queue "llm"; queues "embed" and "default") and beat,
-and prints the URLs and logins.
+workers: core/asgi_worker.py), the two workers (queues "chat" then "llm"; queues "embed" and "default")
+and beat, and prints the URLs and logins.
 Ctrl-C stops everything this command started; data stays under var/.
 """
 
@@ -125,7 +125,7 @@ class Command(BaseCommand):
         celery = [str(bin_dir / "celery"), "-A", "config"]
         self.children = [
             Child("web", [str(bin_dir / "gunicorn"), *web_server_args(bind=f"{host}:{port}"), "--access-logfile", "-"]),
-            Child("worker-llm", [*celery, "worker", "-Q", "llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
+            Child("worker-llm", [*celery, "worker", "-Q", "chat,llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
             Child("worker", [*celery, "worker", "-Q", "embed,default", "-c", "2", "-n", "main@%h", "--loglevel", "INFO"]),
             Child("beat", [*celery, "beat", "--loglevel", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]

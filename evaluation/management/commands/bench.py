@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from evaluation import bench_chat
 from evaluation import bench_engine as engine
 from evaluation import bench_storefront as storefront
 from evaluation import bench_support as support
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--pipeline", action="store_true", help="triage: also time the pipeline through real workers.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--no-backlog", action="store_true", help="chat: skip the run behind a triage backlog.")
         parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
         parser.add_argument("--port", type=int, default=0, help="Port of the streams part's web server (default: any free one).")
         parser.add_argument("--chunks", type=int, default=100_000, help="scale: knowledge chunks (develop with 10000).")
@@ -32,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
         parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, pipeline, threads, questions, streams, port, chunks, scale_tickets, ef_search, host,
+    def handle(self, *args, part, model, tickets, pipeline, threads, questions, no_backlog, streams, port, chunks, scale_tickets, ef_search, host,
                users, seconds, **options):
         if not 1 <= streams <= 1000:
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
@@ -63,9 +65,18 @@ class Command(BaseCommand):
                 results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
         if "chat" in (part or PARTS):
             say(self.style.MIGRATE_HEADING("==> chat"))
-            figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
-            for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
-                say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
+            figures = results["chat"] = bench_chat.bench_chat_compare(model=model, questions=questions, progress=say)
+            say(f"  {'':<16} {'old p50':>9} {'old p95':>9} {'new p50':>9} {'new p95':>9} {'new/old p50':>12}")
+            for name, unit in (("prompt_tokens", ""), ("instant_answer", "s"), ("first_token", "s"), ("whole_answer", "s")):
+                old, new = figures["old"][name], figures["new"][name]
+                ratio = figures["ratios_new_over_old"].get(name)
+                say(f"  {name:<16} {old['p50_s'] if old['n'] else '-':>9} {old['p95_s'] if old['n'] else '-':>9} "
+                    f"{new['p50_s']:>9} {new['p95_s']:>9} {ratio if ratio is not None else '-':>12}  {unit}")
+            say(f"  abstained: old {figures['old']['abstained']}/{figures['old']['n']}, new {figures['new']['abstained']}/"
+                f"{figures['new']['n']}; failed: {len(figures['failed'])}")
+            if not no_backlog:
+                say(self.style.MIGRATE_HEADING("==> chat behind a triage backlog (real llm worker)"))
+                results["chat_behind_triage"] = bench_chat.bench_chat_behind_triage(tickets=tickets, progress=say)
         if "streams" in (part or PARTS):
             say(self.style.MIGRATE_HEADING(f"==> web tier with {streams} open chat streams (real server on 127.0.0.1)"))
             results["streams"] = bench_streams.bench_streams(streams=streams, port=port, progress=say)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from evaluation import runner
+from evaluation import answers, runner
 
 TASKS = ["head", "triage", "summaries", "products", "retrieval", "search", "answers", "ask_data"]
 
@@ -13,8 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Only the first N items of each set (quick runs).")
         parser.add_argument("--model", default=None, help="Generative model (default: LLM_MODEL).")
         parser.add_argument("--no-head", action="store_true", help="Triage with the SLM alone (no trained head).")
+        parser.add_argument("--ids", default="", help="answers: only these rows (comma-separated ids, e.g. ans-003,ans-024).")
         parser.add_argument("--split", choices=["tune", "holdout"], default=None,
-                            help="triage and search: only this split of each labelled set (tune while developing; holdout once).")
+                            help="triage, search and answers: only this split of each labelled set (tune while developing; holdout once).")
         parser.add_argument("--set", dest="sets", action="append", choices=["default", "types"],
                             help="triage: only these labelled sets (repeatable).")
         parser.add_argument("--tickets", default=None,
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
-    def handle(self, *args, task, limit, model, no_head, sample_tickets, split, sets, tickets, **options):
+    def handle(self, *args, task, limit, model, no_head, sample_tickets, split, sets, tickets, ids, **options):
         say = self.stdout.write
         results = {}
         for name in task or TASKS:
@@ -49,7 +50,8 @@ class Command(BaseCommand):
                 if task and "retrieval" not in task:  # the chat's knowledge set, reported with product search
                     results["retrieval"] = runner.evaluate_retrieval(limit=limit, progress=say)
             elif name == "answers":
-                results["answers"] = runner.evaluate_answers(limit=limit, model=model, progress=say)
+                results["answers"] = answers.evaluate_answers(limit=limit, model=model, split=split, progress=say,
+                                                             ids=[i.strip() for i in ids.split(",") if i.strip()] or None)
             elif name == "ask_data":
                 from evaluation import ask_data
 
@@ -115,6 +117,23 @@ class Command(BaseCommand):
                 say(f"  latency    p50 {figures['latency']['p50_s'] * 1000:.0f} ms  p95 {figures['latency']['p95_s'] * 1000:.0f} ms")
                 for miss in figures["misses"]:
                     say(f"    {miss}")
+            elif key == "answers":
+                for part in ("tune", "holdout"):
+                    if part not in figures:
+                        continue
+                    f = figures[part]
+                    say(f"  {part} (n={f['n']}: {f['answerable']} answerable, {f['unanswerable']} unanswerable, "
+                        f"{f['follow_ups']} follow-ups)")
+                    for name in ("fact_recall", "follow_up_fact_recall", "citation_right_document_and_page",
+                                 "correct_abstention", "false_abstention", "answers_with_ungrounded_number", "empty_answers",
+                                 "sentences_removed_by_checks"):
+                        say(f"    {name:<34} {f[name]}")
+                    for name in ("prompt_tokens",):
+                        say(f"    {name:<34} p50 {f[name]['p50_s']:.0f}  p95 {f[name]['p95_s']:.0f}")
+                    for name in ("first_token", "first_sentence", "whole_answer"):
+                        say(f"    {name:<34} p50 {f[name]['p50_s']:.2f} s  p95 {f[name]['p95_s']:.2f} s")
+                    say(f"    misses: {', '.join(f['misses']) or 'none'}")
+                say(f"  errors {figures['errors']}")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
                     f"{figures['seconds_per_text'] * 1000:.1f} ms/text, n={figures['n']})")

@@ -1,0 +1,187 @@
+"""Checks a program can make exactly, so that a small model cannot put an unsupported claim in front
+of a customer (llm.services.answer runs them on every sentence before it is shown).
+
+A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives only if:
+1. it cites a passage that was given;
+2. its quote (at most QUOTE_MAX_WORDS words) occurs, normalised, in that passage;
+3. every number, price, currency, measure, duration, date, e-mail, phone number, URL and part
+   number in its text occurs, normalised ("6 months" = "six months", "1,500" = "1500"), in that
+   passage (or in the passage's source label);
+4. every brand it names occurs in that passage (a GloTech answer cannot come from an Ecovolt manual);
+5. a shop policy is not cited for a question about a brand's product unless the question is about a
+   shop matter (returns, shipping, warranty, ...): "Adventure Link's phone hours" are not ours;
+6. it says something: not empty, not only a citation or punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+QUOTE_MAX_WORDS = 12
+MIN_WORDS = 3  # a sentence with fewer words than this says nothing (e.g. "[2]" or "Yes.")
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "hundred": 100, "thousand": 1000, "twice": 2,
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CITATION = re.compile(r"\s*\[\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*\]")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+# Part numbers and codes without digits: AQ-MX-C (digits are caught by the number check).
+_CODE = re.compile(r"\b[A-Z]{2,}(?:-[A-Z0-9]+)+\b")
+_CURRENCY = re.compile(r"[$€£¥]|\b(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds?|cents?|bucks)\b", re.IGNORECASE)
+_MONTH = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\b",
+                    re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Questions about these are the shop's business even when they name a brand: its policies answer them.
+_SHOP_MATTER = re.compile(
+    r"\b(return|refund|exchange|ship|shipping|deliver|delivery|order|warrant|guarantee|price\s+adjust|price\s+match|"
+    r"payment|pay|gift\s*card|discount|coupon|account|password|cancel+ing\s+(?:my\s+)?order|track(?:ing)?\s+(?:my\s+)?order)",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Claim:
+    cite: int
+    quote: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GroundingPassage:
+    """What a claim is checked against: the passage text with its source label, its kind (manual,
+    policy, order) and the brand of the product it belongs to ("" when none)."""
+
+    text: str
+    kind: str = "manual"
+    brand: str = ""
+
+
+def normalise(text: str) -> str:
+    """Lower case, number words as digits, thousands separators out, one space between words;
+    "Six months" -> "6 months", "1,500 liters" -> "1500 liters", "4K60" -> "4 k 60"."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    text = _NUMBER_WORD.sub(lambda m: _format(_NUMBER_WORDS[m.group(1).lower()]), text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", text)
+    return " ".join(re.findall(r"\d+(?:\.\d+)?|[^\W_]+|[%°$€£@]", text))
+
+
+def _format(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states, normalised: {"3", "1500", "2.5"}."""
+    return {_format(float(n)) for n in _NUMBER.findall(normalise(text))}
+
+
+def strip_citations(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _CITATION.sub("", text)).strip()
+
+
+def quote_found(quote: str, passage: str) -> bool:
+    """The quote is short and occurs, normalised, in the passage."""
+    words = normalise(quote).split()
+    return 0 < len(words) <= QUOTE_MAX_WORDS and f" {' '.join(words)} " in f" {normalise(passage)} "
+
+
+def ungrounded_terms(text: str, passage: str) -> list[str]:
+    """Numbers, currencies, months, e-mails, URLs and codes in `text` that `passage` does not hold."""
+    missing = sorted(numbers_in(text) - numbers_in(passage))
+    lowered = passage.lower()
+    for pattern in (_EMAIL, _URL, _CODE):
+        missing += [m for m in pattern.findall(text) if m.lower().rstrip(".,") not in lowered]
+    passage_currencies = {_currency_kind(m) for m in _CURRENCY.findall(passage) or []} | _symbols(passage)
+    for match in re.finditer(_CURRENCY, text):
+        kind = _currency_kind(match.group(1) or match.group(0))
+        if kind not in passage_currencies:
+            missing.append(match.group(0))
+    missing += [m for m in _MONTH.findall(text) if m.lower() not in lowered]
+    return missing
+
+
+def _symbols(text: str) -> set[str]:
+    return {_currency_kind(s) for s in re.findall(r"[$€£¥]", text)}
+
+
+def _currency_kind(token: str) -> str:
+    token = token.lower().rstrip("s")
+    return {"$": "dollar", "usd": "dollar", "buck": "dollar", "cad": "cad", "aud": "aud", "€": "euro", "eur": "euro",
+            "£": "pound", "gbp": "pound", "¥": "yen", "cent": "dollar"}.get(token, token)
+
+
+def brands_named(text: str, brands: list[str]) -> list[str]:
+    words = f" {' '.join(_WORD.findall(text.lower()))} "
+    return [b for b in brands if b and f" {' '.join(_WORD.findall(b.lower()))} " in words]
+
+
+def is_shop_matter(question: str) -> bool:
+    return bool(_SHOP_MATTER.search(question))
+
+
+def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, question: str = "",
+                  brands: list[str] | None = None) -> str | None:
+    """Why the claim must not be shown (a short reason, for logs and tests), or None when it holds."""
+    passage = passages.get(claim.cite)
+    if passage is None:
+        return "cites a passage that was not given"
+    text = strip_citations(claim.text)
+    if len(_WORD.findall(text)) < MIN_WORDS:
+        return "says nothing"
+    if not quote_found(claim.quote, passage.text):
+        return "quote not in the cited passage"
+    missing = ungrounded_terms(text, passage.text)
+    if missing:
+        return f"not in the cited passage: {', '.join(missing)}"
+    other = [b for b in brands_named(text, brands or []) if b.lower() not in passage.text.lower()]
+    if other:
+        return f"names {', '.join(other)}, which the cited passage does not"
+    asked_brands = [b for b in brands_named(question, brands or []) if b.lower() not in passage.text.lower()]
+    if passage.kind == "policy" and asked_brands and not is_shop_matter(question):
+        return f"a shop policy cited for a question about {asked_brands[0]}"
+    return None
+
+
+def sentence_with_citation(text: str, cite: int) -> str:
+    """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1]."."""
+    text = strip_citations(text).rstrip()
+    end = re.search(r"[.!?]+$", text)
+    body, stop = (text[: end.start()], end.group(0)) if end else (text, ".")
+    return f"{body.rstrip(' ,;:')} [{cite}]{stop}"
+
+
+# --- words and injected instructions (shared with the legacy path) -------------------------------
+
+_INJECTION = re.compile(
+    r"ignore\s+(all\s+|any\s+|the\s+)?(previous|prior|above|earlier|other)\s+(instructions|rules|passages)"
+    r"|disregard\s+(all|the|any|previous|your)\b|system\s+(prompt|notice|message|override)"
+    r"|reply\s+only\s+with|respond\s+only\s+with|you\s+are\s+now\b|reveal\s+(your|the)\s+(instructions|prompt|rules)"
+    r"|new\s+instructions\s*:",
+    re.IGNORECASE,
+)
+_STOP = set("the a an and or of to in on for with is are was be it its this that your you our we can will from at by as "
+            "if not no do does has have when what how which there their them they after before into".split())
+
+
+def looks_like_injection(text: str) -> bool:
+    """A passage that reads like instructions to the assistant ("ignore previous rules", ...)."""
+    return bool(_INJECTION.search(text))
+
+
+def _stem(word: str) -> str:
+    """A crude suffix strip, so "charge", "charging" and "charged" count as one word."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    return {_stem(w.lower()) for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _STOP}

@@ -1,0 +1,34 @@
+"""The labelled answers set keeps the shape the issue asks for, and its scoring normalises facts."""
+
+from evaluation import runner
+from evaluation.answers import SPLITS, fact_found
+
+
+def test_the_answers_set_is_a_quarter_unanswerable_with_follow_ups_in_both_splits():
+    rows = runner.load_jsonl("answers.jsonl")
+
+    assert len({r["id"] for r in rows}) == len(rows) >= 40
+    assert sum(not r["answerable"] for r in rows) >= 0.25 * len(rows)
+    assert sum(bool(r["history"]) for r in rows) >= 15
+    for split in SPLITS:
+        part = [r for r in rows if r["split"] == split]
+        assert any(not r["answerable"] for r in part) and any(r["history"] for r in part), split
+    for row in rows:
+        assert bool(row["sources"]) == row["answerable"] == bool(row["required_facts"]), row["id"]
+        assert all(turn["question"] and turn["answer"] for turn in row["history"]), row["id"]
+
+
+def test_gold_sources_name_pages_that_exist_and_hold_the_facts():
+    pages = runner.knowledge_pages()
+    for row in runner.load_jsonl("answers.jsonl"):
+        for source in row["sources"]:
+            assert source in pages, (row["id"], source)
+        text = " ".join(pages[s] for s in row["sources"])
+        for fact in row["required_facts"]:
+            assert fact_found(fact, text) or fact.lower() in text.lower(), (row["id"], fact)
+
+
+def test_facts_are_matched_after_normalisation():
+    assert fact_found("1,500 liters", "about 1500 liters of water")
+    assert fact_found("3 hours", "A full charge takes three hours [1].")
+    assert not fact_found("3 hours", "It takes 13 hours.")

@@ -1,0 +1,108 @@
+"""The grounding rules, one by one (pure functions: no model)."""
+
+from llm.services.grounding import (
+    Claim,
+    GroundingPassage,
+    claim_problem,
+    normalise,
+    numbers_in,
+    quote_found,
+    sentence_with_citation,
+    ungrounded_terms,
+)
+
+HEADLAMP = GroundingPassage(text="GloTech Rechargeable LED Headlamp — User Manual, page 1\n| Charging time | about 3 hours (5 V / 1 A) |\n"
+                                 "| Weight | 78 g including headband |\nFor storage, top up every six months.", brand="GloTech")
+CONTACT = GroundingPassage(text="Contacting Customer Support\nPhone: +1 555 0100, Monday-Friday 8 am-6 pm Eastern Time.", kind="policy")
+PASSAGES = {1: HEADLAMP, 2: CONTACT}
+BRANDS = ["GloTech", "Ecovolt", "Adventure Link"]
+
+
+def test_numbers_are_normalised_so_words_and_digits_match():
+    assert normalise("Six months, 1,500 liters, 4K60") == "6 months 1500 liters 4 k 60"
+    assert numbers_in("twice in 2.5 hours") == {"2", "2.5"}
+    assert not ungrounded_terms("Top it up every 6 months.", HEADLAMP.text)
+
+
+def test_a_number_not_in_the_cited_passage_removes_the_sentence():
+    claim = Claim(cite=1, quote="about 3 hours", text="It costs 15 euros and charges in 3 hours.")
+
+    assert "15" in claim_problem(claim, PASSAGES, brands=BRANDS)
+
+
+def test_a_weight_the_passage_does_not_give_is_ungrounded():
+    claim = Claim(cite=1, quote="78 g including headband", text="It weighs 30 pounds.")
+
+    problem = claim_problem(claim, PASSAGES, brands=BRANDS)
+
+    assert "30" in problem and "pounds" in problem
+
+
+def test_a_price_in_a_currency_the_passage_never_names_is_ungrounded():
+    passage = GroundingPassage(text="The lamp costs 40 dollars.")
+
+    assert ungrounded_terms("It costs 40 euros.", passage.text) == ["euros"]
+    assert ungrounded_terms("It costs $40.", passage.text) == []
+
+
+def test_emails_urls_and_part_numbers_must_be_in_the_passage():
+    text = "Write to help@glotech.example or order part GT-HB-X at www.glotech.example."
+
+    assert set(ungrounded_terms(text, HEADLAMP.text)) == {"help@glotech.example", "GT-HB-X", "www.glotech.example."}
+
+
+def test_a_quote_must_occur_in_the_cited_passage():
+    assert quote_found("about 3 HOURS (5 V / 1 A)", HEADLAMP.text)
+    assert not quote_found("charges in 2 hours", HEADLAMP.text)
+    assert not quote_found("", HEADLAMP.text)
+    assert not quote_found(" ".join(["word"] * 20), " ".join(["word"] * 40)), "a quote is short"
+
+
+def test_a_claim_whose_quote_is_not_found_is_dropped():
+    claim = Claim(cite=1, quote="a full charge takes 3 hours", text="A full charge takes 3 hours.")
+
+    assert claim_problem(claim, PASSAGES) == "quote not in the cited passage"
+
+
+def test_an_answer_that_is_only_a_citation_says_nothing():
+    assert claim_problem(Claim(cite=1, quote="about 3 hours", text="[1]"), PASSAGES) == "says nothing"
+    assert claim_problem(Claim(cite=1, quote="about 3 hours", text=" . [1]."), PASSAGES) == "says nothing"
+
+
+def test_a_citation_to_a_passage_not_given_is_refused():
+    assert claim_problem(Claim(cite=7, quote="x", text="It charges in 3 hours."), PASSAGES) == "cites a passage that was not given"
+
+
+def test_the_citation_sits_inside_its_sentence_once_never_trailing():
+    assert sentence_with_citation("It charges in about 3 hours [1]. [1]", 1) == "It charges in about 3 hours [1]."
+    assert sentence_with_citation("It charges in about 3 hours", 2) == "It charges in about 3 hours [2]."
+    assert sentence_with_citation("Is it locked? [1]", 1) == "Is it locked [1]?"
+
+
+def test_another_brand_named_in_the_sentence_is_unsupported():
+    claim = Claim(cite=1, quote="about 3 hours", text="The Ecovolt power bank charges in about 3 hours.")
+
+    assert "Ecovolt" in claim_problem(claim, PASSAGES, brands=BRANDS)
+
+
+def test_a_shop_policy_does_not_answer_a_question_about_a_brands_own_support():
+    claim = Claim(cite=2, quote="Monday-Friday 8 am-6 pm", text="Phone support is open Monday-Friday 8 am-6 pm.")
+
+    problem = claim_problem(claim, PASSAGES, question="What are Adventure Link's phone support hours?", brands=BRANDS)
+
+    assert problem == "a shop policy cited for a question about Adventure Link"
+    # the same policy answers a question about the shop itself
+    assert claim_problem(claim, PASSAGES, question="when is your phone support open?", brands=BRANDS) is None
+
+
+def test_a_policy_still_answers_a_shop_matter_about_a_brands_product():
+    returns = GroundingPassage(text="Returns policy\nYou can return an item within 30 days of delivery.", kind="policy")
+    claim = Claim(cite=3, quote="within 30 days of delivery", text="You can return it within 30 days of delivery.")
+
+    assert claim_problem(claim, {3: returns}, question="can I return my GloTech headlamp?", brands=BRANDS) is None
+
+
+def test_a_grounded_claim_holds():
+    claim = Claim(cite=1, quote="about 3 hours (5 V / 1 A)", text="A full charge takes about three hours [1].")
+
+    assert claim_problem(claim, PASSAGES, question="how long to charge the glotech?", brands=BRANDS) is None

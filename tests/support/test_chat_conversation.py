@@ -1,0 +1,142 @@
+"""The chat answer path over the real knowledge base, database and Redis, with a fake model (unit
+tests of the service: the model is replaced by canned JSON; the real models run in test_chat_worker
+and the browser tests): conversation context, instant quote, sentence events, agent questions."""
+
+import json
+
+import pytest
+
+from support.models import ChatTurn, Conversation
+from support.models.chat import ConversationKind, TurnStatus
+from support.services.chat import chat_turn_answer, chat_turn_prepare, redis_client, turn_events_key
+from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, complaint_to_question
+from tests.factories import AgentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeModel:
+    """Stands in for the SLM (unit test): replies `reply` in small pieces, records the prompts."""
+
+    def __init__(self, reply: dict):
+        self.reply, self.calls = json.dumps(reply), []
+
+    def stream(self, messages, **kwargs):
+        self.calls.append(messages)
+        for i in range(0, len(self.reply), 5):
+            yield self.reply[i:i + 5]
+
+    def count_tokens(self, messages):
+        return 1
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    def install(reply):
+        fake = FakeModel(reply)
+        monkeypatch.setattr("llm.engine.generator", lambda name=None: fake)
+        return fake
+    return install
+
+
+def _events(turn_id):
+    return [json.loads(e) for e in redis_client().lrange(turn_events_key(turn_id), 0, -1)]
+
+
+def _turn(question, conversation=None, **kw):
+    conversation = conversation or Conversation.objects.create(session_key="s")
+    return ChatTurn.objects.create(conversation=conversation, question=question, **kw)
+
+
+def test_sources_and_the_instant_quote_are_published_before_the_worker_runs(demo_knowledge):
+    turn = _turn("How long does the GloTech headlamp take to charge?")
+
+    assert chat_turn_prepare(turn_id=turn.pk)
+
+    sources, instant = _events(turn.pk)
+    assert sources["type"] == "sources" and sources["i"] == 0 and sources["attempt"] == 1
+    assert instant["type"] == "instant" and instant["i"] == 1
+    assert instant["label"].startswith("From the GloTech") and "page" in instant["label"]
+    assert "3 hours" in instant["quote"] and instant["seconds"] < 5
+    turn.refresh_from_db()
+    assert turn.status == TurnStatus.PENDING and turn.sources == sources["sources"]
+
+
+def test_the_worker_continues_the_events_and_streams_only_checked_sentences(demo_knowledge, fake_model):
+    turn = _turn("How long does the GloTech headlamp take to charge?")
+    chat_turn_prepare(turn_id=turn.pk)
+    n = next(s["n"] for s in ChatTurn.objects.get(pk=turn.pk).sources if "page 1" in s["title"])
+    fake_model({"answer_from": [n], "sentences": [
+        {"cite": n, "quote": "about 3 hours", "text": "A full charge takes about 3 hours."},
+        {"cite": n, "quote": "about 3 hours", "text": "It costs 15 euros."},
+    ]})
+
+    assert chat_turn_answer(turn_id=turn.pk)
+
+    events = _events(turn.pk)
+    assert [e["type"] for e in events] == ["sources", "instant", "sentence", "done"]
+    assert [e["i"] for e in events] == [0, 1, 2, 3] and {e["attempt"] for e in events} == {1}
+    assert events[2]["text"] == f"A full charge takes about 3 hours [{n}]."
+    turn.refresh_from_db()
+    assert turn.status == TurnStatus.DONE and turn.answer == events[2]["text"] and turn.removed_citations == 1
+    assert "euros" not in json.dumps(events)
+
+
+def test_without_a_prepare_the_worker_publishes_the_sources_itself(demo_knowledge, fake_model):
+    turn = _turn("How long does the GloTech headlamp take to charge?")
+    fake_model({"answer_from": [], "sentences": []})
+
+    chat_turn_answer(turn_id=turn.pk)
+
+    events = _events(turn.pk)
+    assert [e["type"] for e in events] == ["sources", "instant", "done"]
+    assert events[-1]["abstained"] and events[-1]["offer_human"]
+
+
+def test_a_follow_up_is_searched_as_a_standalone_question_about_the_product_in_focus(demo_knowledge, fake_model):
+    conversation = Conversation.objects.create(session_key="s")
+    first = _turn("how long does the glotech headlamp last on high?", conversation, status=TurnStatus.DONE,
+                  answer="On High it runs about 2.5 hours [1].")
+    follow_up = _turn("and how long does it take to charge?", conversation)
+
+    context = chat_turn_context(turn=follow_up)
+    sources, _ = chat_sources_for_turn(turn=follow_up, context=context)
+
+    assert context.standalone.startswith("GloTech") and context.standalone.endswith("and how long does it take to charge?")
+    assert context.history == [{"question": first.question, "answer": first.answer}]
+    assert sources and all("GloTech" in s.source or s.kind == "policy" for s in sources)
+    assert any("Charging" in s.text for s in sources)
+    fake = fake_model({"answer_from": [], "sentences": []})
+    chat_turn_answer(turn_id=follow_up.pk)
+    assert "Customer: how long does the glotech headlamp last on high?" in fake.calls[0][1]["content"]
+
+
+def test_a_question_naming_another_product_leaves_the_previous_focus(demo_knowledge):
+    conversation = Conversation.objects.create(session_key="s")
+    _turn("how long does the glotech headlamp last on high?", conversation, status=TurnStatus.DONE, answer="2.5 hours [1].")
+    turn = _turn("how heavy is the ecovolt solarboost power bank?", conversation)
+
+    context = chat_turn_context(turn=turn)
+
+    assert context.standalone == turn.question and "Ecovolt" in context.product_name
+
+
+def test_the_agent_assistant_searches_a_complaint_as_a_troubleshooting_question():
+    question = complaint_to_question("Hi there. This is unacceptable!! It blinks red and stopped charging after a week.",
+                                     "GloTech Rechargeable LED Headlamp")
+
+    assert question.startswith("GloTech Rechargeable LED Headlamp: troubleshooting: not charging, indicator LED blinking.")
+    assert "unacceptable" not in question and "Hi there" not in question
+
+
+def test_the_agent_turn_finds_the_charging_indicator(demo_knowledge):
+    from eshop.models import Product
+
+    headlamp = Product.objects.get(external_id=40)
+    conversation = Conversation.objects.create(kind=ConversationKind.AGENT, user=AgentFactory())
+    turn = _turn("Headlamp\n\nI am so disappointed. It blinks red and stopped charging, I want my money back.", conversation,
+                 product=headlamp)
+
+    sources, _ = chat_sources_for_turn(turn=turn)
+
+    assert any("indicator" in s.text.lower() and s.page == 3 for s in sources[:2]), [s.source for s in sources]
