@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.): score = sum of 1 / (k + rank)
 
 
 def normalized(scores: Mapping[int, float]) -> dict[int, float]:
@@ -36,14 +35,3 @@ def relevance_floor(scores: list[float], *, gap: float, minimum: float, cap: int
     floor = max(scores[0] - gap, minimum)
     shown = sum(1 for score in scores if score >= floor)
     return min(shown, cap) if cap else shown
-
-
-def reciprocal_rank_fusion(rankings, *, limit: int) -> dict[int, float]:
-    """The `limit` best ids over several rankings (lists of ids, best first), each scored by the sum of
-    1 / (RRF_K + rank) over the rankings that hold it; best first, ties by id."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, pk in enumerate(ranking, start=1):
-            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
-    return {pk: scores[pk] for pk in best}

@@ -12,7 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from pgvector.django import CosineDistance
 
-from core.ranking import normalized, reciprocal_rank_fusion, relevance_floor, weighted_fusion  # noqa: F401 - re-exported
+from core.ranking import normalized, relevance_floor, weighted_fusion
 from eshop.models import Address, Cart, CartItem, Category, Order, OrderLine, Product, User
 from eshop.shipping import FREE_STANDARD_OVER, shipping_cost
 
