@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 
-
 def normalized(scores: Mapping[int, float]) -> dict[int, float]:
     """Scores divided by the best one (full-text ranks have no fixed scale): the best is 1.0."""
     top = max(scores.values(), default=0.0)
