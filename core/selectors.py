@@ -1,4 +1,5 @@
-"""Health of the pieces the app needs: database, pgvector, Redis, a worker on every queue."""
+"""Health of the pieces the app needs: database, pgvector, Redis, a worker on every queue, and the
+language-model backend (in-process, or an inference server that must answer)."""
 
 from dataclasses import dataclass, field
 
@@ -7,6 +8,7 @@ from django.db import connection
 
 from config.celery import Queue, app
 from core.models import QueueHeartbeat
+from llm.openai_capabilities import backend_health
 
 
 @dataclass
@@ -80,6 +82,7 @@ def health_report(*, worker_timeout: float = 1.0) -> HealthReport:
     report.checks["pgvector"] = _check_pgvector() if report.checks["database"]["ok"] else {"ok": False, "error": "database is down"}
     report.checks["redis"] = _check_redis()
     report.checks["workers"] = _check_workers(worker_timeout) if report.checks["redis"]["ok"] else {"ok": False, "error": "broker is down"}
+    report.checks["llm"] = backend_health()
     return report
 
 

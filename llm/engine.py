@@ -7,6 +7,7 @@ model. Errors loading a model are raised as ModelFileError with one clear senten
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,12 @@ class GenerationTimeout(RuntimeError):
     def __init__(self, message: str, partial: str = ""):
         super().__init__(message)
         self.partial = partial
+
+
+class GenerationUnavailable(GenerationTimeout):
+    """The inference server (LLM_BACKEND=openai) could not be reached, was busy (429/503) or broke
+    off mid-stream. A kind of GenerationTimeout, so every caller's handling holds: triage retries
+    with backoff, a chat turn fails and can be retried, nothing is lost."""
 
 
 def embedder(name: str | None = None):
@@ -58,7 +65,7 @@ class Generator:
     """A chat model behind one small interface, whatever backend serves it."""
 
     name: str
-    path: Path
+    path: Path | None  # None for a model served over HTTP (llm/openai_backend.py)
     backend: object
     context_tokens: int
     last_usage: Usage = field(default_factory=Usage)
@@ -84,7 +91,8 @@ class Generator:
         self.last_usage = usage
         started = time.monotonic()
         produced: list[str] = []
-        with self._in_use:
+        # An inference server batches concurrent requests itself; a local context needs the lock.
+        with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
             for chunk in self.backend.create_chat_completion(**kwargs):
                 piece = chunk["choices"][0]["delta"].get("content") or ""
                 if not piece:
@@ -102,19 +110,34 @@ class Generator:
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
 
+    def option_probabilities(self, messages: list[dict], *, options: list[str], answer_prefix: str = "") -> list[float]:
+        """Probability of each option as the next thing the assistant writes after `answer_prefix`, normalised over the
+        options. Each option's first token must differ from the others'."""
+        method = getattr(self.backend, "option_probabilities", None)
+        if method is None:
+            raise NotImplementedError(f"{type(self.backend).__name__} cannot give option probabilities.")
+        with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
+            return method(messages, options=options, answer_prefix=answer_prefix)
+
     def count_tokens(self, messages: list[dict]) -> int:
         text = "\n".join(m["content"] for m in messages)
         return len(self.backend.tokenize(text.encode("utf-8"), add_bos=False))
 
 
 def generator(name: str | None = None) -> Generator:
-    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp, or a local
-    transformers model folder (llm/transformers_backend.py)."""
+    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp, a local
+    transformers model folder (llm/transformers_backend.py), or with LLM_BACKEND=openai the model
+    of that name on the inference server at LLM_BASE_URL (llm/openai_backend.py)."""
     name = name or settings.LLM_MODEL
     with _lock:
         if name not in _generators:
-            path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
-            backend = _transformers_backend(path) if path.is_dir() else _llama_backend(path)
+            if settings.LLM_BACKEND == "openai":
+                from llm.openai_backend import OpenAIChatBackend
+
+                path, backend = None, OpenAIChatBackend(base_url=settings.LLM_BASE_URL, model=name, api_key=settings.LLM_API_KEY)
+            else:
+                path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
+                backend = _transformers_backend(path) if path.is_dir() else _llama_backend(path)
             if not _generators:
                 atexit.register(_close_generators)
             _generators[name] = Generator(name=name, path=path, backend=backend, context_tokens=settings.LLM_CONTEXT_TOKENS)

@@ -2,9 +2,10 @@ from django.core.management.base import BaseCommand
 
 from eshop import benchmark as storefront
 from llm import benchmark as engine
+from llm import benchmark_backends as backends
 from support import benchmark as support
 
-PARTS = ["engine", "storefront", "triage", "chat"]
+PARTS = ["engine", "storefront", "triage", "chat", "backends"]
 
 
 class Command(BaseCommand):
@@ -16,8 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--tickets", type=int, default=10, help="Tickets for the triage comparison.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--base-url", default=None,
+                            help="backends: the inference server to compare (default: start llama-cpp-python's server on --port).")
+        parser.add_argument("--port", type=int, default=8170, help="backends: port for the server the bench starts.")
 
-    def handle(self, *args, part, model, tickets, threads, questions, **options):
+    def handle(self, *args, part, model, tickets, threads, questions, base_url, port, **options):
         say = self.stdout.write
         results = {}
         if "engine" in (part or PARTS):
@@ -45,4 +49,8 @@ class Command(BaseCommand):
             figures = results["chat"] = support.bench_chat(model=model, questions=questions, progress=say)
             for name in ("time_to_sources", "time_to_first_token", "time_to_answer"):
                 say(f"  {name:<20} p50 {figures[name]['p50_s']:.2f} s  p95 {figures[name]['p95_s']:.2f} s  (n={figures[name]['n']})")
+        if "backends" in (part or PARTS):
+            say(self.style.MIGRATE_HEADING("==> backends: in-process vs OpenAI-compatible server (same model, same questions)"))
+            results["backends"] = backends.bench_backends(model=model, questions=questions, base_url=base_url, port=port, progress=say)
+            backends.print_backends(results["backends"], say)
         say(f"written to {engine.write_bench(results)}")

@@ -1,0 +1,78 @@
+"""Triage, a chat answer and ask-the-data through their public tasks, on both generator backends:
+SmolLM2 in this process, and the same weights behind a real OpenAI-compatible server
+(`llm_backend` in tests/conftest.py). The tasks run in this process, so each variant is sure of
+its backend; the worker processes are exercised in test_chat_worker.py and test_triage_worker.py."""
+
+import json
+import threading
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from support.analytics.tasks import llm_data_question_answer
+from support.models import ChatTurn, DataQuestion, Ticket
+from support.models.chat import TurnStatus
+from support.models.tickets import AIStatus
+from support.services.tickets import ticket_create
+from support.tasks import llm_answer_chat_turn, llm_triage_ticket
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.django_db
+def test_a_ticket_is_triaged(llm_backend, customer, ticket_categories, no_enqueue):
+    ticket = ticket_create(customer=customer, subject="Headlamp",
+                           body="My GloTech headlamp stopped charging after two weeks. I need it for a trip on Friday!")
+
+    assert llm_triage_ticket.apply(args=[ticket.pk]).get() != "failed"
+
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.ai_status == AIStatus.DONE, ticket.ai_last_error
+    assert ticket.category.slug in {c.slug for c in ticket_categories} and ticket.title and ticket.summary
+    assert ticket.ai_attempts == 1
+
+
+def _sse_events(response) -> list[dict]:
+    events = []
+    for block in b"".join(response.streaming_content).decode().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in lines and lines["event"] != "ping":
+            events.append({"event": lines["event"], **json.loads(lines["data"])})
+    return events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_answer_streams_through_redis_to_sse(llm_backend, client, demo_knowledge, monkeypatch):
+    monkeypatch.setattr(llm_answer_chat_turn, "delay", lambda turn_id: None)  # answered below, in a thread
+    asked = client.post(reverse("chat-api-ask"), {"question": "How long does the GloTech headlamp take to charge?"},
+                        content_type="application/json").json()
+
+    def answer():
+        try:
+            llm_answer_chat_turn.apply(args=[asked["id"]])
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=answer)
+    worker.start()
+    events = _sse_events(client.get(asked["events_url"], HTTP_ACCEPT="text/event-stream"))
+    worker.join(timeout=120)
+
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "sources" and "token" in kinds and kinds[-1] == "done", kinds
+    turn = ChatTurn.objects.get(pk=asked["id"])
+    assert turn.status == TurnStatus.DONE and turn.answer == events[-1]["answer"]
+
+
+@pytest.mark.django_db
+def test_a_data_question_gets_its_sql_written(llm_backend, django_user_model):
+    asked = DataQuestion.objects.create(asked_by=django_user_model.objects.create_superuser("boss", "b@example.com", "pw"),
+                                        question="How many tickets are open?")
+
+    llm_data_question_answer.apply(args=[asked.pk])
+
+    asked.refresh_from_db()
+    assert asked.is_finished and asked.model_name == "smollm2-135m"
+    assert "could not write a query" not in asked.error, asked.error  # the model answered; the query may still be refused
+    assert asked.sql and asked.seconds_generate > 0
