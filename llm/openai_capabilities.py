@@ -93,7 +93,7 @@ def backend_health() -> dict:
     backend = engine.generator().backend
     line = {"backend": "openai", "base_url": backend.base_url, "model": backend.model, "concurrency": settings.LLM_MAX_CONCURRENCY}
     try:
-        backend.get_json("/models", timeout=3, retries=0)  # up now? (the capabilities are probed once)
+        backend.get_json("/models", timeout=10, retries=0)  # up now? (the capabilities are probed once)
         caps = backend.capabilities()
     except Exception as exc:  # noqa: BLE001 - any failure means "down", with its reason
         text = str(exc).strip().splitlines()

@@ -16,6 +16,7 @@ from support.models.chat import TurnStatus
 from support.models.tickets import AIStatus
 from support.services.tickets import ticket_create
 from support.tasks import llm_answer_chat_turn, llm_triage_ticket
+from tests.conftest import use_openai_backend
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +77,36 @@ def test_a_data_question_gets_its_sql_written(llm_backend, django_user_model):
     assert asked.is_finished and asked.model_name == "smollm2-135m"
     assert "could not write a query" not in asked.error, asked.error  # the model answered; the query may still be refused
     assert asked.sql and asked.seconds_generate > 0
+
+
+# --- the inference server is down: the durable paths keep everything -------------------------------
+
+DEAD_URL = "http://127.0.0.1:8176/v1"  # nothing listens there
+
+
+@pytest.mark.django_db
+def test_triage_while_the_server_is_down_is_retried_then_recorded(customer, ticket_categories, no_enqueue, settings, monkeypatch):
+    use_openai_backend(settings, monkeypatch, DEAD_URL, retries=0)
+    ticket = ticket_create(customer=customer, body="My stove leaks gas at the valve.")
+
+    llm_triage_ticket.apply(args=[ticket.pk])  # apply() runs the retries eagerly in this process
+
+    ticket.refresh_from_db()
+    assert ticket.ai_status == AIStatus.FAILED and "GenerationUnavailable" in ticket.ai_last_error
+    assert ticket.ai_attempts == llm_triage_ticket.max_retries + 1
+    assert ticket.messages.get().body == "My stove leaks gas at the valve."  # kept, for the sweeper or an agent
+
+
+@pytest.mark.django_db
+def test_a_chat_turn_while_the_server_is_down_fails_retryably(client, demo_knowledge, settings, monkeypatch):
+    use_openai_backend(settings, monkeypatch, DEAD_URL, retries=0)
+    monkeypatch.setattr(llm_answer_chat_turn, "delay", lambda turn_id: None)
+    asked = client.post(reverse("chat-api-ask"), {"question": "How long does the GloTech headlamp take to charge?"},
+                        content_type="application/json").json()
+
+    llm_answer_chat_turn.apply(args=[asked["id"]])
+
+    turn = ChatTurn.objects.get(pk=asked["id"])
+    assert turn.status == TurnStatus.FAILED and "GenerationUnavailable" in turn.error
+    events = _sse_events(client.get(asked["events_url"]))
+    assert events[-1]["event"] == "failed" and events[-1]["retryable"] is True
