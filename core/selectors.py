@@ -8,7 +8,7 @@ from django.db import connection
 
 from config.celery import Queue, app
 from core.models import QueueHeartbeat
-from llm.openai_capabilities import backend_health
+from llm.backend_status import backend_health
 
 
 @dataclass

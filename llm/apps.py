@@ -17,6 +17,6 @@ def _log_backend(sender=None, **kwargs) -> None:
     """A worker on the "llm" queue says in its log which backend it will use."""
     consuming = sender.app.amqp.queues.consume_from or {}  # the -Q selection; empty: every queue
     if not consuming or "llm" in consuming:
-        from llm.openai_capabilities import log_backend_at_worker_start
+        from llm.backend_status import log_backend_at_worker_start
 
         log_backend_at_worker_start()

@@ -16,25 +16,13 @@ from pathlib import Path
 
 from django.conf import settings
 
+from llm.errors import GenerationTimeout, GenerationUnavailable  # noqa: F401 - callers use engine.GenerationTimeout
 from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
+from llm.openai_backend import OpenAIChatBackend
 
 _lock = threading.Lock()
 _embedders: dict[str, object] = {}
 _generators: dict[str, Generator] = {}
-
-
-class GenerationTimeout(RuntimeError):
-    """A generation ran past its time limit; what was generated so far is in `partial`."""
-
-    def __init__(self, message: str, partial: str = ""):
-        super().__init__(message)
-        self.partial = partial
-
-
-class GenerationUnavailable(GenerationTimeout):
-    """The inference server (LLM_BACKEND=openai) could not be reached, was busy (429/503) or broke
-    off mid-stream. A kind of GenerationTimeout, so every caller's handling holds: triage retries
-    with backoff, a chat turn fails and can be retried, nothing is lost."""
 
 
 def embedder(name: str | None = None):
@@ -132,8 +120,6 @@ def generator(name: str | None = None) -> Generator:
     with _lock:
         if name not in _generators:
             if settings.LLM_BACKEND == "openai":
-                from llm.openai_backend import OpenAIChatBackend
-
                 path, backend = None, OpenAIChatBackend(base_url=settings.LLM_BASE_URL, model=name, api_key=settings.LLM_API_KEY)
             else:
                 path = resolve_generative_model(name, settings.LLM_MODEL_DIR)

@@ -31,16 +31,12 @@ from collections.abc import Iterator
 
 from django.conf import settings
 
-from llm.engine import GenerationTimeout, GenerationUnavailable
-from llm.transformers_backend import with_schema_instruction
+from llm.errors import GenerationTimeout, GenerationUnavailable
+from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, describe, probe, schema_request
 
 logger = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 502, 503, 504}
 TOP_LOGPROBS = 20  # the most OpenAI and vLLM (max_logprobs) give
-
-
-class InferenceServerError(RuntimeError):
-    """The server refused the request itself (bad request, wrong key, unknown model): not transient."""
 
 
 class OpenAIChatBackend:
@@ -111,8 +107,6 @@ class OpenAIChatBackend:
         if self._capabilities is None:
             with self._probe_lock:
                 if self._capabilities is None:
-                    from llm.openai_capabilities import probe
-
                     self._capabilities = probe(self)
                     logger.info("LLM backend: %s", describe(self._capabilities))
         return self._capabilities
@@ -189,19 +183,6 @@ class OpenAIChatBackend:
             raise GenerationUnavailable("the inference server closed the answer before its end", "".join(produced))
 
 
-# Fields vLLM reads to continue a final assistant message; llama-server does so by itself.
-PREFILL_FIELDS = {"continue_final_message": True, "add_generation_prompt": False}
-
-
-def schema_request(messages: list[dict], schema: dict, mode: str) -> tuple[list[dict], dict]:
-    """The messages and request fields that ask for JSON matching `schema` in the server's way."""
-    if mode == "json_schema":
-        return messages, {"response_format": {"type": "json_schema", "json_schema": {"name": "output", "schema": schema, "strict": True}}}
-    if mode == "json_object":
-        return messages, {"response_format": {"type": "json_object", "schema": schema}}
-    return with_schema_instruction(messages, schema), {}  # "prompt": the caller's parser checks the output
-
-
 def option_shares(top_logprobs: list[dict], options: list[str]) -> list[float]:
     """Each option's probability: that of the longest top token it starts with, normalised over the
     options (a token that starts several options counts for each: the options' first tokens differ
@@ -216,13 +197,6 @@ def option_shares(top_logprobs: list[dict], options: list[str]) -> list[float]:
         logger.warning("none of the options %s is among the server's top %d next tokens", options, len(top_logprobs))
         return [1 / len(options)] * len(options)
     return [score / total for score in scores]
-
-
-def describe(caps: dict) -> str:
-    """One line for the worker log and /healthz."""
-    return (f"openai-compatible server {caps['base_url']} ({caps['server']}), model {caps['model']}: "
-            f"JSON schema by {caps['json_schema']}, logprobs {'yes' if caps['logprobs'] else 'no'}, "
-            f"assistant prefix {'yes' if caps['prefill'] else 'no'}, {settings.LLM_MAX_CONCURRENCY} generations at once per worker")
 
 
 def _retry_after(header: str | None, attempt: int) -> float:

@@ -2,19 +2,42 @@
 
 `probe` runs once per process on first use (and when a worker starts, for its log line): the
 models list, a one-token logprobs call, a tiny JSON-schema call in each of the two known request
-forms, and an assistant-prefix call. `backend_health` is the /healthz line.
+forms, and an assistant-prefix call. Also here: how each form is asked for, and the line that says
+what is used (worker log, /healthz: llm/backend_status.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from llm.openai_backend import PREFILL_FIELDS, InferenceServerError, OpenAIChatBackend, describe, schema_request
+from llm.transformers_backend import with_schema_instruction
+
+if TYPE_CHECKING:
+    from llm.openai_backend import OpenAIChatBackend
 
 logger = logging.getLogger(__name__)
+
+
+class InferenceServerError(RuntimeError):
+    """The server refused the request itself (bad request, wrong key, unknown model): not transient."""
+
+
+# Fields vLLM reads to continue a final assistant message; llama-server does so by itself.
+PREFILL_FIELDS = {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def schema_request(messages: list[dict], schema: dict, mode: str) -> tuple[list[dict], dict]:
+    """The messages and request fields that ask for JSON matching `schema` in the server's way."""
+    if mode == "json_schema":
+        return messages, {"response_format": {"type": "json_schema", "json_schema": {"name": "output", "schema": schema, "strict": True}}}
+    if mode == "json_object":
+        return messages, {"response_format": {"type": "json_object", "schema": schema}}
+    return with_schema_instruction(messages, schema), {}  # "prompt": the caller's parser checks the output
+
 
 # /v1/models "owned_by" of the servers we know.
 SERVERS = {"llamacpp": "llama.cpp server", "me": "llama-cpp-python server", "vllm": "vLLM", "library": "Ollama", "ollama": "Ollama"}
@@ -84,32 +107,8 @@ def _supports_prefill(backend: OpenAIChatBackend, caps: dict) -> bool:
         return False
 
 
-def backend_health() -> dict:
-    """The /healthz line: which backend, and for a server whether it answers now and what it is used for."""
-    if settings.LLM_BACKEND != "openai":
-        return {"ok": True, "backend": "local", "model": settings.LLM_MODEL, "concurrency": settings.LLM_MAX_CONCURRENCY}
-    from llm import engine
-
-    backend = engine.generator().backend
-    line = {"backend": "openai", "base_url": backend.base_url, "model": backend.model, "concurrency": settings.LLM_MAX_CONCURRENCY}
-    try:
-        backend.get_json("/models", timeout=10, retries=0)  # up now? (the capabilities are probed once)
-        caps = backend.capabilities()
-    except Exception as exc:  # noqa: BLE001 - any failure means "down", with its reason
-        text = str(exc).strip().splitlines()
-        return {"ok": False, **line, "error": f"{type(exc).__name__}: {text[0] if text else ''}"}
-    return {"ok": True, **line, "server": caps["server"], "json_schema": caps["json_schema"], "logprobs": caps["logprobs"],
-            "prefill": caps["prefill"], "uses": describe(caps)}
-
-
-def log_backend_at_worker_start() -> None:
-    """The worker's log line saying which backend it will use (probing a server now, if there is one)."""
-    if settings.LLM_BACKEND != "openai":
-        logger.info("LLM backend: in-process %s, %d generation(s) at once per worker", settings.LLM_MODEL, settings.LLM_MAX_CONCURRENCY)
-        return
-    from llm import engine
-
-    try:
-        engine.generator().backend.capabilities()  # logs "LLM backend: ..." itself
-    except Exception as exc:  # noqa: BLE001 - the worker still starts; tasks retry until the server is up
-        logger.warning("LLM backend: inference server %s not usable yet (%s); tasks will retry", settings.LLM_BASE_URL, exc)
+def describe(caps: dict) -> str:
+    """One line for the worker log and /healthz."""
+    return (f"openai-compatible server {caps['base_url']} ({caps['server']}), model {caps['model']}: "
+            f"JSON schema by {caps['json_schema']}, logprobs {'yes' if caps['logprobs'] else 'no'}, "
+            f"assistant prefix {'yes' if caps['prefill'] else 'no'}, {settings.LLM_MAX_CONCURRENCY} generations at once per worker")

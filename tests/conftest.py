@@ -152,6 +152,7 @@ def llm_backend(request, settings, monkeypatch):
     """Run the test on both backends with the small model: SmolLM2 in this process, then the same
     weights behind the real server. Returns the backend's name."""
     settings.LLM_MODEL = "smollm2-135m"
+    settings.LLM_TIMEOUT_SECONDS = 600  # the default 90 s is too short on a 2-core machine busy with other work
     if request.param == "openai":
         use_openai_backend(settings, monkeypatch, request.getfixturevalue("openai_server").base_url)
     return request.param

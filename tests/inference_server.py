@@ -21,10 +21,13 @@ SERVED_NAME = "smollm2-135m"
 
 
 def start_test_server(*, port: int, name: str = "llm-server") -> LlamaCppServer:
+    from django.conf import settings
+
     from llm.model_files import GENERATIVE_MODELS
 
     log_path = Path(__file__).resolve().parent.parent / "var" / f"{name}-{port}.log"
-    return LlamaCppServer.start(model_path=GENERATIVE_MODELS[SERVED_NAME].path(), alias=SERVED_NAME, port=port, log_path=log_path)
+    return LlamaCppServer.start(model_path=GENERATIVE_MODELS[SERVED_NAME].path(), alias=SERVED_NAME, port=port, log_path=log_path,
+                                threads=settings.LLM_THREADS)
 
 
 class MisbehavingProxy:

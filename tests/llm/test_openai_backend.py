@@ -175,3 +175,22 @@ def test_the_engine_does_not_serialise_generations_on_a_server(on_server):
 
     assert not generator._in_use.locked()  # another generation may start now: the server batches them
     stream.close()
+
+
+@pytest.mark.django_db(transaction=True)  # the worker reads the test database's name from the connection
+def test_an_llm_worker_on_the_server_says_in_its_log_what_it_uses(openai_server):
+    from pathlib import Path
+
+    from tests.helpers import celery_worker_start, celery_worker_stop, wait_for
+
+    log = Path(__file__).resolve().parents[2] / "var" / "openai-backend-worker.log"
+    log.unlink(missing_ok=True)
+    process = celery_worker_start(name="openai-backend", queues="llm",
+                                  env={"LLM_BACKEND": "openai", "LLM_BASE_URL": openai_server.base_url, "LLM_MAX_CONCURRENCY": "2"})
+    try:
+        line = wait_for(lambda: next((x for x in log.read_text().splitlines() if "LLM backend:" in x), None), timeout=180, interval=1)
+    finally:
+        celery_worker_stop(process)
+
+    assert f"openai-compatible server {openai_server.base_url} (llama-cpp-python server)" in line
+    assert "JSON schema by json_object" in line and "2 generations at once per worker" in line
