@@ -31,7 +31,10 @@ class LlamaCppServer:
             process = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
                  "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context_tokens), "--n_threads", str(threads),
-                 "--verbose", "False"],
+                 "--verbose", "False",
+                 # By default a new request cuts the one streaming short (it sends [DONE] early): concurrent
+                 # chat turns would end mid-answer. Here they wait their turn instead.
+                 "--interrupt_requests", "False"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
             )
         server = cls(process, port, log_path)
