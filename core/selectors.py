@@ -1,4 +1,5 @@
-"""Health of the pieces the app needs: database, pgvector, Redis, a worker on every queue."""
+"""Health of the pieces the app needs: database, pgvector, Redis, a worker on every queue, and the
+language-model backend (in-process, or an inference server that must answer)."""
 
 from dataclasses import dataclass, field
 
@@ -8,6 +9,7 @@ from django.db import connection
 
 from config.celery import Queue, app
 from core.models import QueueHeartbeat
+from llm.backend_status import backend_health
 
 
 @dataclass
@@ -107,6 +109,7 @@ def health_report(*, worker_timeout: float = 1.0) -> HealthReport:
     report.checks["workers"] = (_check_workers_cached(worker_timeout) if report.checks["redis"]["ok"]
                                 else {"ok": False, "error": "broker is down"})
     report.checks["query_encoder"] = _check_query_encoder()
+    report.checks["llm"] = backend_health()
     return report
 
 

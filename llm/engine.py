@@ -7,6 +7,7 @@ embedding model, once, at start (config/wsgi.py warms the query encoder). Errors
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -15,20 +16,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+from llm.errors import GenerationTimeout, GenerationUnavailable  # noqa: F401 - callers use engine.GenerationTimeout
 from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
+from llm.openai_backend import OpenAIChatBackend
 
 _lock = threading.Lock()
 _embedders: dict[str, object] = {}
 _embedder_load_seconds: dict[str, float] = {}
 _generators: dict[str, Generator] = {}
-
-
-class GenerationTimeout(RuntimeError):
-    """A generation ran past its time limit; what was generated so far is in `partial`."""
-
-    def __init__(self, message: str, partial: str = ""):
-        super().__init__(message)
-        self.partial = partial
 
 
 def embedder(name: str | None = None):
@@ -66,7 +61,7 @@ class Generator:
     """A chat model behind one small interface, whatever backend serves it."""
 
     name: str
-    path: Path
+    path: Path | None  # None for a model served over HTTP (llm/openai_backend.py)
     backend: object
     context_tokens: int
     last_usage: Usage = field(default_factory=Usage)
@@ -93,7 +88,8 @@ class Generator:
         self.last_usage = usage
         started = time.monotonic()
         produced: list[str] = []
-        with self._in_use:
+        # An inference server batches concurrent requests itself; a local context needs the lock.
+        with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
             for chunk in self.backend.create_chat_completion(**kwargs):
                 piece = chunk["choices"][0]["delta"].get("content") or ""
                 if not piece:
@@ -116,6 +112,12 @@ class Generator:
         the options. Each option's first token must differ from the others'."""
         import numpy as np
 
+        if hasattr(self.backend, "option_probabilities"):  # an inference server reads its own logprobs
+            started = time.monotonic()
+            with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
+                shares = self.backend.option_probabilities(messages, options=options, answer_prefix=answer_prefix)
+            self.last_usage = Usage(seconds=time.monotonic() - started)
+            return shares
         if len(options) < 2:
             raise ValueError("option_probabilities needs at least two options.")
         ops = self._prefill()
@@ -134,6 +136,13 @@ class Generator:
     def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> str:
         """What the assistant writes after `answer_prefix` (written into the prompt, so it is processed at prompt
         speed, not generated), at temperature 0, up to the first stop string. Prefix reuse as above."""
+        if hasattr(self.backend, "continue_text"):  # an inference server continues an assistant prefix itself
+            started = time.monotonic()
+            with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
+                text, generated = self.backend.continue_text(messages, answer_prefix=answer_prefix, max_tokens=max_tokens,
+                                                             stop=stop)
+            self.last_usage = Usage(completion_tokens=generated, seconds=time.monotonic() - started)
+            return text
         ops = self._prefill()
         started = time.monotonic()
         with self._in_use:
@@ -166,13 +175,17 @@ def _first_token(ops, prompt: str, option: str) -> int:
 
 
 def generator(name: str | None = None) -> Generator:
-    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp, or a local
-    transformers model folder (llm/transformers_backend.py)."""
+    """The generative model named by LLM_MODEL (or `name`): a GGUF file run by llama.cpp, a local
+    transformers model folder (llm/transformers_backend.py), or with LLM_BACKEND=openai the model
+    of that name on the inference server at LLM_BASE_URL (llm/openai_backend.py)."""
     name = name or settings.LLM_MODEL
     with _lock:
         if name not in _generators:
-            path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
-            backend = _transformers_backend(path) if path.is_dir() else _llama_backend(path)
+            if settings.LLM_BACKEND == "openai":
+                path, backend = None, OpenAIChatBackend(base_url=settings.LLM_BASE_URL, model=name, api_key=settings.LLM_API_KEY)
+            else:
+                path = resolve_generative_model(name, settings.LLM_MODEL_DIR)
+                backend = _transformers_backend(path) if path.is_dir() else _llama_backend(path)
             if not _generators:
                 atexit.register(_close_generators)
             _generators[name] = Generator(name=name, path=path, backend=backend, context_tokens=settings.LLM_CONTEXT_TOKENS)

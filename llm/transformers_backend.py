@@ -39,7 +39,7 @@ class TransformersChatBackend:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         if response_format is not None:
-            messages = _with_schema_instruction(messages, response_format["schema"])
+            messages = with_schema_instruction(messages, response_format["schema"])
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -136,7 +136,7 @@ def _chunk(text: str) -> dict:
     return {"choices": [{"delta": {"content": text}}]}
 
 
-def _with_schema_instruction(messages: list[dict], schema: dict) -> list[dict]:
+def with_schema_instruction(messages: list[dict], schema: dict) -> list[dict]:
     instruction = f"Reply with one JSON object that matches this JSON schema, and nothing else:\n{json.dumps(schema)}"
     if messages and messages[0]["role"] == "system":
         return [{"role": "system", "content": f"{messages[0]['content']}\n\n{instruction}"}, *messages[1:]]

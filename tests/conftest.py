@@ -1,5 +1,7 @@
 """Test-suite wiring: the tests' own embedded PostgreSQL + Redis, and a real Celery worker."""
 
+import os
+
 import pytest
 
 _started: list[str] = []
@@ -119,3 +121,38 @@ def browser_page(chromium_browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# --- the two generator backends (llm/engine.py): in-process, and an OpenAI-compatible server --------
+
+TEST_SERVER_PORT = int(os.environ.get("TEST_LLM_SERVER_PORT", "8171"))
+
+
+@pytest.fixture(scope="session")
+def openai_server():
+    """llama-cpp-python's own OpenAI-compatible server on the real SmolLM2 weights (tests/inference_server.py)."""
+    from tests.inference_server import start_test_server
+
+    server = start_test_server(port=TEST_SERVER_PORT)
+    yield server
+    server.stop()
+
+
+def use_openai_backend(settings, monkeypatch, base_url: str, *, retries: int = 2) -> None:
+    """Point the engine at an inference server for one test (fresh generators, capabilities probed anew)."""
+    from llm import engine
+
+    settings.LLM_BACKEND, settings.LLM_BASE_URL, settings.LLM_HTTP_RETRIES = "openai", base_url, retries
+    settings.LLM_MAX_CONCURRENCY = 4
+    monkeypatch.setattr(engine, "_generators", {})
+
+
+@pytest.fixture(params=["local", "openai"])
+def llm_backend(request, settings, monkeypatch):
+    """Run the test on both backends with the small model: SmolLM2 in this process, then the same
+    weights behind the real server. Returns the backend's name."""
+    settings.LLM_MODEL = "smollm2-135m"
+    settings.LLM_TIMEOUT_SECONDS = 600  # the default 90 s is too short on a 2-core machine busy with other work
+    if request.param == "openai":
+        use_openai_backend(settings, monkeypatch, request.getfixturevalue("openai_server").base_url)
+    return request.param

@@ -1,7 +1,14 @@
 """Model settings. A name from llm/model_files.py's registry, or a path to a GGUF file or a
-local transformers model folder, so a shop can point the app at another model."""
+local transformers model folder, so a shop can point the app at another model.
+
+LLM_BACKEND=local (default) runs that model inside each `llm` worker process; LLM_BACKEND=openai
+sends every generation to an OpenAI-compatible inference server (llama.cpp's llama-server, vLLM,
+Ollama) at LLM_BASE_URL, and LLM_MODEL is then the model name that server serves (see README,
+"Inference server")."""
 
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_str
 from config.settings.services import BASE_DIR
@@ -13,6 +20,22 @@ LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
 # Load the model and its answer prompt when a "chat"/"llm" worker process starts (llm/warmup.py).
 LLM_WARM_UP = env_int("LLM_WARM_UP", 1) == 1
+
+LLM_BACKEND = env_str("LLM_BACKEND", "local").strip().lower()
+if LLM_BACKEND not in {"local", "openai"}:
+    raise ImproperlyConfigured(f"LLM_BACKEND must be 'local' or 'openai' (got {LLM_BACKEND!r}).")
+LLM_BASE_URL = env_str("LLM_BASE_URL", "").strip().rstrip("/")  # e.g. http://llama-server:8080/v1
+if LLM_BACKEND == "openai" and not LLM_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"LLM_BACKEND=openai needs LLM_BASE_URL, the server's http(s) URL ending in /v1 (got {LLM_BASE_URL!r}).")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+# Generations one `llm` worker runs at once (its Celery concurrency): an in-process model serves one
+# at a time; an inference server batches several (match its parallel slots, e.g. --parallel 4).
+LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 4 if LLM_BACKEND == "openai" else 1)
+if LLM_MAX_CONCURRENCY < 1:
+    raise ImproperlyConfigured(f"LLM_MAX_CONCURRENCY must be at least 1 (got {LLM_MAX_CONCURRENCY}).")
+# Busy (429/503) or unreachable server: tries before the generation fails as GenerationUnavailable
+# (then the task's own retry with backoff takes over, as after a timeout).
+LLM_HTTP_RETRIES = env_int("LLM_HTTP_RETRIES", 2)
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
 # Web processes load the search query encoder at start (config/wsgi.py), not on the first search.

@@ -79,3 +79,15 @@ def test_production_without_secret_key(tmp_path):
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "", "DJANGO_SETTINGS_MODULE": "config.django.base"}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     _assert_one_clear_error(result, "SECRET_KEY must be set when APP_ENV=production")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"LLM_BACKEND": "gpu"}, "LLM_BACKEND must be 'local' or 'openai' (got 'gpu')"),
+    ({"LLM_BACKEND": "openai", "LLM_BASE_URL": ""}, "LLM_BACKEND=openai needs LLM_BASE_URL"),
+    ({"LLM_BACKEND": "openai", "LLM_BASE_URL": "llama-server:8080"}, "LLM_BACKEND=openai needs LLM_BASE_URL"),
+    ({"LLM_MAX_CONCURRENCY": "0"}, "LLM_MAX_CONCURRENCY must be at least 1"),
+])
+def test_bad_inference_server_settings(env, expected):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.django.base", **env}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    _assert_one_clear_error(result, expected)

@@ -106,8 +106,11 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot connect to Redis at {settings.REDIS_URL} (REDIS_URL): {exc}") from None
 
     def _check_models(self) -> None:
-        path = resolve_generative_model(settings.LLM_MODEL, settings.LLM_MODEL_DIR)
-        self._say(f"generative: {settings.LLM_MODEL} ({path})")
+        if settings.LLM_BACKEND == "openai":
+            self._say(f"generative: {settings.LLM_MODEL} on the inference server {settings.LLM_BASE_URL}")
+        else:
+            path = resolve_generative_model(settings.LLM_MODEL, settings.LLM_MODEL_DIR)
+            self._say(f"generative: {settings.LLM_MODEL} ({path})")
         self._say(f"embeddings: {settings.EMBEDDING_MODEL} ({embedding_model_path(settings.EMBEDDING_MODEL)})")
 
     def _check_port_free(self, host: str, port: int) -> None:
@@ -125,7 +128,9 @@ class Command(BaseCommand):
         celery = [str(bin_dir / "celery"), "-A", "config"]
         self.children = [
             Child("web", [str(bin_dir / "gunicorn"), *web_server_args(bind=f"{host}:{port}"), "--access-logfile", "-"]),
-            Child("worker-llm", [*celery, "worker", "-Q", "chat,llm", "-c", "1", "-n", "llm@%h", "--loglevel", "INFO"]),
+            # LLM_MAX_CONCURRENCY: 1 for an in-process model, more for an inference server that batches.
+            Child("worker-llm", [*celery, "worker", "-Q", "chat,llm", "-c", str(settings.LLM_MAX_CONCURRENCY), "-n", "llm@%h",
+                                 "--loglevel", "INFO"]),
             Child("worker", [*celery, "worker", "-Q", "embed,default", "-c", "2", "-n", "main@%h", "--loglevel", "INFO"]),
             Child("beat", [*celery, "beat", "--loglevel", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
         ]

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from evaluation import bench_backends as backends
 from evaluation import bench_chat
 from evaluation import bench_engine as engine
 from evaluation import bench_storefront as storefront
@@ -8,7 +9,7 @@ from evaluation import bench_streams
 from evaluation.bench_load import bench_load
 from evaluation.bench_scale import bench_scale
 
-PARTS = ["engine", "storefront", "triage", "chat", "streams"]
+PARTS = ["engine", "storefront", "triage", "chat", "streams", "backends"]
 ON_REQUEST = ["scale", "load"]  # heavy (minutes of index building; a running server): only with --part
 
 
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-backlog", action="store_true", help="chat: skip the run behind a triage backlog.")
         parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
         parser.add_argument("--port", type=int, default=0, help="Port of the streams part's web server (default: any free one).")
+        parser.add_argument("--base-url", default=None,
+                            help="backends: the inference server to compare (default: start llama-cpp-python's server on --server-port).")
+        parser.add_argument("--server-port", type=int, default=8170, help="backends: port for the server the bench starts.")
         parser.add_argument("--chunks", type=int, default=100_000, help="scale: knowledge chunks (develop with 10000).")
         parser.add_argument("--scale-tickets", type=int, default=50_000, help="scale: tickets.")
         parser.add_argument("--ef-search", type=lambda v: [int(x) for x in v.split(",")], default=None,
@@ -34,8 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
         parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, pipeline, threads, questions, no_backlog, streams, port, chunks, scale_tickets, ef_search, host,
-               users, seconds, **options):
+    def handle(self, *args, part, model, tickets, pipeline, threads, questions, no_backlog, streams, port, base_url, server_port,
+               chunks, scale_tickets, ef_search, host, users, seconds, **options):
         if not 1 <= streams <= 1000:
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
         say = self.stdout.write
@@ -86,4 +90,9 @@ class Command(BaseCommand):
         if "load" in (part or []):
             say(self.style.MIGRATE_HEADING(f"==> load (Locust, {users} users, {seconds} s, against {host})"))
             results["load"] = bench_load(host=host, users=users, seconds=seconds, progress=say)
+        if "backends" in (part or PARTS):
+            say(self.style.MIGRATE_HEADING("==> backends: in-process vs OpenAI-compatible server (same model, same questions)"))
+            results["backends"] = backends.bench_backends(model=model, questions=questions, base_url=base_url, port=server_port,
+                                                          progress=say)
+            backends.print_backends(results["backends"], say)
         say(f"written to {engine.write_bench(results)}")

@@ -1,0 +1,223 @@
+"""A model behind an OpenAI-compatible inference server (LLM_BACKEND=openai), served to
+`engine.Generator` through llama.cpp's small interface, like llm/transformers_backend.py.
+
+llama.cpp's `llama-server` (parallel slots, continuous batching on CPU), vLLM (GPUs), Ollama and
+llama-cpp-python's own server all speak the same HTTP API; they differ in what they support, so
+the first use asks the server (llm/openai_capabilities.py) and uses what is there:
+
+- JSON-schema output: OpenAI's `json_schema` response format, else llama.cpp's `json_object` with a
+  `schema`, else the schema in the system prompt and the caller's check (as with transformers).
+- top logprobs for `option_probabilities` (an assistant-prefix message where the server continues
+  one; without a prefix any server with logprobs will do).
+
+Errors keep the engine's contract, so the durable retry paths hold: an unreachable or busy server
+(connection refused, 429, 502-504) is tried LLM_HTTP_RETRIES more times with backoff, then raises
+GenerationUnavailable (a GenerationTimeout); a stream that breaks off raises it with the partial
+text; a server silent past the time limit raises GenerationTimeout. A request the server refuses
+(400, 401, 404) is InferenceServerError: retrying would not help.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import math
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from llm.errors import GenerationTimeout, GenerationUnavailable
+from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, describe, probe, schema_request
+
+logger = logging.getLogger(__name__)
+RETRY_STATUSES = {429, 502, 503, 504}
+TOP_LOGPROBS = 20  # the most OpenAI and vLLM (max_logprobs) give
+
+
+class OpenAIChatBackend:
+    concurrent = True  # the server batches; engine.Generator does not serialise calls to it
+
+    def __init__(self, *, base_url: str, model: str, api_key: str = "", retries: int | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.retries = settings.LLM_HTTP_RETRIES if retries is None else retries
+        self._capabilities: dict | None = None
+        self._probe_lock = threading.Lock()
+
+    # --- what Generator calls ------------------------------------------------------------------
+
+    def create_chat_completion(self, *, messages: list[dict], max_tokens: int, temperature: float, stream: bool,
+                               stop: list[str], response_format: dict | None = None) -> Iterator[dict]:
+        caps = self.capabilities()
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                "stream": True, **caps["sampling"]}
+        if stop:
+            body["stop"] = stop
+        if response_format is not None:
+            body["messages"], extra = schema_request(messages, response_format["schema"], caps["json_schema"])
+            body.update(extra)
+        return self._stream(body)
+
+    def option_probabilities(self, messages: list[dict], *, options: list[str], answer_prefix: str = "") -> list[float]:
+        """One-token chat completion with top logprobs; each option's share of the probability of
+        the next tokens it can start with, normalised over the options."""
+        if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) and o for o in options):
+            raise ValueError("options must be a list of at least two non-empty strings.")
+        if len(set(options)) != len(options):
+            raise ValueError("options must differ from each other.")
+        caps = self.capabilities()
+        if not caps["logprobs"]:
+            raise InferenceServerError(f"the server at {self.base_url} gives no logprobs, so option probabilities cannot be read.")
+        body = {"model": self.model, "messages": list(messages), "max_tokens": 1, "temperature": 0.0, "logprobs": True,
+                "top_logprobs": TOP_LOGPROBS, **caps["sampling"]}
+        if answer_prefix:
+            if not caps["prefill"]:
+                raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
+            body["messages"].append({"role": "assistant", "content": answer_prefix})
+            body.update(PREFILL_FIELDS)
+        data = self.post_json("/chat/completions", body)
+        try:
+            top = data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (KeyError, IndexError, TypeError):
+            raise InferenceServerError(f"the server's answer has no top logprobs: {str(data)[:200]}") from None
+        return option_shares(top, options)
+
+    def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> tuple[str, int]:
+        """What the assistant writes after `answer_prefix` (an assistant message the server continues),
+        at temperature 0, up to the first stop string; with the number of tokens generated."""
+        caps = self.capabilities()
+        if not caps["prefill"]:
+            raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
+        body = {"model": self.model, "messages": [*messages, {"role": "assistant", "content": answer_prefix}],
+                "max_tokens": max_tokens, "temperature": 0.0, "stop": stop, **caps["sampling"], **PREFILL_FIELDS}
+        data = self.post_json("/chat/completions", body)
+        try:
+            text = data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            raise InferenceServerError(f"the server's answer has no message: {str(data)[:200]}") from None
+        if text.startswith(answer_prefix):  # some servers echo the prefix they continued
+            text = text[len(answer_prefix):]
+        return text, int((data.get("usage") or {}).get("completion_tokens") or 0)
+
+    def tokenize(self, text: bytes, add_bos: bool = False) -> list[int]:
+        """An estimate (about 4 bytes a token): the OpenAI API has no tokenizer, and the count only
+        feeds the usage figures. Token ids are not known here."""
+        return [0] * max(1, math.ceil(len(text) / 4))
+
+    def reset(self) -> None:
+        """Nothing to reset here: the server keeps (and reuses) its own prompt cache."""
+
+    def close(self) -> None:
+        """Nothing held open between requests."""
+
+    # --- capabilities ----------------------------------------------------------------------------
+
+    def capabilities(self) -> dict:
+        """What the server supports, probed once per process (llm/openai_capabilities.py). An
+        unreachable server raises GenerationUnavailable and is asked again next time."""
+        if self._capabilities is None:
+            with self._probe_lock:
+                if self._capabilities is None:
+                    self._capabilities = probe(self)
+                    logger.info("LLM backend: %s", describe(self._capabilities))
+        return self._capabilities
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    def post_json(self, path: str, body: dict, *, timeout: float | None = None) -> dict:
+        with self._open("POST", path, body, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def get_json(self, path: str, *, timeout: float | None = None, retries: int | None = None) -> dict:
+        with self._open("GET", path, None, timeout=timeout, retries=retries) as response:
+            return json.loads(response.read())
+
+    def _open(self, method: str, path: str, body: dict | None, *, timeout: float | None = None, retries: int | None = None):
+        """The server's response, after up to `retries` more tries while it is unreachable or busy."""
+        timeout = timeout or settings.LLM_TIMEOUT_SECONDS
+        retries = self.retries if retries is None else retries
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in range(retries + 1):
+            request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
+            try:
+                return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - the configured server URL
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:300].decode("utf-8", "replace")
+                if exc.code not in RETRY_STATUSES:
+                    raise InferenceServerError(f"{method} {path} answered {exc.code}: {detail}") from None
+                problem, wait = f"answered {exc.code} (busy)", _retry_after(exc.headers.get("Retry-After"), attempt)
+            except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as exc:
+                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+                if isinstance(reason, TimeoutError):
+                    raise GenerationTimeout(f"the inference server sent nothing for {timeout:.0f} s") from None
+                problem, wait = f"is unreachable ({reason})", 0.5 * 2 ** attempt
+            except TimeoutError:
+                raise GenerationTimeout(f"the inference server sent nothing for {timeout:.0f} s") from None
+            if attempt < retries:
+                logger.warning("inference server %s %s; try %d of %d in %.1f s", self.base_url, problem, attempt + 2, retries + 1, wait)
+                time.sleep(wait)
+        raise GenerationUnavailable(f"the inference server at {self.base_url} {problem}")
+
+    def _stream(self, body: dict) -> Iterator[dict]:
+        """Chat-completion chunks from the server's server-sent events, in llama.cpp's shape."""
+        response = self._open("POST", "/chat/completions", body)
+        produced: list[str] = []
+        finished = False
+        try:
+            for raw in response:
+                line = raw.decode("utf-8").strip()
+                if not line.startswith("data:"):
+                    continue  # blank separators, ": ping" comments, "event:" lines
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    finished = True
+                    break
+                event = json.loads(payload)
+                if "error" in event:
+                    raise InferenceServerError(f"the server stopped with an error: {str(event['error'])[:300]}")
+                for choice in event.get("choices") or []:  # the usage chunk has none
+                    piece = (choice.get("delta") or {}).get("content") or ""
+                    if piece:
+                        produced.append(piece)
+                        yield {"choices": [{"delta": {"content": piece}}]}
+                    finished = finished or bool(choice.get("finish_reason"))
+        except TimeoutError:
+            raise GenerationTimeout("the inference server went silent mid-answer", "".join(produced)) from None
+        except (ConnectionError, http.client.HTTPException, OSError) as exc:  # reset, incomplete chunk, ...
+            raise GenerationUnavailable(f"the inference server broke off mid-answer ({type(exc).__name__})", "".join(produced)) from None
+        finally:
+            response.close()  # also when the consumer stops early: the server then stops generating
+        if not finished:
+            raise GenerationUnavailable("the inference server closed the answer before its end", "".join(produced))
+
+
+def option_shares(top_logprobs: list[dict], options: list[str]) -> list[float]:
+    """Each option's probability: that of the longest top token it starts with, normalised over the
+    options (a token that starts several options counts for each: the options' first tokens differ
+    by contract, so that is only a shorter alternative spelling). All missing: equal shares."""
+    scores = []
+    for option in options:
+        matches = [t for t in top_logprobs if t.get("token") and option.lower().startswith(t["token"].strip().lower() or "\0")]
+        best = max(matches, key=lambda t: len(t["token"].strip()), default=None)
+        scores.append(math.exp(best["logprob"]) if best else 0.0)
+    total = sum(scores)
+    if total == 0:
+        logger.warning("none of the options %s is among the server's top %d next tokens", options, len(top_logprobs))
+        return [1 / len(options)] * len(options)
+    return [score / total for score in scores]
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    try:
+        return min(max(float(header), 0.0), 10.0)
+    except (TypeError, ValueError):
+        return 0.5 * 2 ** attempt
