@@ -92,10 +92,13 @@ class OpenAIChatBackend:
         """What the assistant writes after `answer_prefix` (an assistant message the server continues),
         at temperature 0, up to the first stop string; with the number of tokens generated."""
         caps = self.capabilities()
-        if not caps["prefill"]:
-            raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
-        body = {"model": self.model, "messages": [*messages, {"role": "assistant", "content": answer_prefix}],
-                "max_tokens": max_tokens, "temperature": 0.0, "stop": stop, **caps["sampling"], **PREFILL_FIELDS}
+        if caps["prefill"]:
+            turn, extra = {"role": "assistant", "content": answer_prefix}, PREFILL_FIELDS
+        else:  # the server cannot continue an assistant message: ask for the continuation in words
+            turn, extra = {"role": "user", "content": "Write only the text that comes right after this, nothing before it "
+                                                      f"and no explanation:\n{answer_prefix}"}, {}
+        body = {"model": self.model, "messages": [*messages, turn], "max_tokens": max_tokens, "temperature": 0.0,
+                "stop": stop, **caps["sampling"], **extra}
         data = self.post_json("/chat/completions", body)
         try:
             text = data["choices"][0]["message"]["content"] or ""

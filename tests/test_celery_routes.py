@@ -18,6 +18,13 @@ def test_every_registered_task_of_our_apps_has_an_explicit_route():
 
     assert "support.tasks.llm_answer_chat_turn" in tasks and len(tasks) >= 10
     assert [name for name in tasks if name not in settings.CELERY_TASK_ROUTES] == []
+
+
+def test_every_route_names_a_registered_task():
+    """A renamed task must not leave a stale route behind (its messages would go to the default queue)."""
+    tasks = set(_our_tasks())
+
+    assert [name for name in settings.CELERY_TASK_ROUTES if name not in tasks] == []
     assert not any("*" in pattern for pattern in settings.CELERY_TASK_ROUTES), "full task names, not globs"
 
 

@@ -31,9 +31,13 @@ CELERY_TASK_ROUTES = {
     "eshop.tasks.embed_product": {"queue": "embed"},
     "support.tasks.embed_ticket": {"queue": "embed"},
     "support.tasks.embed_knowledge_document": {"queue": "embed"},
-    "llm.tasks.classifiers_retrain_task": {"queue": "default"},
+    "support.tasks.classifiers_retrain_task": {"queue": "default"},
     "support.tasks.sweep_stale_triage": {"queue": "default"},
     "support.tasks.chat_turns_fail_stale": {"queue": "default"},
+    "support.tasks.sweep_pending_knowledge": {"queue": "default"},
+    "support.analytics.tasks.sweep_stuck_data_questions": {"queue": "default"},
+    "eshop.tasks.sweep_owed_product_embeddings": {"queue": "default"},
+    "core.tasks.sessions_clear_expired": {"queue": "default"},
     "core.tasks.queue_heartbeat": {"queue": "default"},  # beat and run_stack send it to each queue explicitly
 }
 

@@ -238,12 +238,23 @@ def trim_passage(text: str, question: str, max_chars: int = PASSAGE_BUDGET_CHARS
     return "\n".join(units[i] for i in sorted(chosen)) or text[:max_chars]
 
 
+# "How long / how much / what size ...": the customer wants a figure, so a unit holding one matches better.
+_ASKS_FOR_A_FIGURE = re.compile(r"\bhow (long|much|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
+                                r"temperature|price|length)\b|\bwhen\b", re.IGNORECASE)
+
+
+def sentence_match(unit: str, question: str) -> float:
+    """How well a unit answers the question: relevance, plus a bonus for a figure when one is asked for."""
+    bonus = 0.5 if _ASKS_FOR_A_FIGURE.search(question) and re.search(r"\d", unit) else 0.0
+    return relevance(unit, question) + bonus
+
+
 def best_sentence(passage_text: str, question: str) -> str:
     """The unit of the passage that best matches the question (the instant answer's quote)."""
     units = [u for u in _units(passage_text) if len(u.split()) >= 3 and not u.startswith("#")] or _units(passage_text)
     if not units:
         return ""
-    best = max(range(len(units)), key=lambda i: (relevance(units[i], question), -i))
+    best = max(range(len(units)), key=lambda i: (sentence_match(units[i], question), -i))
     return re.sub(r"\*\*|^[-*]\s+|^\d+\.\s+", "", units[best]).strip(" |").replace(" | ", ": ", 1).replace(" |", "")
 
 

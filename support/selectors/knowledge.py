@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -109,7 +110,8 @@ def _semantic_scores(vector: list[float], product_id: int | None) -> dict[int, f
     return {pk: 1.0 - distance for pk, distance in found[:KNOWLEDGE_CANDIDATES]}
 
 
-def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5) -> list[KnowledgePassage]:
+def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 5,
+                     exclude: Callable[[str], bool] | None = None) -> list[KnowledgePassage]:
     """The `limit` best passages for `query`, best first, each with its chunk id and fused score;
     fewer when the rest fall below the relevance floor (KNOWLEDGE_FLOOR_GAP under the best).
 
@@ -119,6 +121,8 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
     weight depends on how the query reads (eshop.selectors.search_query_style). With `product_id`
     (the page the customer is on, or the product the question names, see knowledge_product_named)
     only that product's manual and the general articles are searched. A blank query finds nothing.
+    Passages whose text `exclude` rejects are dropped before the floor is drawn (so a rejected best
+    match does not push the good ones below it).
     """
     query = " ".join((query or "").split())[:KNOWLEDGE_QUERY_MAX_CHARS]
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:30]
@@ -130,7 +134,12 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
                                .order_by("-rank", "id").values_list("pk", "rank")[:KNOWLEDGE_CANDIDATES]))
     semantic = _semantic_scores(search_query_vector(query=query), product_id)
     weight = KNOWLEDGE_NEED_LEXICAL_WEIGHT if search_query_style(query) == "need" else KNOWLEDGE_NAME_LEXICAL_WEIGHT
-    fused = weighted_fusion([(semantic, 1.0), (fulltext, weight)])[:limit]
+    fused = weighted_fusion([(semantic, 1.0), (fulltext, weight)])
+    if exclude is not None:
+        candidates = fused[:limit * 3]
+        texts = dict(KnowledgeChunk.objects.filter(pk__in=[pk for pk, _ in candidates]).values_list("pk", "text"))
+        fused = [(pk, score) for pk, score in candidates if pk in texts and not exclude(texts[pk])]
+    fused = fused[:limit]
     fused = fused[:relevance_floor([score for _, score in fused], gap=KNOWLEDGE_FLOOR_GAP, minimum=0.0)]
     scores = dict(fused)
     best = list(scores)

@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from llm.services.answer import best_sentence, relevance
+from eshop.services.orders import ORDER_NUMBER_RE
+from llm.services.answer import best_sentence, relevance, sentence_match
 from llm.services.grounding import looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
 from support.models.chat import ConversationKind, TurnStatus
 from support.models.knowledge import DocumentKind
 from support.selectors.knowledge import knowledge_product_named, knowledge_search
 
+INSTANT_QUOTE_PASSAGES = 2  # the instant quote is the best sentence of the first passages
 CHAT_PASSAGES = 3  # at most, per answer: each costs prompt time (about 1 s per 60 tokens on 2 AVX2 cores)
 CHAT_ORDER_PASSAGES = 3
 PASSAGE_MIN_SHARE = 0.45  # a passage whose fused score is below this share of the best one is left out
 # (0.5 is a passage ranked first by one of the two rankers only, when the best is first in both: kept)
 HISTORY_TURNS = 2
-_ORDER_NUMBER = re.compile(r"\bTH-\d{6}\b", re.IGNORECASE)
 _ORDER_QUESTION = re.compile(
     r"\b(my|mine|i|we)\b[^.?!]{0,60}\b(order|orders|package|parcel|delivery|shipment|tracking|shipped|arrive|purchase)"
     r"|\b(order|package|parcel|shipment|delivery)\b[^.?!]{0,40}\b(status|arrive|where|late|track)"
@@ -68,7 +69,7 @@ def complaint_to_question(text: str, product_name: str = "") -> str:
 
 
 def is_order_question(question: str) -> bool:
-    return bool(_ORDER_NUMBER.search(question) or _ORDER_QUESTION.search(question))
+    return bool(ORDER_NUMBER_RE.search(question) or _ORDER_QUESTION.search(question))
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def order_passages_for_user(*, user, question: str, limit: int = CHAT_ORDER_PASS
     from eshop.models import Order
 
     orders = Order.objects.filter(user=user).prefetch_related("lines").order_by("-created_at", "-id")
-    numbers = {n.upper() for n in _ORDER_NUMBER.findall(question)}
+    numbers = {n.upper() for n in ORDER_NUMBER_RE.findall(question)}
     if numbers:
         named = list(orders.filter(number__in=numbers)[:limit])
         orders = named or list(orders[:limit])
@@ -186,8 +187,8 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
             return [], True
         for source, text, url in order_passages_for_user(user=user, question=turn.question):
             sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
-    found = [p for p in knowledge_search(query=context.standalone, product_id=context.product_id, limit=limit)
-             if not looks_like_injection(p.text)]  # a document that gives the assistant orders is neither shown nor read
+    found = knowledge_search(query=context.standalone, product_id=context.product_id, limit=limit,
+                             exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
     best = found[0].score if found else 0.0
     brands = _brands({p.product_id for p in found if p.product_id})
     for passage in found:
@@ -213,16 +214,17 @@ def knowledge_brands() -> list[str]:
 
 
 def instant_quote(*, sources: list[ChatSource], question: str) -> dict | None:
-    """The best-matching sentence of the best knowledge passage, labelled with its source, or None
+    """The best-matching sentence of the first knowledge passages, labelled with its source, or None
     when no passage shares a word with the question (a quote about something else helps no one)."""
-    for source in sources:
-        if source.kind == "order":
-            continue
-        quote = best_sentence(source.text, question)
-        if not quote or relevance(quote, question) == 0:
-            return None
-        where = f", page {source.page}" if source.page else ""
-        label = f"From the {source.document or source.source}{where}"
-        return {"n": source.n, "title": source.document or source.source, "page": source.page, "url": source.url,
-                "label": label, "quote": quote}
-    return None
+    candidates = [(source, best_sentence(source.text, question)) for source in sources if source.kind != "order"]
+    candidates = [(source, quote) for source, quote in candidates[:INSTANT_QUOTE_PASSAGES] if quote]
+    if not candidates:
+        return None
+    # The best sentence of the first two passages (ties: the better-ranked passage).
+    source, quote = max(candidates, key=lambda pair: sentence_match(pair[1], question))
+    if relevance(quote, question) == 0:
+        return None
+    where = f", page {source.page}" if source.page else ""
+    label = f"From the {source.document or source.source}{where}"
+    return {"n": source.n, "title": source.document or source.source, "page": source.page, "url": source.url,
+            "label": label, "quote": quote}

@@ -154,7 +154,7 @@ def tickets_import(*, path: str | Path, customer_email: str = IMPORT_CUSTOMER_EM
 
     from support.models import Message, Ticket
     from support.models.tickets import AIStatus, MessageAuthor, TicketOrigin, TicketStatus
-    from support.services.triage import _enqueue
+    from core.jobs import enqueue_on_commit
     from support.tasks import embed_ticket
 
     tickets = tickets_rows_check(tickets_file_read(path))
@@ -174,6 +174,6 @@ def tickets_import(*, path: str | Path, customer_email: str = IMPORT_CUSTOMER_EM
             )
             Message.objects.bulk_create([Message(ticket=ticket, author_kind=MessageAuthor(m["author"]), body=m["body"],
                                                  created_at=now) for m in item.messages])
-            transaction.on_commit(lambda pk=ticket.pk: _enqueue(embed_ticket, pk))
+            enqueue_on_commit(embed_ticket, ticket.pk)
     return len(tickets)
 

@@ -96,10 +96,14 @@ def test_a_chat_retry_keeps_the_first_events_of_its_new_run(monkeypatch):
     redis_client().rpush(key, json.dumps({"i": 0, "type": "failed"}))
 
     def worker_starts_at_once(*args, **kwargs):  # a fast worker: its first event lands as soon as the task is sent
-        redis_client().rpush(key, json.dumps({"i": 0, "type": "sources", "sources": []}))
+        redis_client().rpush(key, json.dumps({"i": 1, "type": "sentence", "text": "From the worker."}))
 
     monkeypatch.setattr(llm_answer_chat_turn, "delay", worker_starts_at_once)
+    monkeypatch.setattr(llm_answer_chat_turn, "apply_async", worker_starts_at_once)
 
     chat_turn_retry(turn=turn)
 
-    assert [json.loads(e)["type"] for e in redis_client().lrange(key, 0, -1)] == ["sources"]
+    # The old run's "failed" is gone; the new run's sources (published on commit by the web
+    # process) and the worker's first event are both kept.
+    types = [json.loads(e)["type"] for e in redis_client().lrange(key, 0, -1)]
+    assert "failed" not in types and types[0] == "sources" and types[-1] == "sentence"

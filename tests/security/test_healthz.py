@@ -46,7 +46,7 @@ def test_hits_within_the_cache_period_ask_the_workers_once(client, settings, mon
 
     class Replies:
         def active_queues(self):
-            return {"w@host": [{"name": "llm"}, {"name": "embed"}, {"name": "default"}]}
+            return {"w@host": [{"name": "chat"}, {"name": "llm"}, {"name": "embed"}, {"name": "default"}]}
 
     def counting_inspect(*args, **kwargs):
         asked.append(1)

@@ -184,7 +184,7 @@ def test_agents_upload_and_list_documents_with_their_indexing_status(client, mon
 @pytest.mark.parametrize("name_it", [lambda p: p.slug, lambda p: str(p.pk)])
 def test_staff_name_a_manuals_product_by_slug_or_id_and_filter_by_either(client, monkeypatch, name_it):
     monkeypatch.setattr(embed_knowledge_document, "delay", lambda pk: None)
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(AgentFactory())
     lamp, other = ProductFactory(slug="glow-lamp"), ProductFactory(slug="trail-stove")
 
     created = client.post(reverse("knowledge-api-documents"), {
@@ -201,7 +201,7 @@ def test_staff_name_a_manuals_product_by_slug_or_id_and_filter_by_either(client,
 
 
 def test_an_unknown_product_in_an_upload_or_a_filter_says_why(client):
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(AgentFactory())
 
     upload = client.post(reverse("knowledge-api-documents"), {
         "title": "Lamp manual", "kind": "manual", "product": "no-such-lamp",
