@@ -60,15 +60,23 @@ def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], N
 
     categories = ticket_category_options()
     rows = load_jsonl("messages.jsonl")[:tickets]
-    engine.generator(model).complete([{"role": "user", "content": "Hi"}], max_tokens=2)  # load outside the timing
+    new = engine.generator(model)
+    new.complete([{"role": "user", "content": "Hi"}], max_tokens=2)  # load outside the timing
+    # Each path gets its own llama.cpp context (the weights are shared), so each keeps its prompt prefix
+    # cached from ticket to ticket as a worker running only that path would; one context would make
+    # every call of one path evict the other's prefix.
+    old_name = f"{new.name}#old-path"
+    if old_name not in engine._generators:
+        engine._generators[old_name] = engine.Generator(name=old_name, path=new.path, backend=engine._llama_backend(new.path)
+                                                        if not new.path.is_dir() else new.backend, context_tokens=new.context_tokens)
     figures = {"old": {"seconds": [], "tokens": []}, "new": {"seconds": [], "tokens": []}}
     for i, row in enumerate(rows, 1):
         thread = [{"author": "customer", "body": row["text"]}]
         # Alternate which path goes first, so neither always finds the other's prompt prefix cached.
-        order = [("old", triage_ticket_one_call), ("new", triage_ticket)]
-        for name, run in order if i % 2 else reversed(order):
+        order = [("old", triage_ticket_one_call, old_name), ("new", triage_ticket, new.name)]
+        for name, run, generator_name in order if i % 2 else reversed(order):
             started = time.monotonic()
-            result = run(messages=thread, categories=categories, model=model, use_head=False)
+            result = run(messages=thread, categories=categories, model=generator_name, use_head=False)
             figures[name]["seconds"].append(time.monotonic() - started)
             figures[name]["tokens"].append(result.generated_tokens)
         progress(f"  triage {i}/{len(rows)}: old {figures['old']['seconds'][-1]:.1f} s / {figures['old']['tokens'][-1]} tokens, "
