@@ -94,6 +94,8 @@ class AnswerStream:
     pieces: Iterator[str] | None
     passages: dict[int, grounding.GroundingPassage]
     question: str = ""
+    focus: str = ""  # the standalone question (a follow-up's words alone may not name the subject)
+    name_words: str = ""  # product names (brands, manual titles): not what a question asks about
     brands: list[str] = field(default_factory=list)
     flagged: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
@@ -102,7 +104,7 @@ class AnswerStream:
     result: AnswerResult | None = None
 
     def __iter__(self) -> Iterator[str]:
-        raw, kept, cited, dropped, quotes, seen = "", [], [], [], {}, set()
+        raw, kept, cited, dropped, quotes, seen, held, topical = "", [], [], [], {}, set(), [], False
         answer_from: list[int] | None = None
         first_token = first_sentence = None
         parser = _SentenceParser()
@@ -118,7 +120,7 @@ class AnswerStream:
                     if answer_from is not None and not answer_from:
                         break  # the model says no passage answers: the abstention, no need to write on
                 for claim in parser.feed(raw):
-                    if len(kept) >= MAX_SENTENCES:
+                    if len(kept) + len(held) >= MAX_SENTENCES:
                         break
                     problem = grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
                     key = grounding.normalise(grounding.strip_citations(claim.text))
@@ -128,17 +130,24 @@ class AnswerStream:
                         dropped.append(f"{claim.text!r}: {problem}")
                         continue
                     seen.add(key)
-                    sentence = grounding.sentence_with_citation(claim.text, claim.cite)
-                    kept.append(sentence)
-                    quotes.setdefault(claim.cite, []).append(claim.quote)
-                    if claim.cite not in cited:
-                        cited.append(claim.cite)
-                    if first_sentence is None:
-                        first_sentence = time.monotonic() - self.started
-                    yield sentence
+                    held.append(claim)
+                    if not topical and not grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words):
+                        continue  # held back until a sentence about what was asked arrives
+                    topical = True
+                    for claim in held:
+                        sentence = grounding.sentence_with_citation(claim.text, claim.cite)
+                        kept.append(sentence)
+                        quotes.setdefault(claim.cite, []).append(claim.quote)
+                        if claim.cite not in cited:
+                            cited.append(claim.cite)
+                        if first_sentence is None:
+                            first_sentence = time.monotonic() - self.started
+                        yield sentence
+                    held = []
         finally:
             if hasattr(self.pieces, "close"):
                 self.pieces.close()  # stops generation when the reader stopped early
+        dropped += [f"{claim.text!r}: not about what was asked" for claim in held]
         abstained = not kept
         self.result = AnswerResult(
             text=ABSTENTION if abstained else " ".join(kept), raw_text=raw, cited_ids=cited, removed_citations=len(dropped),
@@ -304,7 +313,9 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     flagged = [p.id for p in passages if grounding.looks_like_injection(p.text)]
     usable = [p for p in passages if p.id not in flagged]
     checked = {p.id: grounding.GroundingPassage(text=f"{p.source}\n{p.text}", kind=p.kind, brand=p.brand) for p in usable}
-    stream = AnswerStream(pieces=None, passages=checked, question=question, brands=brands or [], flagged=flagged)
+    titles = {re.split(r", page \d+| · ", p.source)[0] for p in usable if p.kind == "manual"}
+    stream = AnswerStream(pieces=None, passages=checked, question=question, focus=retrieval_question or "",
+                          name_words=" ".join([*(brands or []), *titles, "user manual"]), brands=brands or [], flagged=flagged)
     if not usable:
         return stream
     generator = engine.generator(model)

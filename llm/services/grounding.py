@@ -11,6 +11,10 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
 5. a shop policy is not cited for a question about a brand's product unless the question is about a
    shop matter (returns, shipping, warranty, ...): "Adventure Link's phone hours" are not ours;
 6. it says something: not empty, not only a citation or punctuation.
+And the answer as a whole must be about the question: at least one of its sentences (or quotes)
+shares a key word with the question, not counting the product's name (on_topic; a price question
+is not answered by the lamp's weight). The answer service holds back sentences that share none
+until one that does arrives, and shows none of them if none does.
 """
 
 from __future__ import annotations
@@ -124,6 +128,24 @@ def brands_named(text: str, brands: list[str]) -> list[str]:
 
 def is_shop_matter(question: str) -> bool:
     return bool(_SHOP_MATTER.search(question))
+
+
+# Words of a question that say how it asks, not what about.
+_ASKING = set("long much many take get use work need want tell know please thanks hi hello ok okay also just really "
+              "still any way there here it's its whats what's can't cant dont don't doesn't isnt will would could should "
+              "buy bought new".split())
+
+
+def key_terms(question: str, name_words: str = "") -> set[str]:
+    """The question's content words (stemmed) that say what it asks about, less the product's name."""
+    return content_words(question) - content_words(name_words) - {_stem(w) for w in _ASKING}
+
+
+def on_topic(claim: Claim, question: str, name_words: str = "") -> bool:
+    """The claim shares a key word of the question (words compared by their first 5 letters, so
+    "weight" meets "weighs"); a question with no key word left puts every claim on topic."""
+    terms = {t[:5] for t in key_terms(question, name_words)}
+    return not terms or bool(terms & {w[:5] for w in content_words(f"{claim.text} {claim.quote}")})
 
 
 def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, question: str = "",

@@ -156,3 +156,19 @@ def test_default_model_abstains_when_the_passages_do_not_say():
     result = answer(question="What does the GloTech headlamp cost in euros?", passages=PASSAGES, model="qwen2.5-coder-1.5b")
 
     assert result.abstained, result.raw_text
+
+
+def test_an_answer_with_nothing_about_the_question_becomes_the_abstention(fake_model):
+    fake_model({"answer_from": [1], "sentences": [claim(1, "78 g including headband", "The headlamp weighs 78 g.")]})
+
+    result = answer(question="What does the GloTech headlamp cost in euros?", passages=PASSAGES, brands=["GloTech"])
+    # "headlamp" is the product's name (its manual's title), not what the question asks about
+
+    assert result.abstained and result.dropped == ["'The headlamp weighs 78 g.': not about what was asked"]
+
+
+def test_a_sentence_held_back_is_shown_once_a_sentence_about_the_question_follows(fake_model):
+    fake_model({"answer_from": [1], "sentences": [claim(1, "78 g including headband", "It weighs 78 g."),
+                                                  claim(1, "about 3 hours", "Charging takes about 3 hours.")]})
+
+    assert answer(question="charging time?", passages=PASSAGES).sentences == ["It weighs 78 g [1].", "Charging takes about 3 hours [1]."]

@@ -5,6 +5,7 @@ from llm.services.grounding import (
     GroundingPassage,
     claim_problem,
     normalise,
+    on_topic,
     numbers_in,
     quote_found,
     sentence_with_citation,
@@ -106,3 +107,11 @@ def test_a_grounded_claim_holds():
     claim = Claim(cite=1, quote="about 3 hours (5 V / 1 A)", text="A full charge takes about three hours [1].")
 
     assert claim_problem(claim, PASSAGES, question="how long to charge the glotech?", brands=BRANDS) is None
+
+
+def test_a_true_sentence_about_something_else_is_not_on_topic():
+    claim = Claim(cite=1, quote="78 g including headband", text="The GloTech headlamp weighs 78 g.")
+
+    assert not on_topic(claim, "What does the GloTech headlamp cost in euros?", "GloTech Rechargeable LED Headlamp")
+    assert on_topic(claim, "the glotech's weight with the band?", "GloTech")
+    assert on_topic(claim, "GloTech?", "GloTech"), "no key word left: nothing to check"
