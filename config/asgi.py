@@ -8,6 +8,7 @@ import re
 from django.core.asgi import get_asgi_application
 
 from config.env import env_int
+from config.warm_up import query_encoder_warm
 from core.asgi_worker import BoundedRequests
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.base")
@@ -17,3 +18,4 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 
 application = BoundedRequests(get_asgi_application(), limit=env_int("WEB_REQUESTS_PER_WORKER", 16),
                               unbounded=re.compile(r"^/api/support/chat/turns/\d+/events/$"))
+query_encoder_warm()  # before the first request, as under WSGI (config/warm_up.py)

@@ -1,29 +1,9 @@
-import logging
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from config.warm_up import query_encoder_warm
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.base")
 application = get_wsgi_application()
-
-
-def _warm_query_encoder() -> None:
-    """Load the search query encoder now, in this web process, before it accepts a request: the
-    first search after a start otherwise waits for the model (about 10 s on a busy 2-core
-    machine). Only web servers import this module (gunicorn imports it in each worker after the
-    fork, runserver at start); workers and commands never do. /healthz shows the result. A failure
-    is logged, not fatal: search then loads the model on first use and says why it could not."""
-    from django.conf import settings
-
-    if not settings.SEARCH_WARM_UP:
-        return
-    from eshop.selectors import search_query_encoder_warm
-
-    log = logging.getLogger("config.wsgi")
-    try:
-        log.info("query encoder warm in %.1f s", search_query_encoder_warm())
-    except Exception:  # noqa: BLE001 - the web process must still start; the health check reports it
-        log.exception("query encoder warm-up failed")
-
-
-_warm_query_encoder()
+query_encoder_warm()

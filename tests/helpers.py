@@ -72,13 +72,13 @@ def celery_worker_stop(process) -> None:
         process.wait(timeout=10)
 
 
-def http_get(url: str, timeout: float = 60) -> tuple[int, bytes]:
+def http_get(url: str, timeout: float = 60, headers: dict | None = None) -> tuple[int, bytes]:
     """GET over real HTTP: (status, body), an error status included."""
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:  # /healthz answers 503 without workers: still an answer
         return exc.code, exc.read()

@@ -1,4 +1,4 @@
-"""A real web server (gunicorn on config.wsgi, as `make run` starts it) for tests that need one."""
+"""A real web server (gunicorn with uvicorn workers on config.asgi, as `make run` starts it) for tests that need one."""
 
 import os
 import socket
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from core.asgi_worker import web_server_args
 from tests.helpers import http_get
 
 ROOT = Path(__file__).resolve().parents[2]
+HEALTHZ_TOKEN = "test-monitor"  # the server's /healthz shows its details for this token
 
 
 def _free_port() -> int:
@@ -25,14 +27,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def web_server(demo_catalog):
-    """gunicorn serving config.wsgi on the test database, one worker, as `make run` starts it."""
+    """The web server as `make run` starts it (one worker) on the test database."""
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.django.test",
-           "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"]}
+           "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"], "HEALTHZ_TOKEN": HEALTHZ_TOKEN}
     log_path = ROOT / "var" / "test-web-server.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind",
-                                    f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "120"],
+        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"),
+                                    *web_server_args(bind=f"127.0.0.1:{port}", workers=1)],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

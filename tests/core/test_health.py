@@ -16,7 +16,7 @@ def test_healthz_is_green_with_a_real_worker(client, settings, celery_worker_pro
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["pgvector"]["ok"] is True
-    assert set(body["checks"]["workers"]["queues"]) == {"llm", "embed", "default"}
+    assert set(body["checks"]["workers"]["queues"]) == {"chat", "llm", "embed", "default"}
     assert all(body["checks"]["workers"]["queues"].values())
 
 

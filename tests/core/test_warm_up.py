@@ -1,4 +1,4 @@
-"""A web process loads the search query encoder before it serves its first request (config/wsgi.py)."""
+"""A web process loads the search query encoder before it serves its first request (config/warm_up.py, called by config/asgi.py and config/wsgi.py)."""
 
 import json
 import statistics
@@ -7,6 +7,7 @@ import urllib.parse
 
 import pytest
 
+from tests.core.conftest import HEALTHZ_TOKEN
 from tests.helpers import http_get as _get
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ QUERIES = ["warm gloves for winter", "light for reading in the tent", "boil wate
 
 def test_the_query_encoder_is_loaded_before_the_first_search(web_server):
     """/healthz never encodes anything: the encoder it reports was loaded when the process started."""
-    status, body = _get(f"{web_server}/healthz")
+    status, body = _get(f"{web_server}/healthz", headers={"Authorization": f"Bearer {HEALTHZ_TOKEN}"})  # details: staff or token
 
     encoder = json.loads(body)["checks"]["query_encoder"]
     assert encoder["warm"] is True and encoder["load_seconds"] is not None, encoder
