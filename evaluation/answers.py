@@ -134,6 +134,9 @@ def evaluate_answers(*, limit: int | None, model: str | None, progress: Callable
             result = asked["result"]
             progress(f"    {part} {n}/{len(chosen)} {row['id']} {'ABSTAIN' if result.abstained else 'answer '} "
                      f"{result.prompt_tokens} prompt tokens {time.monotonic() - started:.1f} s: {result.text[:110]!r}")
+            if result.abstained or result.dropped:
+                progress(f"      answer_from {result.answer_from}, standalone {asked['standalone'][:80]!r}, "
+                         f"removed: {'; '.join(result.dropped)[:300] or '-'}")
         results[part] = _figures(items)
     return {**results, "errors": errors, "model": model or "LLM_MODEL",
             "passages": "the chat's own path: chat_turn_context + chat_sources_for_turn (real retrieval) + answer"}
