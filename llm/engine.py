@@ -112,7 +112,8 @@ class Generator:
         the options. Each option's first token must differ from the others'."""
         import numpy as np
 
-        if hasattr(self.backend, "option_probabilities"):  # an inference server reads its own logprobs
+        if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "option_probabilities"):
+            # an inference server (llm/openai_backend.py) reads its own logprobs
             started = time.monotonic()
             with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
                 shares = self.backend.option_probabilities(messages, options=options, answer_prefix=answer_prefix)
@@ -136,7 +137,8 @@ class Generator:
     def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> str:
         """What the assistant writes after `answer_prefix` (written into the prompt, so it is processed at prompt
         speed, not generated), at temperature 0, up to the first stop string. Prefix reuse as above."""
-        if hasattr(self.backend, "continue_text"):  # an inference server continues an assistant prefix itself
+        if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "continue_text"):
+            # an inference server (llm/openai_backend.py) continues an assistant prefix itself
             started = time.monotonic()
             with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
                 text, generated = self.backend.continue_text(messages, answer_prefix=answer_prefix, max_tokens=max_tokens,
