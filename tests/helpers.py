@@ -82,3 +82,15 @@ def http_get(url: str, timeout: float = 60, headers: dict | None = None) -> tupl
             return response.status, response.read()
     except urllib.error.HTTPError as exc:  # /healthz answers 503 without workers: still an answer
         return exc.code, exc.read()
+
+
+def sse_events(response) -> list[dict]:
+    """The events of a streamed (server-sent events) Django test response, pings left out."""
+    import json
+
+    events = []
+    for block in b"".join(response.streaming_content).decode().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in lines and lines["event"] != "ping":
+            events.append({"event": lines["event"], **json.loads(lines["data"])})
+    return events

@@ -3,7 +3,6 @@ SmolLM2 in this process, and the same weights behind a real OpenAI-compatible se
 (`llm_backend` in tests/conftest.py). The tasks run in this process, so each variant is sure of
 its backend; the worker processes are exercised in test_chat_worker.py and test_triage_worker.py."""
 
-import json
 import threading
 
 import pytest
@@ -18,6 +17,7 @@ from support.services.tickets import ticket_create
 from support.services.triage import ticket_triage_run
 from support.tasks import llm_answer_chat_turn, llm_triage_ticket
 from tests.conftest import use_openai_backend
+from tests.helpers import sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +35,6 @@ def test_a_ticket_is_triaged(llm_backend, customer, ticket_categories, no_enqueu
     assert ticket.ai_attempts == 1
 
 
-def _sse_events(response) -> list[dict]:
-    events = []
-    for block in b"".join(response.streaming_content).decode().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in lines and lines["event"] != "ping":
-            events.append({"event": lines["event"], **json.loads(lines["data"])})
-    return events
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,7 +51,7 @@ def test_a_chat_answer_streams_through_redis_to_sse(llm_backend, client, demo_kn
 
     worker = threading.Thread(target=answer)
     worker.start()
-    events = _sse_events(client.get(asked["events_url"], HTTP_ACCEPT="text/event-stream"))
+    events = sse_events(client.get(asked["events_url"], HTTP_ACCEPT="text/event-stream"))
     worker.join(timeout=120)
 
     kinds = [e["event"] for e in events]
@@ -113,5 +106,5 @@ def test_a_chat_turn_while_the_server_is_down_fails_retryably(client, demo_knowl
 
     turn = ChatTurn.objects.get(pk=asked["id"])
     assert turn.status == TurnStatus.FAILED and "GenerationUnavailable" in turn.error
-    events = _sse_events(client.get(asked["events_url"]))
+    events = sse_events(client.get(asked["events_url"]))
     assert events[-1]["event"] == "failed" and events[-1]["retryable"] is True

@@ -1,23 +1,14 @@
 """The chat end to end through the real worker (llm queue, SmolLM2), Redis pub/sub and the SSE endpoint."""
 
-import json
 
 import pytest
 from django.urls import reverse
 
 from support.models import ChatTurn
 from support.models.chat import TurnStatus
+from tests.helpers import sse_events
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def _events(response) -> list[dict]:
-    events = []
-    for block in b"".join(response.streaming_content).decode().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in lines and lines["event"] != "ping":
-            events.append({"event": lines["event"], **json.loads(lines["data"])})
-    return events
 
 
 def test_a_question_streams_sources_then_tokens_then_the_checked_answer(client, demo_knowledge, celery_worker_process):
@@ -26,7 +17,7 @@ def test_a_question_streams_sources_then_tokens_then_the_checked_answer(client, 
     assert asked.status_code == 202, asked.content
     turn_id = asked.json()["id"]
 
-    events = _events(client.get(asked.json()["events_url"], HTTP_ACCEPT="text/event-stream"))
+    events = sse_events(client.get(asked.json()["events_url"], HTTP_ACCEPT="text/event-stream"))
 
     kinds = [e["event"] for e in events]
     assert kinds[0] == "sources" and kinds[-1] == "done", kinds
@@ -39,7 +30,7 @@ def test_a_question_streams_sources_then_tokens_then_the_checked_answer(client, 
     assert 0 <= turn.seconds_to_sources <= turn.seconds_total
 
     # a late subscriber (reconnect) gets the same events again, from the stored list
-    assert _events(client.get(asked.json()["events_url"])) == events
+    assert sse_events(client.get(asked.json()["events_url"])) == events
 
 
 def test_json_mode_returns_the_answer_with_its_sources_and_pages(client, customer, settings, demo_knowledge, celery_worker_process):
