@@ -93,14 +93,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser():
     import os
 
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop on this thread; Django would then refuse the
-    # test's own (synchronous, single-threaded) ORM calls as "async unsafe". They are not.
+    # Playwright's sync API keeps an asyncio loop running on this thread until it stops; Django
+    # would then refuse the test's own (synchronous, single-threaded) ORM calls as "async unsafe".
+    # They are not. The loop would also break asyncio.run/async_to_sync in any later test, so the
+    # browser lives for one module only (stopping Playwright ends the loop).
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()

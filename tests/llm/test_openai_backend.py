@@ -25,13 +25,14 @@ def on_server(openai_server, settings, monkeypatch):
     return openai_server
 
 
-def test_the_server_is_asked_what_it_supports_and_healthz_says_what_is_used(on_server, client):
+@pytest.mark.django_db
+def test_the_server_is_asked_what_it_supports_and_healthz_says_what_is_used(on_server, admin_client):
     caps = engine.generator(SERVED_NAME).backend.capabilities()
 
     assert caps["server"] == "llama-cpp-python server" and caps["served_models"] == [SERVED_NAME]
     assert caps["logprobs"] is True
     assert caps["json_schema"] == "json_object"  # its own form: OpenAI's json_schema form is refused (422)
-    line = client.get("/healthz").json()["checks"]["llm"]
+    line = admin_client.get("/healthz").json()["checks"]["llm"]  # the details are for staff
     assert line["ok"] is True, line and line["backend"] == "openai" and line["json_schema"] == "json_object"
     assert "JSON schema by json_object" in line["uses"] and on_server.base_url in line["uses"]
 
@@ -155,14 +156,15 @@ def test_a_server_that_dies_mid_answer_raises_unavailable_with_the_partial_text(
     assert caught.value.partial.startswith("".join(first))
 
 
-def test_an_unreachable_server_is_unavailable_and_healthz_names_it(settings, monkeypatch, client):
+@pytest.mark.django_db
+def test_an_unreachable_server_is_unavailable_and_healthz_names_it(settings, monkeypatch, admin_client):
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", DEAD_PORT)) != 0, "nothing may listen on the dead port"
     use_openai_backend(settings, monkeypatch, f"http://127.0.0.1:{DEAD_PORT}/v1", retries=1)
 
     with pytest.raises(engine.GenerationUnavailable, match="unreachable"):
         list(generate_stream(messages=STORY, max_tokens=8, model=SERVED_NAME))
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
 
     assert response.status_code == 503 and "llm" in response.json()["down"]
     assert "unreachable" in response.json()["checks"]["llm"]["error"]
