@@ -182,13 +182,11 @@ def evaluate_products(*, progress: Callable[[str], None]) -> dict:
     """Product detection top-1 on the loose-name set and on the default set's rows that name a product, and how
     often a product is named for a message that names none."""
     from eshop.models import Product
-    from eshop.services.catalog import catalog_import
     from eshop.services.embeddings import product_embedding_text
     from llm.services.embed import embed_texts
     from support.services.product_detect import ProductCandidate, product_match
 
-    if not Product.objects.exists():
-        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+    demo_catalog_loaded()
     products = list(Product.objects.filter(is_active=True).select_related("category"))
     vectors = embed_texts(texts=[product_embedding_text(product=p) for p in products])
     figures = {}
@@ -290,14 +288,28 @@ def knowledge_pages() -> dict[str, str]:
     return pages
 
 
+def demo_catalog_loaded() -> None:
+    """The demo catalog in this database (imported here when the database has no product)."""
+    from eshop.models import Product
+    from eshop.services.catalog import catalog_import
+
+    if not Product.objects.exists():
+        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+
+
 def knowledge_base_ready(progress: Callable[[str], None]) -> None:
     """The demo knowledge base loaded and indexed in this database (indexed here, in-process, where
-    the embed queue has not done it yet), so retrieval is evaluated on what the chat searches."""
+    the embed queue has not done it yet), so retrieval is evaluated on what the chat searches. The
+    manuals belong to the demo catalog's products, so the catalog is loaded first; a manual left
+    out is an error (figures over the policies alone would mean nothing)."""
     from support.models import KnowledgeDocument
     from support.models.knowledge import IndexStatus
     from support.services.knowledge import document_index, knowledge_demo_ensure
 
-    knowledge_demo_ensure()
+    demo_catalog_loaded()
+    skipped = knowledge_demo_ensure().skipped
+    if skipped:
+        raise RuntimeError(f"{len(skipped)} demo manuals have no product in this database's catalog: {', '.join(skipped[:5])}")
     pending = list(KnowledgeDocument.objects.exclude(index_status=IndexStatus.INDEXED).values_list("pk", flat=True))
     for i, pk in enumerate(pending, 1):
         document_index(document_id=pk)

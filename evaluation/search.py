@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from evaluation.runner import latency, load_jsonl
+from evaluation.runner import demo_catalog_loaded, latency, load_jsonl
 
 SEARCH_SET = "search_queries.jsonl"
 
@@ -27,16 +27,9 @@ SEARCH_SET = "search_queries.jsonl"
 def catalog_ready(progress: Callable[[str], None]) -> None:
     """The demo catalog loaded with current embeddings in this database (embedded here, in-process,
     where the embed queue has not done it yet), so search is evaluated on what shoppers search."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from eshop.models import Product
-    from eshop.services.catalog import catalog_import
     from eshop.services.embeddings import product_embed_stale
 
-    if not Product.objects.exists():
-        catalog_import(directory=Path(settings.DEMO_CATALOG_DIR))
+    demo_catalog_loaded()
     written = product_embed_stale(batch_size=64)
     if written:
         progress(f"    embedded {written} products")
