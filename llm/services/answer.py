@@ -2,7 +2,11 @@
 
 The model writes JSON constrained by a schema (llama.cpp grammar):
     {"answer_from": [passage numbers that answer the question, or none: []],
-     "sentences": [{"cite": n, "quote": "<= 12 words copied from passage n", "text": "the sentence"}]}
+     "sentences": [{"quote": "<the start of a line or sentence of a passage>", "text": "the sentence"}]}
+The quote is not free text: the schema lets it be only one of the passages' quotable spans (the
+first QUOTE_MAX_WORDS words of each line, table row or sentence in the prompt), so it is verbatim by
+construction, and the sentence cites the passage that span comes from (the program decides the
+citation, not the model: a small model often quotes one passage and cites another).
 Answerability is decided first (an empty "answer_from" is the abstention and stops generation), and
 each sentence is yielded the moment its object is complete and has passed llm.services.grounding
 (quote found in the cited passage, every number/price/date/e-mail/URL/code in it, brands right, no
@@ -43,17 +47,17 @@ _SYSTEM = (
     "Reply with JSON:\n"
     "1. \"answer_from\": the numbers of the passages that contain the answer to the question. If no passage says it "
     "(a price, a spec or a compatibility the passages do not mention), use [] and write no sentences.\n"
-    "2. \"sentences\": at most 3 short sentences that answer the question. For each: \"cite\" is the passage number, "
-    "\"quote\" copies up to 10 words exactly from that passage that prove the sentence, \"text\" is the sentence. "
-    "Copy numbers and units exactly; add nothing the quote does not show.\n"
+    "2. \"sentences\": at most 3 short sentences that answer the question. For each: \"quote\" is the start of the "
+    "passage line or sentence that proves it, copied exactly; \"text\" is the sentence. "
+    "Copy numbers and units exactly; add nothing the passage does not show.\n"
     "<history> holds the previous turns: use it to know which product \"it\" is.\n\n"
     "Example:\n"
     "<passage id=\"1\" source=\"Lumo camp lantern manual, page 2\">Charging: connect the USB-C cable. A full charge "
     "takes 4 hours. The ring turns blue when charging is done.</passage>\n"
     "<question>how long till its charged??</question>\n"
-    "{\"answer_from\": [1], \"sentences\": [{\"cite\": 1, \"quote\": \"A full charge takes 4 hours\", "
-    "\"text\": \"A full charge takes about 4 hours.\"}, {\"cite\": 1, \"quote\": \"The ring turns blue when charging is "
-    "done\", \"text\": \"The ring turns blue when it is done.\"}]}\n"
+    "{\"answer_from\": [1], \"sentences\": [{\"quote\": \"A full charge takes 4 hours.\", "
+    "\"text\": \"A full charge takes about 4 hours.\"}, {\"quote\": \"The ring turns blue when charging is "
+    "done.\", \"text\": \"The ring turns blue when it is done.\"}]}\n"
     "<passage id=\"1\" source=\"Lumo camp lantern manual, page 1\">Weight: 310 g. Battery: 2,600 mAh.</passage>\n"
     "<question>What does the Lumo lantern cost in yen?</question>\n"
     "{\"answer_from\": [], \"sentences\": []}"
@@ -93,6 +97,7 @@ class AnswerStream:
 
     pieces: Iterator[str] | None
     passages: dict[int, grounding.GroundingPassage]
+    spans: dict[str, int] = field(default_factory=dict)  # quotable span -> the passage it comes from
     question: str = ""
     focus: str = ""  # the standalone question (a follow-up's words alone may not name the subject)
     name_words: str = ""  # product names (brands, manual titles): not what a question asks about
@@ -107,7 +112,7 @@ class AnswerStream:
         raw, kept, cited, dropped, quotes, seen, held, topical = "", [], [], [], {}, set(), [], False
         answer_from: list[int] | None = None
         first_token = first_sentence = None
-        parser = _SentenceParser()
+        parser = _SentenceParser(self.spans)
         try:
             for piece in self.pieces or ():
                 if first_token is None:
@@ -157,9 +162,12 @@ class AnswerStream:
 
 
 class _SentenceParser:
-    """Complete sentence objects from the growing JSON text, each once, in order."""
+    """Complete sentence objects from the growing JSON text, each once, in order. A sentence cites
+    the passage its quote (a quotable span) comes from; an object with a free quote (a server that
+    ignores the schema) needs a "cite" of its own, and its quote is then checked as written."""
 
-    def __init__(self):
+    def __init__(self, spans: dict[str, int] | None = None):
+        self.spans = spans or {}
         self.position: int | None = None
         self.decoder = json.JSONDecoder()
 
@@ -182,11 +190,12 @@ class _SentenceParser:
                 return claims
             self.position = end
             if isinstance(obj, dict):
+                quote = str(obj.get("quote", ""))
                 try:
-                    claims.append(grounding.Claim(cite=int(obj.get("cite")), quote=str(obj.get("quote", "")),
-                                                  text=str(obj.get("text", ""))))
+                    cite = self.spans[quote] if quote in self.spans else int(obj.get("cite"))
                 except (TypeError, ValueError):
                     continue
+                claims.append(grounding.Claim(cite=cite, quote=quote, text=str(obj.get("text", ""))))
 
 
 def _answer_from(raw: str) -> list[int] | None:
@@ -196,25 +205,40 @@ def _answer_from(raw: str) -> list[int] | None:
     return [int(n) for n in re.findall(r"\d+", match.group(1))]
 
 
-def answer_schema(ids: list[int]) -> dict:
+def answer_schema(ids: list[int], spans: list[str]) -> dict:
+    """The answer's JSON: passage numbers, then sentences whose quote is one of `spans`, verbatim."""
     return {
         "type": "object",
         "properties": {
             "answer_from": {"type": "array", "items": {"type": "integer", "enum": ids}, "maxItems": 3},
             "sentences": {"type": "array", "maxItems": MAX_SENTENCES, "items": {
                 "type": "object",
-                "properties": {"cite": {"type": "integer", "enum": ids},
-                               "quote": {"type": "string"},
+                "properties": {"quote": {"type": "string", "enum": spans},
                                "text": {"type": "string"}},
-                "required": ["cite", "quote", "text"]}},
+                "required": ["quote", "text"]}},
         },
         "required": ["answer_from", "sentences"],
     }
 
 
+def quotable_spans(passages: dict[int, str]) -> dict[str, int]:
+    """Each line, table row and sentence of the passages (as the prompt shows them), cut to its first
+    QUOTE_MAX_WORDS words, mapped to the passage it comes from (the first one, when two share it)."""
+    spans: dict[str, int] = {}
+    for passage_id, text in passages.items():
+        for unit in _units(text):
+            # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
+            # writes them unescaped into the grammar, which then fails to parse.
+            words = re.split(r'["\\]', _markup_stripped(unit), maxsplit=1)[0].split()[:grounding.QUOTE_MAX_WORDS]
+            if any(re.search(r"[^\W_]", word) for word in words):
+                spans.setdefault(" ".join(words), passage_id)
+    return spans
+
+
 # --- prompt budget ------------------------------------------------------------------------------
 
-_UNIT = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z0-9*|-])")
+# A new line, or a sentence end; "1. Charge it fully" (a numbered step) is one unit, not two.
+_UNIT = re.compile(r"\n+|(?<=[.!?])(?<!^\d\.)(?<!\n\d\.)(?<!^\d\d\.)(?<!\n\d\d\.)\s+(?=[A-Z0-9*|-])")
 
 
 def _units(text: str) -> list[str]:
@@ -269,10 +293,22 @@ def best_sentence(passage_text: str, question: str) -> str:
 
 # --- asking -------------------------------------------------------------------------------------
 
+def _markup_stripped(unit: str) -> str:
+    """The unit as a model quotes it: no list marker, heading mark, bold or outer table bars."""
+    unit = re.sub(r"^(?:#+|[-*]|\d{1,2}\.)\s+", "", unit.strip()).replace("**", "")
+    return unit.strip(" |")
+
+
+def trimmed_passages(passages: list[Passage], question: str) -> dict[int, str]:
+    """Each passage's text as the prompt holds it: trimmed to what `question` asks."""
+    return {p.id: trim_passage(p.text, question) for p in passages}
+
+
 def answer_messages(question: str, passages: list[Passage], history: list[dict] | None = None,
-                    focus: str | None = None) -> list[dict]:
-    """System: constant. User: history, passages (trimmed to what `focus`, else the question, asks),
-    question: the part that varies, last."""
+                    focus: str | None = None, trimmed: dict[int, str] | None = None) -> list[dict]:
+    """System: constant. User: history, passages (trimmed to what `focus`, else the question, asks;
+    `trimmed` when the caller has them already), question: the part that varies, last."""
+    trimmed = trimmed or trimmed_passages(passages, focus or question)
     parts = []
     if history:
         lines = []
@@ -281,7 +317,7 @@ def answer_messages(question: str, passages: list[Passage], history: list[dict] 
             if turn.get("answer"):
                 lines.append(f"Assistant: {grounding.strip_citations(turn['answer'])[:300]}")
         parts.append(f"<history>{_attr(chr(10).join(lines))}</history>")
-    parts += [f'<passage id="{p.id}" source="{_attr(p.source)}">{as_data("text", trim_passage(p.text, focus or question))}</passage>'
+    parts += [f'<passage id="{p.id}" source="{_attr(p.source)}">{as_data("text", trimmed[p.id])}</passage>'
               for p in passages]
     parts.append(f"<question>{_attr(question)}</question>")
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
@@ -319,10 +355,12 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     if not usable:
         return stream
     generator = engine.generator(model)
-    messages = answer_messages(question, usable, history, focus=retrieval_question)
+    trimmed = trimmed_passages(usable, retrieval_question or question)
+    messages = answer_messages(question, usable, history, trimmed=trimmed)
+    stream.spans = quotable_spans(trimmed)
     stream.prompt_tokens = generator.count_tokens(messages)
     stream.pieces = generator.stream(messages, max_tokens=max_tokens, time_limit=time_limit,
-                                     json_schema=answer_schema([p.id for p in usable]))
+                                     json_schema=answer_schema([p.id for p in usable], list(stream.spans)))
     return stream
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from llm.services.answer import ABSTENTION, Passage, answer, answer_stream, best_sentence, trim_passage
+from llm.services.answer import ABSTENTION, Passage, answer, answer_stream, best_sentence, quotable_spans, trim_passage
 from llm.services.common import LLMInputError
 
 PASSAGES = [
@@ -95,7 +95,35 @@ def test_the_prompt_is_constant_first_and_holds_the_history_and_the_schema(fake_
     user = first["messages"][1]["content"]
     assert user.index("<history>") < user.index("<passage") < user.index("<question>")
     assert "Customer: is the glotech bright?" in user and "Yes, 400 lumens." in user
-    assert first["json_schema"]["properties"]["sentences"]["items"]["properties"]["cite"]["enum"] == [1, 2]
+    assert first["json_schema"]["properties"]["answer_from"]["items"]["enum"] == [1, 2]
+    assert first["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"] == [
+        "Charging time | about 3 hours (5 V / 1 A)", "Weight | 78 g including headband",
+        "Returns are accepted within 30 days of delivery if the item is"], "only the passages' own lines"
+
+
+def test_the_quotable_spans_are_the_lines_and_sentences_as_a_model_quotes_them():
+    spans = quotable_spans({
+        1: "## Charging\n1. Open the cover. Then connect the **USB-C** cable.\n| Run time | 30 hours |\n|---|---|",
+        2: "Open the cover. A full charge takes about three hours, so start the evening before you leave home.",
+        3: 'Ask "where is my order?" in the chat.\n"Quoted" words.',
+    })
+
+    assert spans == {"Charging": 1, "Open the cover.": 1, "Then connect the USB-C cable.": 1, "Run time | 30 hours": 1,
+                     "A full charge takes about three hours, so start the evening before": 2,
+                     "Ask": 3}, "a double quote ends a span: the grammar converter does not escape it"
+
+
+def test_a_sentence_cites_the_passage_its_quote_comes_from_whatever_number_the_model_wrote(fake_model):
+    fake_model({"answer_from": [2], "sentences": [
+        {"quote": "Charging time | about 3 hours (5 V / 1 A)", "text": "It charges in about 3 hours."},
+        {"cite": 2, "quote": "Weight | 78 g including headband", "text": "It weighs 78 g with its headband."},
+    ]})
+
+    result = answer(question="how long does it charge, how heavy is it?", passages=PASSAGES)
+
+    assert result.sentences == ["It charges in about 3 hours [1].", "It weighs 78 g with its headband [1]."]
+    assert result.cited_ids == [1] and result.quotes == {1: ["Charging time | about 3 hours (5 V / 1 A)",
+                                                              "Weight | 78 g including headband"]}
 
 
 def test_instruction_like_passages_are_dropped_before_the_prompt(fake_model):
