@@ -13,7 +13,7 @@ def query_encoder_warm() -> None:
 
     if not settings.SEARCH_WARM_UP:
         return
-    from eshop.selectors import search_query_encoder_warm
+    from eshop.selectors.search_query import search_query_encoder_warm
 
     log = logging.getLogger("config.warm_up")
     try:

@@ -10,7 +10,10 @@ from rest_framework.views import APIView
 
 from core.permissions import model_permissions
 from eshop.models import Category, Country, Product, ShippingMethod
-from eshop.selectors import SEARCH_QUERY_MAX_LENGTH, address_get_for_user, cart_get, order_get_for_user, order_list_for_user, product_search_ranked
+from eshop.selectors.addresses import address_get_for_user
+from eshop.selectors.cart import cart_get
+from eshop.selectors.orders import order_get_for_user, order_list_for_user
+from eshop.selectors.search import SEARCH_QUERY_MAX_LENGTH, product_search_ranked
 from eshop.services.cart import MAX_QUANTITY, CartError, ProductUnavailable, cart_item_add, cart_item_remove, cart_item_update
 from eshop.services.catalog import CatalogError, category_create, category_update, product_create, product_update
 from eshop.services.orders import OrderError, OutOfStockError, ShippingAddress, order_place

@@ -9,21 +9,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from eshop.forms import AddressForm, CheckoutForm, ProfileForm, SearchForm, SignUpForm
 from eshop.models import Category
-from eshop.selectors import (
-    address_default_for_user,
-    address_get_for_user,
-    address_list_for_user,
-    cart_get,
+from eshop.selectors.addresses import address_default_for_user, address_get_for_user, address_list_for_user
+from eshop.selectors.cart import cart_get
+from eshop.selectors.catalog import (
     category_list_with_counts,
-    order_get_for_user,
-    order_page_for_user,
     product_get_active,
     product_list_featured,
-    product_list_popular,
-    product_search_page,
     product_list_for_category,
+    product_list_popular,
     product_list_related,
 )
+from eshop.selectors.orders import order_get_for_user, order_page_for_user
+from eshop.selectors.search import product_search_page
 from eshop.services.accounts import customer_create
 from eshop.services.addresses import address_create, address_delete, address_update, profile_update
 from eshop.services.cart import CartError, ProductUnavailable, cart_item_add, cart_item_remove, cart_item_update

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 
 from eshop.models import Category, Product
-from eshop.selectors import product_search, search_query_vector_cache_key
+from eshop.selectors.search import product_search
+from eshop.selectors.search_query import search_query_vector_cache_key
 from evaluation.runner import latency
 
 SEARCH_QUERIES = [

@@ -58,7 +58,7 @@ def _summary(rows: list[dict]) -> dict:
 
 def evaluate_search(*, limit: int | None, progress: Callable[[str], None], split: str | None = None) -> dict:
     from eshop.models import Product
-    from eshop.selectors import product_search_ranked
+    from eshop.selectors.search import product_search_ranked
 
     catalog_ready(progress)
     items = load_jsonl(SEARCH_SET)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import apis, apis_chat, apis_chat_events
+from support import apis, apis_assistant, apis_chat, apis_chat_events, apis_knowledge
 
 # --- Tickets: customer and agent API --------------------------------------------------------------
 ticket_urlpatterns: list = [
@@ -31,9 +31,9 @@ chat_urlpatterns: list = [
     path("chat/conversations/", apis_chat.ChatConversationListApi.as_view(), name="chat-api-conversations"),
     path("chat/conversations/<uuid:public_id>/", apis_chat.ChatConversationDetailApi.as_view(), name="chat-api-conversation"),
     path("chat/conversations/<uuid:public_id>/handoff/", apis_chat.ChatHandoffApi.as_view(), name="chat-api-handoff"),
-    path("agent/tickets/<int:number>/assistant/", apis_chat.AgentAssistantApi.as_view(), name="agent-api-assistant"),
-    path("knowledge/documents/", apis_chat.KnowledgeDocumentListApi.as_view(), name="knowledge-api-documents"),
-    path("knowledge/documents/<int:document_id>/", apis_chat.KnowledgeDocumentDetailApi.as_view(), name="knowledge-api-document"),
+    path("agent/tickets/<int:number>/assistant/", apis_assistant.AgentAssistantApi.as_view(), name="agent-api-assistant"),
+    path("knowledge/documents/", apis_knowledge.KnowledgeDocumentListApi.as_view(), name="knowledge-api-documents"),
+    path("knowledge/documents/<int:document_id>/", apis_knowledge.KnowledgeDocumentDetailApi.as_view(), name="knowledge-api-document"),
 ]
 
 urlpatterns = ticket_urlpatterns + chat_urlpatterns

@@ -1,4 +1,6 @@
-"""API of the chat assistant and the knowledge base (DRF, in the OpenAPI schema).
+"""API of the chat assistant (DRF, in the OpenAPI schema): ask, follow, retry, rate, list and read
+conversations, hand off to a human. The knowledge base API is support/apis_knowledge.py, the agent's
+assistant support/apis_assistant.py; an answer's events stream from support/apis_chat_events.py.
 
 The storefront's chat bubble uses these same endpoints (session auth, CSRF token on every POST,
 anonymous visitors included: their conversation belongs to their session).
@@ -7,30 +9,24 @@ anonymous visitors included: their conversation belongs to their session).
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.permissions import IsSupportAgent, can_publish_knowledge
 from core.ratelimit import TooManyStreams, client_ip, rate_limit_exceeded
-from eshop.api_fields import ProductRefField, product_for_ref
+from eshop.api_fields import ProductRefField
 from eshop.models import Product
-from support.models import KnowledgeDocument
 from support.models.chat import TurnStatus
-from support.models.knowledge import DocumentKind
 from support.selectors.chat import chat_turn_get_own, conversation_list_own, conversation_turns
 from support.selectors.chat_events import chat_turn_wait, stream_limits
-from support.selectors.knowledge import knowledge_document_list
 from support.services.chat import (
     ChatError,
-    agent_assistant_ask,
     chat_handoff,
     chat_turn_create,
     chat_turn_rate,
@@ -38,11 +34,12 @@ from support.services.chat import (
     conversation_for_request,
     conversation_get_own,
 )
-from support.services.knowledge import KnowledgeDocumentError, document_upload
+
 
 class CsrfAlways(BasePermission):
     """CSRF on every unsafe request that rides on the session cookie, anonymous ones too (DRF checks
-    only authenticated sessions). Token-authenticated clients send no cookie and are not affected."""
+    only authenticated sessions). Token-authenticated clients send no cookie and are not affected.
+    Also used by the knowledge and assistant APIs."""
 
     def has_permission(self, request, view):
         if request.method in ("GET", "HEAD", "OPTIONS") or request.auth is not None:
@@ -270,97 +267,3 @@ def _ticket_url(ticket) -> str:
         return reverse("support:ticket-detail", kwargs={"number": ticket.number})
     except NoReverseMatch:
         return ""
-
-
-# --- knowledge base (staff) ---------------------------------------------------------------------
-
-class DocumentSerializer(serializers.ModelSerializer):
-    product = serializers.PrimaryKeyRelatedField(read_only=True)
-    product_slug = serializers.SlugRelatedField(source="product", slug_field="slug", read_only=True)
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = KnowledgeDocument
-        fields = ["id", "title", "slug", "kind", "product", "product_slug", "format", "is_published", "index_status", "chunks_total",
-                  "chunks_done", "index_error", "indexed_at", "created_at", "updated_at", "url"]
-
-    def get_url(self, document) -> str:
-        from support.selectors.knowledge import knowledge_document_url
-
-        return knowledge_document_url(document)
-
-
-class KnowledgeDocumentListApi(APIView):
-    """Support agents: list documents with their indexing status (filter by kind, product), or upload
-    one (PDF, Markdown, HTML or text; at most 10 MB). The text is extracted by the embed worker; an
-    unreadable file ends as index_status failed with the reason. An upload is published at once only
-    when the uploader may publish (support.change_knowledgedocument; admins), else it waits for an admin."""
-
-    permission_classes = [IsSupportAgent, CsrfAlways]
-    parser_classes = [MultiPartParser, FormParser]
-
-    class UploadSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=200)
-        kind = serializers.ChoiceField(choices=DocumentKind.choices)
-        product = ProductRefField(queryset=Product.objects.all(), required=False, allow_null=True)
-        file = serializers.FileField()
-
-    @extend_schema(responses={200: DocumentSerializer(many=True)})
-    def get(self, request):
-        paginator = PageNumberPagination()
-        ref = request.query_params.get("product")
-        product = product_for_ref(ref)
-        if ref and product is None:
-            raise ValidationError({"product": [f"No product with the slug or id {ref!r}."]})
-        documents = knowledge_document_list(kind=request.query_params.get("kind") or None,
-                                            product_id=product.pk if product else None)
-        page = paginator.paginate_queryset(documents, request, view=self)
-        return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
-
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer})
-    def post(self, request):
-        data = self.UploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            document = document_upload(uploaded_by=request.user, uploaded_file=data.validated_data["file"],
-                                       title=data.validated_data["title"], kind=data.validated_data["kind"],
-                                       product=data.validated_data.get("product"), publish=can_publish_knowledge(request.user))
-        except KnowledgeDocumentError as exc:
-            raise ValidationError({"file": exc.messages}) from None
-        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
-
-
-class KnowledgeDocumentDetailApi(APIView):
-    """Support agents: one document's indexing status."""
-
-    permission_classes = [IsSupportAgent]
-
-    @extend_schema(responses={200: DocumentSerializer})
-    def get(self, request, document_id):
-        return Response(DocumentSerializer(get_object_or_404(KnowledgeDocument, pk=document_id)).data)
-
-
-# --- the agent's assistant on a ticket page -----------------------------------------------------
-
-class AgentAssistantApi(APIView):
-    """Support agents: ask the knowledge base about a ticket (`manual`: what the manuals and policies
-    say; `draft`: an answer to use as the reply). Streams like a chat answer, from `events_url`."""
-
-    permission_classes = [IsSupportAgent, CsrfAlways]
-    parser_classes = [JSONParser, FormParser]
-
-    class InputSerializer(serializers.Serializer):
-        action = serializers.ChoiceField(choices=["manual", "draft"])
-
-    @extend_schema(request=InputSerializer, responses={202: TurnSerializer})
-    def post(self, request, number):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        from support.models import Ticket
-
-        ticket = get_object_or_404(Ticket, number=number)
-        try:
-            turn = agent_assistant_ask(ticket=ticket, agent=request.user, action=data.validated_data["action"])
-        except ChatError as exc:
-            raise ValidationError({"detail": exc.messages}) from None
-        return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)

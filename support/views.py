@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.ids import parse_id
 from core.permissions import agent_required
 from eshop.models import Product
-from eshop.selectors import order_list_for_user
+from eshop.selectors.orders import order_list_for_user
 from support.filters import inbox_filters_parse
 from support.forms import ReplyForm, TicketCreateForm
 from support.models import Ticket, TicketCategory

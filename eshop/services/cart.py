@@ -10,7 +10,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
 from eshop.models import Cart, CartItem, Product, User
-from eshop.selectors import SESSION_CART_KEY, session_cart_items
+from eshop.selectors.cart import SESSION_CART_KEY, session_cart_items
 
 MAX_QUANTITY = 99
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")

@@ -1,6 +1,6 @@
 from django import template
 
-from eshop.selectors import cart_item_count
+from eshop.selectors.cart import cart_item_count
 
 register = template.Library()
 

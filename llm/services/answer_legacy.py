@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from llm import engine
-from llm.services.common import LLMInputError, as_data, clean_text
+from llm.services.common import answer_input_check, as_data
 from llm.services.grounding import content_words as _content_words
 from llm.services.grounding import looks_like_injection
 
@@ -163,12 +163,7 @@ def answer_stream(*, question: str, passages: list[Passage], model: str | None =
     Raises LLMInputError for an empty/oversized question or bad passages. With no passages the
     answer is the abstention, without calling the model.
     """
-    question = clean_text(question, field="question", max_chars=2_000)
-    if not isinstance(passages, list) or len(passages) > MAX_PASSAGES:
-        raise LLMInputError(f"passages must be a list of at most {MAX_PASSAGES}.")
-    ids = [p.id for p in passages]
-    if len(set(ids)) != len(ids):
-        raise LLMInputError("passage ids must be unique.")
+    question = answer_input_check(question=question, passages=passages, max_passages=MAX_PASSAGES)
     flagged = [p.id for p in passages if looks_like_injection(p.text)]
     usable = [p for p in passages if p.id not in flagged]
     if not usable:

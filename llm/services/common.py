@@ -43,6 +43,19 @@ def clean_text(text, *, field: str = "text", max_chars: int = MAX_INPUT_CHARS) -
     return text
 
 
+def answer_input_check(*, question, passages, max_passages: int, max_question_chars: int = 2_000) -> str:
+    """The input check of an answer from numbered passages (llm.services.answer and its legacy twin):
+    the question cleaned (clean_text), the passages a list of at most `max_passages` whose ids are
+    unique. Returns the cleaned question; raises LLMInputError."""
+    question = clean_text(question, field="question", max_chars=max_question_chars)
+    if not isinstance(passages, list) or len(passages) > max_passages:
+        raise LLMInputError(f"passages must be a list of at most {max_passages}.")
+    ids = [p.id for p in passages]
+    if len(set(ids)) != len(ids):
+        raise LLMInputError("passage ids must be unique.")
+    return question
+
+
 def as_data(tag: str, text: str) -> str:
     """Wrap untrusted text in a tag the prompt declares as data; any closing tag inside is
     defused, so the text can end neither its own block nor an enclosing one."""

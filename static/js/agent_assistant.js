@@ -12,11 +12,8 @@
   var errorNode = root.querySelector(".assistant-error");
   var useButton = root.querySelector(".assistant-use");
   var buttons = root.querySelectorAll("[data-action]");
+  var view = new A.AnswerView(sourcesNode, answerNode, "assistant-source-");
   var stream = null;
-
-  function csrfToken() {
-    return root.querySelector("input[name=csrfmiddlewaretoken]").value;
-  }
 
   function busy(on) {
     buttons.forEach(function (button) { button.disabled = on; });
@@ -37,34 +34,27 @@
 
   function run(action) {
     if (stream) stream.close();
-    errorNode.hidden = true;
+    A.showError(errorNode, "");
     useButton.hidden = true;
     draftNode.hidden = true;
-    sourcesNode.textContent = "";
-    answerNode.textContent = "";
+    view.clear();
     statusLine.textContent = "Looking it up…";
     busy(true);
-    var sources = [];
-    var text = "";
-    A.post(root.dataset.askUrl, {action: action}, csrfToken()).then(function (result) {
+    A.post(root.dataset.askUrl, {action: action}, A.csrfToken(root)).then(function (result) {
       if (!result.ok) {
         busy(false);
         statusLine.textContent = "";
-        errorNode.textContent = A.errorText(result.data, "The assistant could not be asked.");
-        errorNode.hidden = false;
+        A.showError(errorNode, A.errorText(result.data, "The assistant could not be asked."));
         return;
       }
-      stream = A.listen(result.data.events_url, {
-        sources: function (list) { sources = list || []; A.renderSources(sourcesNode, sources, "assistant-source-"); statusLine.textContent = "Writing…"; },
-        sentence: function (sentence) { text += (text ? " " : "") + sentence; A.renderAnswer(answerNode, text, sources, true); },
-        token: function (piece) { text += piece; A.renderAnswer(answerNode, text, sources, false); },
-        ping: function (status) { if (status === "pending") statusLine.textContent = "Waiting for the assistant…"; },
+      stream = A.follow(result.data.events_url, view, statusLine, {
+        writing: "Writing…",
         done: function (data) {
           busy(false);
           statusLine.textContent = data.abstained ? "The knowledge base does not answer this." : "";
-          A.renderAnswer(answerNode, data.answer, sources, true, data.quotes);
+          view.showFinal(data.answer, data.quotes);
           if (action === "draft" && !data.abstained) {
-            draftNode.textContent = draftText(data.answer, sources);
+            draftNode.textContent = draftText(data.answer, view.sources);
             draftNode.hidden = false;
             useButton.hidden = false;
           }
@@ -72,14 +62,12 @@
         failed: function (message) {
           busy(false);
           statusLine.textContent = "";
-          errorNode.textContent = message + " Try again.";
-          errorNode.hidden = false;
+          A.showError(errorNode, message + " Try again.");
         }
       });
     }, function () {
       busy(false);
-      errorNode.textContent = "The shop could not be reached.";
-      errorNode.hidden = false;
+      A.showError(errorNode, "The shop could not be reached.");
     });
   }
 

@@ -1,5 +1,6 @@
-// Shared by the chat bubble and the agent's assistant: POST with the CSRF token, follow an
-// answer's server-sent events, and put sources and cited answers in the page (textContent only).
+// Shared by the chat bubble (chat.js) and the agent's assistant (agent_assistant.js): POST with the
+// CSRF token, follow an answer's server-sent events into an AnswerView (its sources and its cited
+// text), show errors. Every customer or model text goes in with textContent.
 (function () {
   "use strict";
 
@@ -8,6 +9,18 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
+  }
+
+  // The CSRF token of the form inside `container` ("" when there is none).
+  function csrfToken(container) {
+    var field = container.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  // An error line: shown with `message`, hidden without one.
+  function showError(node, message) {
+    node.textContent = message || "";
+    node.hidden = !message;
   }
 
   function post(url, body, csrfToken) {
@@ -96,6 +109,60 @@
     return {close: stop};
   }
 
-  window.TrailheadAnswers = {el: el, post: post, errorText: errorText, renderSources: renderSources,
-                             renderAnswer: renderAnswer, listen: listen};
+  // One answer in the page: its numbered sources and its text, built up as the events arrive.
+  function AnswerView(sourcesNode, answerNode, sourceIdPrefix) {
+    this.sourcesNode = sourcesNode;
+    this.answerNode = answerNode;
+    this.sourceIdPrefix = sourceIdPrefix;
+    this.clear();
+  }
+
+  AnswerView.prototype.clear = function () {
+    this.sources = [];
+    this.text = "";
+    this.sourcesNode.textContent = "";
+    this.answerNode.textContent = "";
+  };
+
+  AnswerView.prototype.showSources = function (sources) {
+    this.sources = sources || [];
+    renderSources(this.sourcesNode, this.sources, this.sourceIdPrefix);
+  };
+
+  // A checked sentence: its citations become links at once.
+  AnswerView.prototype.addSentence = function (sentence) {
+    this.text += (this.text ? " " : "") + sentence;
+    renderAnswer(this.answerNode, this.text, this.sources, true);
+  };
+
+  // A raw token (older workers): plain text until the final answer comes.
+  AnswerView.prototype.addToken = function (piece) {
+    this.text += piece;
+    renderAnswer(this.answerNode, this.text, this.sources, false);
+  };
+
+  AnswerView.prototype.showFinal = function (answer, quotes) {
+    this.text = answer;
+    renderAnswer(this.answerNode, answer, this.sources, true, quotes);
+  };
+
+  // Follow one answer into `view` (an AnswerView), saying how it goes in statusNode. options:
+  // writing (the status once the sources are in), done(data), failed(message), and optionally
+  // instant(data), reconnecting(), deadlineMs. done shows the final answer (view.showFinal) itself,
+  // since a page also shows answers that are already done. Returns {close}.
+  function follow(eventsUrl, view, statusNode, options) {
+    return listen(eventsUrl, {
+      sources: function (sources) { view.showSources(sources); statusNode.textContent = options.writing; },
+      instant: options.instant,
+      sentence: function (sentence) { view.addSentence(sentence); },
+      token: function (piece) { view.addToken(piece); },
+      ping: function (status) { if (status === "pending") statusNode.textContent = "Waiting for the assistant…"; },
+      done: options.done,
+      failed: options.failed,
+      reconnecting: options.reconnecting
+    }, options.deadlineMs);
+  }
+
+  window.TrailheadAnswers = {el: el, csrfToken: csrfToken, showError: showError, post: post, errorText: errorText,
+                             AnswerView: AnswerView, follow: follow};
 })();

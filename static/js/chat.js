@@ -19,18 +19,12 @@
   var el = A.el;
   var errorText = A.errorText;
 
-  function csrfToken() {
-    var field = form.querySelector("input[name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
-  }
-
   function post(url, body) {
-    return A.post(url, body, csrfToken());
+    return A.post(url, body, A.csrfToken(form));
   }
 
   function showError(message) {
-    errorLine.textContent = message || "";
-    errorLine.hidden = !message;
+    A.showError(errorLine, message);
   }
 
   function open(focus) {
@@ -52,8 +46,6 @@
   function Turn(data) {
     this.id = data.id;
     this.eventsUrl = data.events_url;
-    this.sources = [];
-    this.text = "";
     this.node = el("li", "chat-turn");
     this.node.dataset.turn = data.id;
     this.node.appendChild(el("p", "chat-question", data.question));
@@ -67,17 +59,9 @@
     this.node.appendChild(this.instantNode);
     this.node.appendChild(this.answerNode);
     this.node.appendChild(this.actionsNode);
+    this.view = new A.AnswerView(this.sourcesNode, this.answerNode, "chat-source-" + data.id + "-");
     log.appendChild(this.node);
   }
-
-  Turn.prototype.showSources = function (sources) {
-    this.sources = sources || [];
-    A.renderSources(this.sourcesNode, this.sources, "chat-source-" + this.id + "-");
-  };
-
-  Turn.prototype.showAnswer = function (text, final, quotes) {
-    A.renderAnswer(this.answerNode, text, this.sources, final, quotes);
-  };
 
   // The instant answer: the best-matching line of the best source, as a quote from it, at once.
   Turn.prototype.showInstant = function (data) {
@@ -94,16 +78,14 @@
     if (this.stream) this.stream.close();
     this.node.classList.add("chat-turn-streaming");
     statusLine.textContent = "Looking it up…";
-    this.stream = A.listen(this.eventsUrl, {
-      sources: function (sources) { turn.showSources(sources); statusLine.textContent = "Writing the answer…"; },
+    this.stream = A.follow(this.eventsUrl, this.view, statusLine, {
+      writing: "Writing the answer…",
+      deadlineMs: TURN_DEADLINE_MS,
       instant: function (data) { turn.showInstant(data); },
-      sentence: function (text) { turn.text += (turn.text ? " " : "") + text; turn.showAnswer(turn.text, true); },
-      token: function (text) { turn.text += text; turn.showAnswer(turn.text, false); },
-      ping: function (status) { if (status === "pending") statusLine.textContent = "Waiting for the assistant…"; },
       done: function (data) { turn.finish(data); },
       failed: function (message) { turn.fail(message); },
       reconnecting: function () { statusLine.textContent = "Reconnecting…"; }
-    }, TURN_DEADLINE_MS);
+    });
   };
 
   Turn.prototype.stop = function () {
@@ -115,8 +97,7 @@
 
   Turn.prototype.finish = function (data) {
     this.stop();
-    this.text = data.answer;
-    this.showAnswer(data.answer, true, data.quotes);
+    this.view.showFinal(data.answer, data.quotes);
     this.actionsNode.textContent = "";
     if (data.sign_in) {
       var signIn = el("a", "button button-small", "Sign in");
@@ -125,12 +106,7 @@
       return;
     }
     this.addFeedback();
-    if (data.offer_human || data.abstained) {
-      var offer = el("button", "link-button chat-offer-human", "Talk to a human instead");
-      offer.type = "button";
-      offer.addEventListener("click", handOff);
-      this.actionsNode.appendChild(offer);
-    }
+    if (data.offer_human || data.abstained) offerHuman(this);
   };
 
   Turn.prototype.addFeedback = function () {
@@ -170,11 +146,9 @@
         if (!result.ok) { retry.disabled = false; showError(errorText(result.data, "Could not retry.")); return; }
         turn.node.classList.remove("chat-turn-failed");
         turn.actionsNode.textContent = "";
-        turn.sourcesNode.textContent = "";
-        turn.answerNode.textContent = "";
+        turn.view.clear();
         turn.instantNode.textContent = "";
         turn.instantNode.hidden = true;
-        turn.text = "";
         turn.listen();
       });
     });
@@ -254,7 +228,7 @@
         if (!data) { conversation = ""; return; }
         data.turns.forEach(function (item) {
           var turn = new Turn(item);
-          turn.showSources(item.sources);
+          turn.view.showSources(item.sources);
           if (item.status === "done") turn.finish({answer: item.answer, abstained: item.abstained, offer_human: item.abstained});
           else if (item.status === "failed") turn.fail("The answer failed.");
           else turn.listen();

@@ -12,7 +12,7 @@ from django.urls import reverse
 from pgvector.django import CosineDistance
 
 from core.ranking import normalized, relevance_floor, weighted_fusion
-from eshop.selectors import search_query_style, search_query_vector
+from eshop.selectors.search_query import search_query_style, search_query_vector
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.models.knowledge import DocumentKind
 
@@ -118,7 +118,7 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
     Two rankers over the published chunks, fused by weighted scores (core.ranking, as product
     search): pgvector cosine similarity to the query's MiniLM vector (HNSW) and PostgreSQL
     full-text search (any of the query's words, title and heading weighted above the text), whose
-    weight depends on how the query reads (eshop.selectors.search_query_style). With `product_id`
+    weight depends on how the query reads (eshop.selectors.search_query.search_query_style). With `product_id`
     (the page the customer is on, or the product the question names, see knowledge_product_named)
     only that product's manual and the general articles are searched. A blank query finds nothing.
     Passages whose text `exclude` rejects are dropped before the floor is drawn (so a rejected best

@@ -102,7 +102,7 @@ def ticket_inbox_queryset(*, filters: InboxFilters, user) -> QuerySet[Ticket]:
         tickets = tickets.filter(ai_status=filters.ai)
     query = filters.q.strip()[:SEARCH_QUERY_MAX_LENGTH]
     if query and filters.mode == "semantic":
-        from eshop.selectors import search_query_vector
+        from eshop.selectors.search_query import search_query_vector
 
         return (tickets.filter(embedding__isnull=False)
                 .annotate(distance=CosineDistance("embedding", search_query_vector(query=query)))

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from eshop.models import CartItem
-from eshop.selectors import cart_get
+from eshop.selectors.cart import cart_get
 from eshop.services.cart import CartError, cart_item_add, cart_quantity_parse
 from tests.factories import CartItemFactory, ProductFactory, UserFactory
 

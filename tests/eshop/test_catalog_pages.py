@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from eshop.selectors import product_list_related
+from eshop.selectors.catalog import product_list_related
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

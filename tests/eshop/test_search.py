@@ -5,7 +5,9 @@ from decimal import Decimal
 import pytest
 
 from eshop.models import Category, Product
-from eshop.selectors import product_list_related, product_search, product_search_ranked, search_query_style
+from eshop.selectors.catalog import product_list_related
+from eshop.selectors.search import product_search, product_search_ranked
+from eshop.selectors.search_query import search_query_style
 
 pytestmark = pytest.mark.django_db
 
