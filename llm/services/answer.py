@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from llm import engine
 from llm.services import grounding
-from llm.services.common import LLMInputError, as_data, clean_text
+from llm.services.common import LLMInputError, answer_input_check, as_data
 
 ABSTENTION = "I don't know: our manuals and policies don't say."
 MAX_PASSAGES = 8
@@ -338,12 +338,7 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     empty/oversized question or bad passages. With no usable passage the answer is the abstention,
     without calling the model.
     """
-    question = clean_text(question, field="question", max_chars=2_000)
-    if not isinstance(passages, list) or len(passages) > MAX_PASSAGES:
-        raise LLMInputError(f"passages must be a list of at most {MAX_PASSAGES}.")
-    ids = [p.id for p in passages]
-    if len(set(ids)) != len(ids):
-        raise LLMInputError("passage ids must be unique.")
+    question = answer_input_check(question=question, passages=passages, max_passages=MAX_PASSAGES)
     if history is not None and not all(isinstance(t, dict) and isinstance(t.get("question"), str) for t in history):
         raise LLMInputError("history must be a list of {\"question\", \"answer\"} turns.")
     flagged = [p.id for p in passages if grounding.looks_like_injection(p.text)]
