@@ -2,7 +2,7 @@
 
 The model writes JSON constrained by a schema (llama.cpp grammar):
     {"answer_from": [passage numbers that answer the question, or none: []],
-     "sentences": [{"quote": "<the start of a line or sentence of a passage>", "text": "the sentence"}]}
+     "sentences": [{"text": "the sentence", "quote": "<the start of a line or sentence of a passage>"}]}
 The quote is not free text: the schema lets it be only one of the passages' quotable spans (the
 first QUOTE_MAX_WORDS words of each line, table row or sentence in the prompt), so it is verbatim by
 construction, and the sentence cites the passage that span comes from (the program decides the
@@ -47,17 +47,17 @@ _SYSTEM = (
     "Reply with JSON:\n"
     "1. \"answer_from\": the numbers of the passages that contain the answer to the question. If no passage says it "
     "(a price, a spec or a compatibility the passages do not mention), use [] and write no sentences.\n"
-    "2. \"sentences\": at most 3 short sentences that answer the question. For each: \"quote\" is the start of the "
-    "passage line or sentence that proves it, copied exactly; \"text\" is the sentence. "
+    "2. \"sentences\": at most 3 short sentences that answer the question. For each: \"text\" is the sentence, in "
+    "your own words; \"quote\" is the start of the passage line or sentence that proves it, copied exactly. "
     "Copy numbers and units exactly; add nothing the passage does not show.\n"
     "<history> holds the previous turns: use it to know which product \"it\" is.\n\n"
     "Example:\n"
     "<passage id=\"1\" source=\"Lumo camp lantern manual, page 2\">Charging: connect the USB-C cable. A full charge "
     "takes 4 hours. The ring turns blue when charging is done.</passage>\n"
     "<question>how long till its charged??</question>\n"
-    "{\"answer_from\": [1], \"sentences\": [{\"quote\": \"A full charge takes 4 hours.\", "
-    "\"text\": \"A full charge takes about 4 hours.\"}, {\"quote\": \"The ring turns blue when charging is "
-    "done.\", \"text\": \"The ring turns blue when it is done.\"}]}\n"
+    "{\"answer_from\": [1], \"sentences\": [{\"text\": \"A full charge takes about 4 hours.\", "
+    "\"quote\": \"A full charge takes 4 hours.\"}, {\"text\": \"The ring turns blue when it is done.\", "
+    "\"quote\": \"The ring turns blue when charging is done.\"}]}\n"
     "<passage id=\"1\" source=\"Lumo camp lantern manual, page 1\">Weight: 310 g. Battery: 2,600 mAh.</passage>\n"
     "<question>What does the Lumo lantern cost in yen?</question>\n"
     "{\"answer_from\": [], \"sentences\": []}"
@@ -213,9 +213,9 @@ def answer_schema(ids: list[int], spans: list[str]) -> dict:
             "answer_from": {"type": "array", "items": {"type": "integer", "enum": ids}, "maxItems": 3},
             "sentences": {"type": "array", "maxItems": MAX_SENTENCES, "items": {
                 "type": "object",
-                "properties": {"quote": {"type": "string", "enum": spans},
-                               "text": {"type": "string"}},
-                "required": ["quote", "text"]}},
+                "properties": {"text": {"type": "string"},
+                               "quote": {"type": "string", "enum": spans}},
+                "required": ["text", "quote"]}},
         },
         "required": ["answer_from", "sentences"],
     }

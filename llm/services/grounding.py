@@ -91,9 +91,10 @@ def strip_citations(text: str) -> str:
 
 
 def quote_found(quote: str, passage: str) -> bool:
-    """The quote is short and occurs, normalised, in the passage."""
+    """The quote is short (at most QUOTE_MAX_WORDS words as written: normalising splits "1-2" and
+    "4K" in two) and occurs, normalised, in the passage."""
     words = normalise(quote).split()
-    return 0 < len(words) <= QUOTE_MAX_WORDS and f" {' '.join(words)} " in f" {normalise(passage)} "
+    return 0 < len(quote.split()) <= QUOTE_MAX_WORDS and bool(words) and f" {' '.join(words)} " in f" {normalise(passage)} "
 
 
 def ungrounded_terms(text: str, passage: str) -> list[str]:

@@ -57,6 +57,8 @@ def test_a_quote_must_occur_in_the_cited_passage():
     assert not quote_found("charges in 2 hours", HEADLAMP.text)
     assert not quote_found("", HEADLAMP.text)
     assert not quote_found(" ".join(["word"] * 20), " ".join(["word"] * 40)), "a quote is short"
+    twelve = "A message normally goes out within 1-2 minutes with a clear"
+    assert quote_found(twelve, f"{twelve} sky."), "words are counted as written, not as normalised (1-2 -> 1 2)"
 
 
 def test_a_claim_whose_quote_is_not_found_is_dropped():
