@@ -13,7 +13,10 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
 6. it says something: not empty, not only a citation or punctuation.
 And the answer as a whole must be about the question: at least one of its sentences (or quotes)
 shares a key word with the question, not counting the product's name (on_topic; a price question
-is not answered by the lamp's weight). The answer service holds back sentences that share none
+is not answered by the lamp's weight), and gives what the question asks it in: a question that names
+its unit ("in km/h", "how many BTU") needs a sentence in that unit, and a price question ("what does
+it cost", "how much is the plan") a sentence with a currency, "free"/"included", or the word it
+asked with (asked_in). The answer service holds back sentences that share none
 until one that does arrives, and shows none of them if none does.
 """
 
@@ -119,7 +122,8 @@ def _symbols(text: str) -> set[str]:
 def _currency_kind(token: str) -> str:
     token = token.lower().rstrip("s")
     return {"$": "dollar", "usd": "dollar", "buck": "dollar", "cad": "cad", "aud": "aud", "€": "euro", "eur": "euro",
-            "£": "pound", "gbp": "pound", "¥": "yen", "cent": "dollar"}.get(token, token)
+            "£": "pound", "gbp": "pound", "pounds sterling": "pound", "pound sterling": "pound", "¥": "yen",
+            "cent": "dollar"}.get(token, token)
 
 
 def brands_named(text: str, brands: list[str]) -> list[str]:
@@ -144,9 +148,60 @@ def key_terms(question: str, name_words: str = "") -> set[str]:
 
 def on_topic(claim: Claim, question: str, name_words: str = "") -> bool:
     """The claim shares a key word of the question (words compared by their first 5 letters, so
-    "weight" meets "weighs"); a question with no key word left puts every claim on topic."""
+    "weight" meets "weighs"; a question with no key word left puts every claim on topic) and gives
+    the unit or price the question asks in (asked_in)."""
     terms = {t[:5] for t in key_terms(question, name_words)}
-    return not terms or bool(terms & {w[:5] for w in content_words(f"{claim.text} {claim.quote}")})
+    text = f"{claim.text} {claim.quote}"
+    if terms and not terms & {w[:5] for w in content_words(text)}:
+        return False
+    return all(_gives(text, wanted) for wanted in asked_in(question))
+
+
+# Units a question can ask its answer in, each with the spellings that count as it.
+_UNITS = {
+    "km/h": ("km/h", "kmh", "kph", "kilometers per hour", "kilometres per hour"), "mph": ("mph", "miles per hour"),
+    "m/s": ("m/s", "meters per second", "metres per second"), "btu": ("btu",), "lumen": ("lumen", "lm"),
+    "mah": ("mah",), "wh": ("wh", "watt-hour", "watt hour"), "watt": ("watt", "w"), "volt": ("volt", "v"),
+    "celsius": ("celsius", "°c"), "fahrenheit": ("fahrenheit", "°f"), "kg": ("kg", "kilogram", "kilo"),
+    "gram": ("gram", "g"), "lb": ("lbs", "lb", "pound"), "oz": ("oz", "ounce"), "ml": ("ml", "milliliter", "millilitre"),
+    "liter": ("liter", "litre", "l"), "cm": ("cm", "centimeter", "centimetre"), "mm": ("mm", "millimeter", "millimetre"),
+    "inch": ("inch",), "foot": ("feet", "foot", "ft"), "meter": ("meter", "metre", "m"), "hour": ("hour", "hr", "h"),
+    "minute": ("minute", "min"), "day": ("day",), "week": ("week",), "month": ("month",), "year": ("year",),
+}
+_PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b", re.IGNORECASE)
+_PRICE_GIVEN = re.compile(r"\b(free|included|includes|including|no extra|no charge|at no cost|costs? nothing|cost|costs|price|"
+                          r"prices|fee|fees)\b", re.IGNORECASE)
+
+
+def _spelled(spelling: str) -> str:
+    """A unit's spelling as a pattern: a short one (km, W, h) only right after a number."""
+    body = re.escape(spelling) + ("(?:e?s)?" if spelling[-1].isalpha() else "")
+    return rf"\d\s*{body}(?![a-z])" if len(spelling) <= 3 else rf"(?<![a-z]){body}(?![a-z])"
+
+
+def asked_in(question: str) -> set[str]:
+    """What the question asks its answer in: units it names ("in km/h", "how many BTU", "per
+    month" of a price) and "price" when it asks what something costs."""
+    lowered = question.lower()
+    wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
+    wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
+        r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
+    for unit, spellings in _UNITS.items():
+        for spelling in (s for s in spellings if len(s) > 1 and s not in ("in", "min", "hr", "lb", "ft", "wh")):
+            body = re.escape(spelling) + ("(?:e?s)?" if spelling[-1].isalpha() else "")
+            if re.search(rf"\b(?:in|how many|into)\s+{body}(?![a-z])", lowered):
+                wanted.add(unit)
+    return wanted
+
+
+def _gives(text: str, wanted: str) -> bool:
+    lowered = text.lower()
+    if wanted == "price":
+        return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
+    if wanted.startswith("currency:"):
+        given = {_currency_kind(m.group(1) or m.group(0)) for m in _CURRENCY.finditer(text)}
+        return wanted.removeprefix("currency:") in given
+    return any(re.search(_spelled(spelling), lowered) for spelling in _UNITS[wanted])
 
 
 def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, question: str = "",
@@ -173,8 +228,10 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
 
 
 def sentence_with_citation(text: str, cite: int) -> str:
-    """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1]."."""
-    text = strip_citations(text).rstrip()
+    """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1].";
+    table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W")."""
+    text = strip_citations(text).strip(" |")
+    text = re.sub(r"\s*\|\s*", ", ", re.sub(r"\s*\|\s*", ": ", text, count=1))
     end = re.search(r"[.!?]+$", text)
     body, stop = (text[: end.start()], end.group(0)) if end else (text, ".")
     return f"{body.rstrip(' ,;:')} [{cite}]{stop}"

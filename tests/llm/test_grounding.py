@@ -1,12 +1,15 @@
 """The grounding rules, one by one (pure functions: no model)."""
 
+import pytest
+
 from llm.services.grounding import (
     Claim,
     GroundingPassage,
+    asked_in,
     claim_problem,
     normalise,
-    on_topic,
     numbers_in,
+    on_topic,
     quote_found,
     sentence_with_citation,
     ungrounded_terms,
@@ -82,6 +85,11 @@ def test_the_citation_sits_inside_its_sentence_once_never_trailing():
     assert sentence_with_citation("Is it locked? [1]", 1) == "Is it locked [1]?"
 
 
+def test_table_bars_copied_from_a_passage_read_as_prose():
+    assert sentence_with_citation("The total output, all ports | 36 W", 2) == "The total output, all ports: 36 W [2]."
+    assert sentence_with_citation("| High | 400 lm | 2.5 hours |", 1) == "High: 400 lm, 2.5 hours [1]."
+
+
 def test_another_brand_named_in_the_sentence_is_unsupported():
     claim = Claim(cite=1, quote="about 3 hours", text="The Ecovolt power bank charges in about 3 hours.")
 
@@ -117,3 +125,33 @@ def test_a_true_sentence_about_something_else_is_not_on_topic():
     assert not on_topic(claim, "What does the GloTech headlamp cost in euros?", "GloTech Rechargeable LED Headlamp")
     assert on_topic(claim, "the glotech's weight with the band?", "GloTech")
     assert on_topic(claim, "GloTech?", "GloTech"), "no key word left: nothing to check"
+
+
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("what wind speed can the tent take, in km/h?", {"km/h"}),
+    ("How many BTU does the simmer setting give?", {"btu"}),
+    ("how many hours does it run on low?", {"hour"}),
+    ("how much is the service plan per month?", {"price"}),
+    ("does the SOS rescue cost extra?", {"price"}),
+    ("What does the headlamp cost in euros?", {"price", "currency:euro"}),
+    ("how long does it take to charge?", set()),
+    ("What are the phone support hours?", set()),
+    ("how much does it weigh?", set()),
+    ("can I pay in installments?", set()),
+])
+def test_what_a_question_asks_its_answer_in(question, wanted):
+    assert asked_in(question) == wanted
+
+
+@pytest.mark.parametrize(("text", "question", "expected"), [
+    ("The tent is rated for winds of 50 km/h.", "what wind speed can it take, in km/h?", True),
+    ("Use the guy lines in wind stronger than a light breeze.", "what wind speed can it take, in km/h?", False),
+    ("It runs 30 h on Low.", "how many hours does it run on Low?", True),
+    ("SOS rescue is included in every plan.", "does the SOS rescue cost extra on top of the plan?", True),
+    ("An active plan is required for SOS.", "how much is the plan per month?", False),
+    ("The plan is $14.99 per month.", "how much is the plan per month?", True),
+    ("The headlamp sells for $56.94.", "What does the headlamp cost in euros?", False),
+    ("The headlamp sells for 52 euros.", "What does the headlamp cost in euros?", True),
+])
+def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
+    assert on_topic(Claim(cite=1, quote="", text=text), question) is expected
