@@ -126,6 +126,7 @@ def bench_chat_behind_triage(*, tickets: int, progress: Callable[[str], None]) -
 
     customer, _ = User.objects.get_or_create(email=BENCH_CUSTOMER, defaults={"first_name": "Bench", "is_active": False})
     worker = _start_worker(name="bench-chat-llm", queues="chat,llm")
+    due_worker = _start_worker(name="bench-chat-default", queues="default")  # triage's debounce falls due there
     conversation = Conversation.objects.create(session_key="bench")
     try:
         deadline = time.monotonic() + 120
@@ -157,5 +158,7 @@ def bench_chat_behind_triage(*, tickets: int, progress: Callable[[str], None]) -
         Ticket.objects.filter(customer=customer).delete()
         customer.delete()
         conversation.delete()
-        worker.terminate()  # the rest of the bench backlog stays queued: its tickets are gone, so those tasks do nothing
-        worker.wait(timeout=60)
+        for process in (worker, due_worker):
+            process.terminate()  # the rest of the bench backlog stays queued: its tickets are gone, so those tasks do nothing
+        for process in (worker, due_worker):
+            process.wait(timeout=60)

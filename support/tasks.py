@@ -16,6 +16,7 @@ from support.services.knowledge import document_index, knowledge_index_sweep
 from support.services.triage import (
     TRIAGE_MAX_ATTEMPTS,
     ticket_embed,
+    ticket_triage_due,
     ticket_triage_failure_record,
     ticket_triage_run,
     triage_sweep,
@@ -48,6 +49,12 @@ def llm_triage_ticket(self, ticket_id: int, requested_at: str | None = None) -> 
     except Exception as exc:
         ticket_triage_failure_record(ticket_id=ticket_id, error=f"{type(exc).__name__}: {exc}", final=True)
         raise
+
+
+@shared_task(name="support.tasks.triage_ticket_due", ignore_result=True, soft_time_limit=30, time_limit=60)
+def triage_ticket_due(ticket_id: int, requested_at: str) -> bool:
+    """A debounced triage request is due: send its run to the llm queue (support.services.triage.ticket_triage_due)."""
+    return ticket_triage_due(ticket_id=ticket_id, requested_at=requested_at)
 
 
 @shared_task(name="support.tasks.embed_ticket", acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)

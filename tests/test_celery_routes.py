@@ -31,6 +31,7 @@ def test_every_route_names_a_registered_task():
 @pytest.mark.parametrize(("task", "queue"), [
     ("support.tasks.llm_answer_chat_turn", "chat"),
     ("support.tasks.llm_triage_ticket", "llm"),
+    ("support.tasks.triage_ticket_due", "default"),
     ("support.tasks.embed_knowledge_document", "embed"),
     ("support.tasks.chat_turns_fail_stale", "default"),
 ])

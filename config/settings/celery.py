@@ -25,6 +25,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "support.tasks.llm_answer_chat_turn": {"queue": "chat"},
     "support.tasks.llm_triage_ticket": {"queue": "llm"},
+    "support.tasks.triage_ticket_due": {"queue": "default"},  # the triage debounce waits here, not on the llm worker
     "support.analytics.tasks.llm_data_question_answer": {"queue": "llm"},
     "llm.tasks.llm_triage_messages_task": {"queue": "llm"},
     "llm.tasks.embed_texts_task": {"queue": "embed"},

@@ -2,9 +2,14 @@
 
 How nothing is lost or done twice:
 - `ticket_triage_request` marks the ticket pending with a request time in the same transaction
-  as the message that caused it, and enqueues `support.tasks.llm_triage_ticket` only after
-  commit, with a short countdown. A burst of messages gives one run: each task carries the
-  request time it was enqueued for and steps aside when a newer request superseded it.
+  as the message that caused it and, after commit, sends `support.tasks.triage_ticket_due` with a
+  short countdown to the "default" queue; when it is due, and no newer request superseded it, that
+  sends `support.tasks.llm_triage_ticket` to the "llm" queue at once. The countdown waits on the
+  default worker, not the llm worker: a Celery worker takes every message with a countdown off its
+  queue at once (they do not count against the prefetch limit) and runs them as they fall due,
+  ahead of a chat turn queued later, so ten debounced triage tasks on the llm queue made a chat
+  wait for ten triage runs. A burst of messages gives one run: each task carries the request time
+  it was enqueued for and steps aside when a newer request superseded it.
 - A run is idempotent: it hashes the thread it sees and does nothing when the AI fields already
   describe that hash (unless forced). Fields named in `agent_fields` are never written.
 - A broker that is down at enqueue time (core/jobs.py `enqueue`: logged, never raised), or a worker
@@ -74,11 +79,24 @@ def ticket_customer_text(ticket: Ticket) -> str:
 # --- request ---------------------------------------------------------------------------------
 
 def _triage_send(ticket_id: int, requested_at: datetime, *, countdown: float | None) -> None:
-    from support.tasks import llm_triage_ticket
+    """Send the triage run now, or (with a countdown) its due-time message through the default queue."""
+    from support.tasks import llm_triage_ticket, triage_ticket_due
 
-    if not enqueue(llm_triage_ticket, ticket_id, countdown=countdown, requested_at=requested_at.isoformat()):
+    task = triage_ticket_due if countdown else llm_triage_ticket
+    if not enqueue(task, ticket_id, countdown=countdown or None, requested_at=requested_at.isoformat()):
         # Not sent: clear the request time (only if no newer request came), so the next sweep sends it.
         Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
+
+
+def ticket_triage_due(*, ticket_id: int, requested_at: str) -> bool:
+    """A debounced request has fallen due: send its triage run to the llm queue, unless a newer
+    request superseded it (its own due message sends that one) or the ticket is gone or no longer
+    pending. True when sent."""
+    requested = datetime.fromisoformat(requested_at)
+    if not Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested).exists():
+        return False
+    _triage_send(ticket_id, requested, countdown=None)
+    return True
 
 
 def ticket_triage_request(ticket: Ticket, *, force: bool = False, countdown: float = TRIAGE_DEBOUNCE_SECONDS) -> None:

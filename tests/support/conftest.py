@@ -76,7 +76,7 @@ def no_enqueue(monkeypatch):
 
     from support import tasks
 
-    for task in (tasks.llm_triage_ticket, tasks.embed_ticket):
+    for task in (tasks.triage_ticket_due, tasks.llm_triage_ticket, tasks.embed_ticket):
         monkeypatch.setattr(task, "apply_async", record(task))
     return sent
 

@@ -27,7 +27,7 @@ def test_a_customer_files_a_request_and_sees_it(customer_client, customer, ticke
     ticket = Ticket.objects.get(customer=customer)
     assert response.status_code == 302 and response.url == reverse("support:ticket-detail", args=[ticket.number])
     assert ticket.order == order and "order" in ticket.agent_fields
-    assert [name for name, *_ in no_enqueue].count("support.tasks.llm_triage_ticket") == 1
+    assert [name for name, *_ in no_enqueue].count("support.tasks.triage_ticket_due") == 1
     assert mail.outbox and f"#{ticket.number}" in mail.outbox[0].subject
 
     page = customer_client.get(reverse("support:ticket-list")).content.decode()

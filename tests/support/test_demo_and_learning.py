@@ -41,7 +41,7 @@ def test_demo_tickets_load_once_with_order_numbers_and_ask_for_triage(demo_peopl
         first = demo_tickets_ensure()
     assert first.created == len(demo_people) >= 60 and first.without_customer == 0
     assert Ticket.objects.filter(ai_status=AIStatus.PENDING).count() == first.created
-    assert [name for name, *_ in no_enqueue].count("support.tasks.llm_triage_ticket") == first.created
+    assert [name for name, *_ in no_enqueue].count("support.tasks.triage_ticket_due") == first.created
 
     t01 = Ticket.objects.get(demo_ref="T01")
     body = t01.messages.first().body

@@ -15,7 +15,7 @@ from llm.services.triage import TriageResult
 from support.models import Ticket, TicketCorrection
 from support.models.tickets import AIStatus
 from support.services.tickets import ticket_correct, ticket_create, ticket_customer_reply
-from support.services.triage import ticket_triage_request, ticket_triage_run, triage_sweep
+from support.services.triage import ticket_triage_due, ticket_triage_request, ticket_triage_run, triage_sweep
 from support.tasks import llm_triage_ticket
 from tests.factories import OrderFactory
 
@@ -49,9 +49,14 @@ def test_new_ticket_enqueues_triage_and_embedding_only_after_commit(customer, ti
     for callback in callbacks:
         callback()
     names = sorted(name for name, *_ in no_enqueue)
-    assert names == ["support.tasks.embed_ticket", "support.tasks.llm_triage_ticket"]
+    assert names == ["support.tasks.embed_ticket", "support.tasks.triage_ticket_due"]
+    due = next(item for item in no_enqueue if item[0] == "support.tasks.triage_ticket_due")
+    assert due[1] == (ticket.pk,) and due[3]["countdown"] > 0, "the debounce waits on the default queue"
+
+    assert ticket_triage_due(ticket_id=ticket.pk, **due[2]) is True
     triage = next(item for item in no_enqueue if item[0] == "support.tasks.llm_triage_ticket")
-    assert triage[1] == (ticket.pk,) and triage[3]["countdown"] > 0
+    assert triage[1] == (ticket.pk,) and triage[2] == due[2] and triage[3].get("countdown") is None, \
+        "nothing with a countdown goes to the llm queue (its worker would hold it ahead of chat turns)"
     ticket.refresh_from_db()
     assert ticket.ai_status == AIStatus.PENDING and ticket.ai_requested_at is not None
 
@@ -88,10 +93,12 @@ def test_a_burst_of_messages_gives_one_run(customer, ticket_categories, no_enque
     for body in ("my order", "is late"):
         with django_capture_on_commit_callbacks(execute=True):
             ticket_customer_reply(ticket=ticket, customer=customer, body=body)
-    requests = [item[2]["requested_at"] for item in no_enqueue if item[0] == "support.tasks.llm_triage_ticket"]
+    requests = [item[2]["requested_at"] for item in no_enqueue if item[0] == "support.tasks.triage_ticket_due"]
     assert len(requests) == 3
+    assert [ticket_triage_due(ticket_id=ticket.pk, requested_at=stamp) for stamp in requests] == [False, False, True]
+    assert [item[2]["requested_at"] for item in no_enqueue if item[0] == "support.tasks.llm_triage_ticket"] == requests[-1:]
     results = [ticket_triage_run(ticket_id=ticket.pk, requested_at=stamp) for stamp in requests]
-    assert results == ["superseded", "superseded", "done"]
+    assert results == ["superseded", "superseded", "done"]  # a run superseded after it was sent steps aside too
     assert len(fake_triage.calls) == 1 and len(fake_triage.calls[0]) == 3
 
 
@@ -184,7 +191,7 @@ def test_an_agent_reply_refreshes_the_summary_debounced(customer, agent, ticket_
     with django_capture_on_commit_callbacks(execute=True):
         ticket_agent_reply(ticket=ticket, agent=agent, body="Here is your return label.")
 
-    triage = [item for item in no_enqueue if item[0] == "support.tasks.llm_triage_ticket"]
+    triage = [item for item in no_enqueue if item[0] == "support.tasks.triage_ticket_due"]
     assert triage[-1][3]["countdown"] == AGENT_REPLY_DEBOUNCE_SECONDS
     assert ticket_triage_run(ticket_id=ticket.pk) == "done"  # the thread changed: the summary is written again
     assert fake_triage.calls[-1][-1] == {"author": "agent", "body": "Here is your return label."}
