@@ -180,8 +180,8 @@ def _spelled(spelling: str) -> str:
 
 
 def asked_in(question: str) -> set[str]:
-    """What the question asks its answer in: units it names ("in km/h", "how many BTU", "per
-    month" of a price) and "price" when it asks what something costs."""
+    """What the question asks its answer in: the units it names ("in km/h", "how many BTU"), "price"
+    when it asks what something costs, and the currency it names ("in euros" -> "currency:euro")."""
     lowered = question.lower()
     wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
     wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
