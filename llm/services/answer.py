@@ -214,7 +214,8 @@ def answer_schema(ids: list[int], spans: list[str]) -> dict:
             "sentences": {"type": "array", "maxItems": MAX_SENTENCES, "items": {
                 "type": "object",
                 "properties": {"text": {"type": "string"},
-                               "quote": {"type": "string", "enum": spans}},
+                               # an empty enum is no grammar at all: a free quote, checked as written
+                               "quote": {"type": "string", "enum": spans} if spans else {"type": "string"}},
                 "required": ["text", "quote"]}},
         },
         "required": ["answer_from", "sentences"],

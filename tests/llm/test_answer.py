@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from llm.services.answer import ABSTENTION, Passage, answer, answer_stream, best_sentence, quotable_spans, trim_passage
+from llm.services.answer import (
+    ABSTENTION,
+    Passage,
+    answer,
+    answer_schema,
+    answer_stream,
+    best_sentence,
+    quotable_spans,
+    trim_passage,
+)
 from llm.services.common import LLMInputError
 
 PASSAGES = [
@@ -111,6 +120,10 @@ def test_the_quotable_spans_are_the_lines_and_sentences_as_a_model_quotes_them()
     assert spans == {"Charging": 1, "Open the cover.": 1, "Then connect the USB-C cable.": 1, "Run time | 30 hours": 1,
                      "A full charge takes about three hours, so start the evening before": 2,
                      "Ask": 3}, "a double quote ends a span: the grammar converter does not escape it"
+
+
+def test_passages_without_a_quotable_line_leave_the_quote_free():
+    assert answer_schema([1], [])["properties"]["sentences"]["items"]["properties"]["quote"] == {"type": "string"}
 
 
 def test_a_sentence_cites_the_passage_its_quote_comes_from_whatever_number_the_model_wrote(fake_model):
