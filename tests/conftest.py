@@ -32,19 +32,31 @@ def _clear_cache():
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on all queues, using the test database and Redis.
-
-    Tests using it need a django_db mark (transaction=True, so the worker sees their rows): the
-    test database's name is read from the connection, which pytest-django renames only then.
-    """
+def _session_celery_worker(django_db_setup, django_db_blocker):
+    """The session's worker process, in a list so that celery_worker_process can replace it."""
     from config.celery import app
     from tests.helpers import celery_worker_start, celery_worker_stop
 
     app.control.purge()
-    process = celery_worker_start(name="test")
-    yield process
-    celery_worker_stop(process)
+    held = [celery_worker_start(name="test")]
+    yield held
+    celery_worker_stop(held[0])
+
+
+@pytest.fixture
+def celery_worker_process(_session_celery_worker):
+    """A real `celery worker` process on all queues, using the test database and Redis (one per
+    session, started again if an earlier test's broker outage ended it: kombu cannot restore a
+    message the worker holds for later, such as a debounced triage, while Redis is down, and exits).
+
+    Tests using it need a django_db mark (transaction=True, so the worker sees their rows): the
+    test database's name is read from the connection, which pytest-django renames only then.
+    """
+    from tests.helpers import celery_worker_start
+
+    if _session_celery_worker[0].poll() is not None:
+        _session_celery_worker[0] = celery_worker_start(name="test")
+    return _session_celery_worker[0]
 
 
 # --- the demo catalog with embeddings (search, related products, browser walk) -----------------

@@ -222,12 +222,15 @@ def answer_schema(ids: list[int], spans: list[str]) -> dict:
     }
 
 
-def quotable_spans(passages: dict[int, str]) -> dict[str, int]:
+def quotable_spans(passages: dict[int, str], *, figures_only: bool = False) -> dict[str, int]:
     """Each line, table row and sentence of the passages (as the prompt shows them), cut to its first
-    QUOTE_MAX_WORDS words, mapped to the passage it comes from (the first one, when two share it)."""
+    QUOTE_MAX_WORDS words, mapped to the passage it comes from (the first one, when two share it).
+    `figures_only`: only the lines that state a number (for a question that asks for a figure)."""
     spans: dict[str, int] = {}
     for passage_id, text in passages.items():
         for unit in _units(text):
+            if figures_only and not grounding.numbers_in(unit):
+                continue
             # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
             # writes them unescaped into the grammar, which then fails to parse.
             words = re.split(r'["\\]', _markup_stripped(unit), maxsplit=1)[0].split()[:grounding.QUOTE_MAX_WORDS]
@@ -272,9 +275,12 @@ def trim_passage(text: str, question: str, max_chars: int = PASSAGE_BUDGET_CHARS
     return "\n".join(units[i] for i in sorted(chosen)) or text[:max_chars]
 
 
-# "How long / how much / what size ...": the customer wants a figure, so a unit holding one matches better.
-_ASKS_FOR_A_FIGURE = re.compile(r"\bhow (long|much|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
-                                r"temperature|price|length)\b|\bwhen\b", re.IGNORECASE)
+# "How long / how much / what size ...": the answer is a figure (only those lines may be quoted).
+_HOW_MUCH = (r"\bhow (long|much|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|temperature|price|"
+             r"length)\b")
+_ASKS_HOW_MUCH = re.compile(_HOW_MUCH, re.IGNORECASE)
+# ... or "when ...": a unit holding a figure matches better for the instant quote (a condition may answer too).
+_ASKS_FOR_A_FIGURE = re.compile(_HOW_MUCH + r"|\bwhen\b", re.IGNORECASE)
 
 
 def sentence_match(unit: str, question: str) -> float:
@@ -353,7 +359,9 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     generator = engine.generator(model)
     trimmed = trimmed_passages(usable, retrieval_question or question)
     messages = answer_messages(question, usable, history, trimmed=trimmed)
-    stream.spans = quotable_spans(trimmed)
+    # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
+    # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
+    stream.spans = (_ASKS_HOW_MUCH.search(question) and quotable_spans(trimmed, figures_only=True)) or quotable_spans(trimmed)
     stream.prompt_tokens = generator.count_tokens(messages)
     stream.pieces = generator.stream(messages, max_tokens=max_tokens, time_limit=time_limit,
                                      json_schema=answer_schema([p.id for p in usable], list(stream.spans)))

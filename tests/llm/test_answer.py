@@ -122,6 +122,19 @@ def test_the_quotable_spans_are_the_lines_and_sentences_as_a_model_quotes_them()
                      "Ask": 3}, "a double quote ends a span: the grammar converter does not escape it"
 
 
+def test_a_question_for_a_figure_may_quote_only_lines_that_state_one(fake_model):
+    passages = [*PASSAGES, Passage(id=3, source="GloTech manual, page 2", text="Charge it fully before your first trip.")]
+    fake = fake_model({"answer_from": [], "sentences": []})
+
+    answer(question="and how long does it take to charge?", passages=passages)
+    answer(question="is there anything to do before the first trip?", passages=passages)
+
+    how_long, other = (call["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"] for call in fake.calls)
+    assert how_long == ["Charging time | about 3 hours (5 V / 1 A)", "Weight | 78 g including headband",
+                        "Returns are accepted within 30 days of delivery if the item is"]
+    assert "Charge it fully before your first trip." in other
+
+
 def test_passages_without_a_quotable_line_leave_the_quote_free():
     assert answer_schema([1], [])["properties"]["sentences"]["items"]["properties"]["quote"] == {"type": "string"}
 
