@@ -229,7 +229,7 @@ def quotable_spans(passages: dict[int, str], *, figures_only: bool = False) -> d
     spans: dict[str, int] = {}
     for passage_id, text in passages.items():
         for unit in _units(text):
-            if figures_only and not grounding.numbers_in(unit):
+            if figures_only and not grounding.numbers_in(_markup_stripped(unit)):  # a step's "1." is no figure
                 continue
             # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
             # writes them unescaped into the grammar, which then fails to parse.

@@ -148,13 +148,12 @@ def key_terms(question: str, name_words: str = "") -> set[str]:
 
 def on_topic(claim: Claim, question: str, name_words: str = "") -> bool:
     """The claim shares a key word of the question (words compared by their first 5 letters, so
-    "weight" meets "weighs"; a question with no key word left puts every claim on topic) and gives
-    the unit or price the question asks in (asked_in)."""
+    "weight" meets "weighs"; a question with no key word left puts every claim on topic) and its
+    sentence gives the figure, unit or price the question asks for (asked_in)."""
     terms = {t[:5] for t in key_terms(question, name_words)}
-    text = f"{claim.text} {claim.quote}"
-    if terms and not terms & {w[:5] for w in content_words(text)}:
+    if terms and not terms & {w[:5] for w in content_words(f"{claim.text} {claim.quote}")}:
         return False
-    return all(_gives(text, wanted) for wanted in asked_in(question))
+    return all(_gives(claim.text, wanted) for wanted in asked_in(question))  # what the customer reads gives it
 
 
 # Units a question can ask its answer in, each with the spellings that count as it.
@@ -168,6 +167,9 @@ _UNITS = {
     "inch": ("inch",), "foot": ("feet", "foot", "ft"), "meter": ("meter", "metre", "m"), "hour": ("hour", "hr", "h"),
     "minute": ("minute", "min"), "day": ("day",), "week": ("week",), "month": ("month",), "year": ("year",),
 }
+# "How long / how many / how heavy ...": the answer states a number ("about 3 hours", "four times").
+_FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
+                           r"temperature|length)\b", re.IGNORECASE)
 _PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b", re.IGNORECASE)
 _PRICE_GIVEN = re.compile(r"\b(free|included|includes|including|no extra|no charge|at no cost|costs? nothing|cost|costs|price|"
                           r"prices|fee|fees)\b", re.IGNORECASE)
@@ -180,10 +182,13 @@ def _spelled(spelling: str) -> str:
 
 
 def asked_in(question: str) -> set[str]:
-    """What the question asks its answer in: the units it names ("in km/h", "how many BTU"), "price"
-    when it asks what something costs, and the currency it names ("in euros" -> "currency:euro")."""
+    """What the question asks its answer in: "figure" when it asks how long / many / far ..., the
+    units it names ("in km/h", "how many BTU"), "price" when it asks what something costs, and the
+    currency it names ("in euros" -> "currency:euro")."""
     lowered = question.lower()
     wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
+    if _FIGURE_ASKED.search(question):
+        wanted.add("figure")
     wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
         r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
     for unit, spellings in _UNITS.items():
@@ -196,6 +201,8 @@ def asked_in(question: str) -> set[str]:
 
 def _gives(text: str, wanted: str) -> bool:
     lowered = text.lower()
+    if wanted == "figure":
+        return bool(numbers_in(text))
     if wanted == "price":
         return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
     if wanted.startswith("currency:"):
