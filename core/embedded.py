@@ -255,13 +255,23 @@ def redis_start(services: EmbeddedServices) -> bool:
     result = subprocess.run(args, capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise EmbeddedServiceError(f"redis-server did not start: {_last_line(result.stderr or result.stdout)}")
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if redis_is_running(services):
+        if redis_is_running(services) and _redis_loaded(services):
             return True
         time.sleep(0.1)
     tail = _last_line(log_file.read_text() if log_file.exists() else "")
     raise EmbeddedServiceError(f"redis-server did not answer on port {services.redis_port}: {tail}")
+
+
+def _redis_loaded(services: EmbeddedServices) -> bool:
+    """Redis answers PING, which it refuses ("LOADING") while it reads its saved data after a restart."""
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=services.redis_port, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def redis_stop(services: EmbeddedServices) -> bool:
