@@ -175,9 +175,14 @@ _PRICE_GIVEN = re.compile(r"\b(free|included|includes|including|no extra|no char
                           r"prices|fee|fees)\b", re.IGNORECASE)
 
 
+def _unit_word(spelling: str) -> str:
+    """A unit's spelling as a pattern, plural included ("hour" -> "hours", "inch" -> "inches")."""
+    return re.escape(spelling) + ("(?:e?s)?" if spelling[-1].isalpha() else "")
+
+
 def _spelled(spelling: str) -> str:
     """A unit's spelling as a pattern: a short one (km, W, h) only right after a number."""
-    body = re.escape(spelling) + ("(?:e?s)?" if spelling[-1].isalpha() else "")
+    body = _unit_word(spelling)
     return rf"\d\s*{body}(?![a-z])" if len(spelling) <= 3 else rf"(?<![a-z]){body}(?![a-z])"
 
 
@@ -193,8 +198,7 @@ def asked_in(question: str) -> set[str]:
         r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
     for unit, spellings in _UNITS.items():
         for spelling in (s for s in spellings if len(s) > 1 and s not in ("in", "min", "hr", "lb", "ft", "wh")):
-            body = re.escape(spelling) + ("(?:e?s)?" if spelling[-1].isalpha() else "")
-            if re.search(rf"\b(?:in|how many|into)\s+{body}(?![a-z])", lowered):
+            if re.search(rf"\b(?:in|how many|into)\s+{_unit_word(spelling)}(?![a-z])", lowered):
                 wanted.add(unit)
     return wanted
 
