@@ -51,3 +51,17 @@ def test_summary_averages_the_figures_and_takes_the_median_shown():
 
 def test_summary_of_no_queries_says_so():
     assert _summary([]) == {"n": 0}
+
+
+@pytest.mark.django_db
+def test_evaluate_search_reports_the_shown_figures_per_style_for_the_split_asked(demo_catalog):
+    from evaluation.search import evaluate_search
+
+    report = evaluate_search(limit=6, split="tune", progress=lambda line: None)
+
+    rows = report["need"]["tune"]["n"] + report["name"]["tune"]["n"]
+    assert rows == 6 and report["need"]["holdout"] == {"n": 0} and report["name"]["holdout"] == {"n": 0}
+    for style in ("need", "name"):
+        figures = report[style]["tune"]
+        if figures["n"]:
+            assert 0 <= figures["shown_precision"] <= 1 and 0 <= figures["shown_recall"] <= 1
