@@ -8,6 +8,9 @@ filters), for the tune part, the holdout part (never looked at while tuning) and
 - recall@5: acceptable products among the first five, over min(5, number acceptable);
 - nDCG@10: binary gains, ideal ordering over min(10, number acceptable);
 - all_shown_relevant: every result shown above the relevance floor is acceptable (and one is shown);
+- shown_precision: the share of the shown results that are acceptable (0 when none is shown);
+- shown_recall: acceptable products shown, over min(one page, number acceptable): what the floor
+  hides behind "show more" (a floor that shows one headlamp of four fails here, not above);
 - shown_median: how many results the floor shows (the rest sit behind "show more").
 """
 
@@ -36,7 +39,10 @@ def catalog_ready(progress: Callable[[str], None]) -> None:
 
 
 def _query_figures(ranked: list[int], shown: int, relevant: set[int]) -> dict:
+    from eshop.selectors.search import SEARCH_PAGE_SIZE
+
     top5 = ranked[:5]
+    shown_relevant = len(relevant & set(ranked[:shown]))
     dcg = sum(1 / math.log2(rank + 2) for rank, pk in enumerate(ranked[:10]) if pk in relevant)
     ideal = sum(1 / math.log2(rank + 2) for rank in range(min(10, len(relevant))))
     return {
@@ -44,6 +50,8 @@ def _query_figures(ranked: list[int], shown: int, relevant: set[int]) -> dict:
         "r5": len(relevant & set(top5)) / min(5, len(relevant)),
         "ndcg10": dcg / ideal,
         "all_shown_relevant": float(shown > 0 and all(pk in relevant for pk in ranked[:shown])),
+        "shown_precision": shown_relevant / shown if shown else 0.0,
+        "shown_recall": shown_relevant / min(SEARCH_PAGE_SIZE, len(relevant)),
         "shown": shown,
     }
 
@@ -53,7 +61,8 @@ def _summary(rows: list[dict]) -> dict:
         return {"n": 0}
     mean = lambda key: round(sum(r[key] for r in rows) / len(rows), 3)  # noqa: E731
     return {"n": len(rows), "precision_at_1": mean("p1"), "recall_at_5": mean("r5"), "ndcg_at_10": mean("ndcg10"),
-            "all_shown_relevant": mean("all_shown_relevant"), "shown_median": statistics.median(r["shown"] for r in rows)}
+            "all_shown_relevant": mean("all_shown_relevant"), "shown_precision": mean("shown_precision"),
+            "shown_recall": mean("shown_recall"), "shown_median": statistics.median(r["shown"] for r in rows)}
 
 
 def evaluate_search(*, limit: int | None, progress: Callable[[str], None], split: str | None = None) -> dict:

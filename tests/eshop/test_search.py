@@ -87,6 +87,21 @@ def test_a_vague_need_shows_a_handful_not_the_whole_catalog(demo_catalog):
     assert results.products[0].category.name == "Adventure Nutrition"
 
 
+def test_a_need_met_by_several_products_shows_several_not_only_the_best(demo_catalog):
+    results = product_search_ranked(query="carry all my gear on a week-long trek")
+
+    backpacks = [p for p in results.relevant if "backpack" in f"{p.model} {p.category.name}".lower()]
+    assert results.style == "need" and results.shown <= 12
+    assert len(backpacks) >= 4, [p.model for p in results.relevant]
+
+
+def test_a_need_shows_its_close_matches_and_only_those(demo_catalog):
+    results = product_search_ranked(query="purify water from a stream so it is safe to drink")
+
+    assert results.shown >= 3
+    assert all("Water" in product.category.name for product in results.relevant), results.relevant
+
+
 def test_a_name_query_is_led_by_its_words(demo_catalog):
     results = product_search_ranked(query="SkyMaster X2000")
 

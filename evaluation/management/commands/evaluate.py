@@ -113,7 +113,8 @@ class Command(BaseCommand):
                         if f["n"]:
                             say(f"    {part:<8} precision@1 {f['precision_at_1']:.2f}  recall@5 {f['recall_at_5']:.2f}  "
                                 f"nDCG@10 {f['ndcg_at_10']:.2f}  all shown relevant {f['all_shown_relevant']:.2f}  "
-                                f"shown median {f['shown_median']}  (n={f['n']})")
+                                f"shown: precision {f['shown_precision']:.2f} recall {f['shown_recall']:.2f} "
+                                f"median {f['shown_median']}  (n={f['n']})")
                 say(f"  latency    p50 {figures['latency']['p50_s'] * 1000:.0f} ms  p95 {figures['latency']['p95_s'] * 1000:.0f} ms")
                 for miss in figures["misses"]:
                     say(f"    {miss}")
