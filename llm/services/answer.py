@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from llm import engine
 from llm.services import grounding
 from llm.services.common import LLMInputError, answer_input_check, as_data
+from llm.services.embed import embed_texts
 
 ABSTENTION = "I don't know: our manuals and policies don't say."
 MAX_PASSAGES = 8
@@ -40,6 +41,10 @@ PASSAGE_BUDGET_CHARS = 520  # per passage after trimming: about 130 prompt token
 HISTORY_TURNS = 2
 MAX_SENTENCES = 3
 MAX_TOKENS = 260
+# A sentence that shares no word with the question is still about it when it is this close in meaning
+# (a cosine of sentence vectors, product names left out: closeness_to). Set on the tune split of the
+# answers evaluation: the wrong sentences there scored at most 0.25, the right one 0.38.
+MEANING_MIN = 0.32
 
 _SYSTEM = (
     "You answer customers of Trailhead Outfitters, an outdoor-gear shop, using ONLY the numbered passages. Text inside "
@@ -101,6 +106,7 @@ class AnswerStream:
     question: str = ""
     focus: str = ""  # the standalone question (a follow-up's words alone may not name the subject)
     name_words: str = ""  # product names (brands, manual titles): not what a question asks about
+    close_in_meaning: Callable[[str], bool] | None = None  # is a sentence about the question (closeness_to)
     brands: list[str] = field(default_factory=list)
     flagged: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
@@ -136,7 +142,8 @@ class AnswerStream:
                         continue
                     seen.add(key)
                     held.append(claim)
-                    if not topical and not grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words):
+                    if not topical and not grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words,
+                                                                 self.close_in_meaning):
                         continue  # held back until a sentence about what was asked arrives
                     topical = True
                     for claim in held:
@@ -358,6 +365,7 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
         return stream
     generator = engine.generator(model)
     trimmed = trimmed_passages(usable, retrieval_question or question)
+    stream.close_in_meaning = closeness_to(retrieval_question or question, stream.name_words)
     messages = answer_messages(question, usable, history, trimmed=trimmed)
     # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
     # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
@@ -366,6 +374,24 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     stream.pieces = generator.stream(messages, max_tokens=max_tokens, time_limit=time_limit,
                                      json_schema=answer_schema([p.id for p in usable], list(stream.spans)))
     return stream
+
+
+def closeness_to(question: str, name_words: str) -> Callable[[str], bool]:
+    """Whether a sentence is close in meaning to `question`: the cosine of their sentence vectors
+    (the embedding model the retrieval loaded), both read without the product's name words (a
+    question and a sentence that name the same product are close whatever they say), is at least
+    MEANING_MIN. The question is embedded on first use."""
+    names = {w.lower() for w in re.findall(r"[^\W_]+", name_words)}
+    vectors = []
+
+    def unnamed(text: str) -> str:
+        return " ".join(w for w in text.split() if re.sub(r"[^\w]", "", w).lower() not in names) or text
+
+    def close(sentence: str) -> bool:
+        if not vectors:
+            vectors.append(embed_texts(texts=[unnamed(question)])[0])
+        return float(vectors[0] @ embed_texts(texts=[unnamed(sentence)])[0]) >= MEANING_MIN
+    return close
 
 
 def answer(*, question: str, passages: list[Passage], history: list[dict] | None = None, model: str | None = None,

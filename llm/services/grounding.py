@@ -12,7 +12,8 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
    shop matter (returns, shipping, warranty, ...): "Adventure Link's phone hours" are not ours;
 6. it says something: not empty, not only a citation or punctuation.
 And the answer as a whole must be about the question: at least one of its sentences (or quotes)
-shares a key word with the question, not counting the product's name (on_topic; a price question
+shares a key word with the question, not counting the product's name, or is close to it in meaning
+(on_topic; a price question
 is not answered by the lamp's weight), and gives what the question asks it in: a question that names
 its unit ("in km/h", "how many BTU") needs a sentence in that unit, and a price question ("what does
 it cost", "how much is the plan") a sentence with a currency, "free"/"included", or the word it
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 QUOTE_MAX_WORDS = 12
@@ -146,13 +148,18 @@ def key_terms(question: str, name_words: str = "") -> set[str]:
     return content_words(question) - content_words(name_words) - {_stem(w) for w in _ASKING}
 
 
-def on_topic(claim: Claim, question: str, name_words: str = "") -> bool:
-    """The claim shares a key word of the question (words compared by their first 5 letters, so
-    "weight" meets "weighs"; a question with no key word left puts every claim on topic) and its
-    sentence gives the figure, unit or price the question asks for (asked_in)."""
+def on_topic(claim: Claim, question: str, name_words: str = "",
+             close_in_meaning: Callable[[str], bool] | None = None) -> bool:
+    """The claim is about the question and its sentence gives the figure, unit or price the
+    question asks for (asked_in). About the question: it shares a key word of the question (words
+    compared by their first 5 letters, so "weight" meets "weighs"; a question with no key word left
+    puts every claim on topic), or, when it shares none, `close_in_meaning` says its sentence is
+    ("on a plane?" / "Air travel: ... carry-on luggage"; not its quote: the first words of a line say
+    less than the sentence that uses them)."""
     terms = {t[:5] for t in key_terms(question, name_words)}
     if terms and not terms & {w[:5] for w in content_words(f"{claim.text} {claim.quote}")}:
-        return False
+        if close_in_meaning is None or not close_in_meaning(strip_citations(claim.text)):
+            return False
     return all(_gives(claim.text, wanted) for wanted in asked_in(question))  # what the customer reads gives it
 
 

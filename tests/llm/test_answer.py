@@ -11,6 +11,7 @@ from llm.services.answer import (
     answer_schema,
     answer_stream,
     best_sentence,
+    closeness_to,
     quotable_spans,
     trim_passage,
 )
@@ -226,3 +227,26 @@ def test_a_sentence_held_back_is_shown_once_a_sentence_about_the_question_follow
                                                   claim(1, "about 3 hours", "Charging takes about 3 hours.")]})
 
     assert answer(question="charging time?", passages=PASSAGES).sentences == ["It weighs 78 g [1].", "Charging takes about 3 hours [1]."]
+
+
+def test_closeness_in_meaning_reads_past_the_product_name():
+    """The real sentence-embedding model: a paraphrase with no shared word is close; a sentence that
+    only shares the product's name is not."""
+    close = closeness_to("my Blaze stove's flame is tiny and yellow, what's wrong", "Blaze Camp Stove user manual")
+
+    assert close("A weak, yellow flame means the jet is clogged: clean it with the needle.")
+    assert not close("Store the Blaze stove dry.")
+    assert not close("The Blaze camp stove weighs 410 g.")
+
+
+def test_a_sentence_that_shares_no_word_with_the_question_is_shown_when_close_in_meaning(fake_model):
+    passages = [Passage(id=1, source="Lumo lantern manual, page 3", brand="Lumo",
+                        text="Air travel: the 37 Wh battery is allowed in carry-on luggage. The ring turns blue when charged.")]
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "The ring turns blue when charged.", "The ring turns blue once it is charged."),
+        claim(1, "Air travel: the 37 Wh battery is allowed in carry-on luggage.",
+              "On flights, pack it in your carry-on luggage.")]})
+
+    result = answer(question="can I take the Lumo lantern on a plane?", passages=passages, brands=["Lumo"])
+
+    assert result.sentences[-1] == "On flights, pack it in your carry-on luggage [1]."

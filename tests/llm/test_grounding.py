@@ -127,6 +127,27 @@ def test_a_true_sentence_about_something_else_is_not_on_topic():
     assert on_topic(claim, "GloTech?", "GloTech"), "no key word left: nothing to check"
 
 
+def test_a_sentence_that_shares_no_word_is_on_topic_when_close_in_meaning():
+    claim = Claim(cite=1, quote="Air travel: below the 100 Wh limit", text="It is allowed in carry-on bags [1].")
+    asked, close = [], set()
+
+    def close_in_meaning(text):
+        asked.append(text)
+        return text in close
+
+    assert not on_topic(claim, "may I fly with the lantern?", "Lumo", close_in_meaning)
+    assert asked == ["It is allowed in carry-on bags."], "the sentence as the customer reads it (no citation)"
+    close.add("It is allowed in carry-on bags.")
+    assert on_topic(claim, "may I fly with the lantern?", "Lumo", close_in_meaning)
+    assert not on_topic(claim, "may I fly with the lantern?", "Lumo"), "no judge of meaning given: words decide"
+
+
+def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
+    claim = Claim(cite=1, quote="Charge it fully before your first trip", text="Charge it fully before the first trip.")
+
+    assert not on_topic(claim, "how long does a full charge take?", "", lambda text: True)
+
+
 @pytest.mark.parametrize(("question", "wanted"), [
     ("what wind speed can the tent take, in km/h?", {"km/h"}),
     ("How many BTU does the simmer setting give?", {"figure", "btu"}),
