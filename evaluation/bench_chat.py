@@ -54,7 +54,9 @@ def bench_old_path(*, question: str, model: str | None) -> dict:
 def bench_new_path(*, question: str, conversation: Conversation, model: str | None) -> dict:
     """The new pipeline for one question: the web part (prepare) then the worker part (answer)."""
     from llm import engine
-    from support.services.chat import chat_turn_answer, chat_turn_prepare, redis_client, turn_events_key
+    from support.services.chat import chat_turn_prepare
+    from support.services.chat_answering import chat_turn_answer
+    from support.services.chat_events import redis_client, turn_events_key
 
     turn = ChatTurn.objects.create(conversation=conversation, question=question)
     started = time.monotonic()

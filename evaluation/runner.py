@@ -118,7 +118,8 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
                             progress: Callable[[str], None], label: str) -> dict:
     """Category, sentiment and urgency of each row's ticket as the pipeline classifies it (no summary
     generation); figures for the tune and holdout splits separately."""
-    from llm.services.triage import classify_ticket, clean_thread
+    from llm.services.triage import classify_ticket
+    from llm.services.triage_prompt import clean_thread
 
     done, predictions, seconds, errors = [], [], [], 0
     for i, row in enumerate(rows, 1):
@@ -232,8 +233,9 @@ def evaluate_head(*, progress: Callable[[str], None]) -> dict:
 
 def evaluate_summaries(*, limit: int | None, model: str | None, progress: Callable[[str], None]) -> dict:
     from llm.services.summary_checks import invented_agent_action, shares_phrase
-    from llm.services.triage import SUMMARY_MAX_WORDS, SUMMARY_TASK, TITLE_MAX_WORDS, summarize
     from llm.services.triage_one_call import SUMMARY_EXAMPLE
+    from llm.services.triage_prompt import SUMMARY_TASK
+    from llm.services.triage_summary import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS, summarize
 
     # What a summary must not repeat: the old prompt's example (it was copied into summaries) and the instructions.
     prompt_text = " ".join(SUMMARY_EXAMPLE.values()) + " " + SUMMARY_TASK

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from core.permissions import IsSupportAgent
 from support.apis_chat import CsrfAlways, TurnSerializer
 from support.models import Ticket
-from support.services.chat import ChatError, agent_assistant_ask
+from support.services.agent_assistant import agent_assistant_ask
+from support.services.chat import ChatError
 
 
 class AgentAssistantApi(APIView):

@@ -27,13 +27,13 @@ from support.selectors.chat import chat_turn_get_own, conversation_list_own, con
 from support.selectors.chat_events import chat_turn_wait, stream_limits
 from support.services.chat import (
     ChatError,
-    chat_handoff,
     chat_turn_create,
     chat_turn_rate,
     chat_turn_retry,
     conversation_for_request,
     conversation_get_own,
 )
+from support.services.chat_handoff import chat_handoff
 
 
 class CsrfAlways(BasePermission):

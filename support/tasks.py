@@ -10,7 +10,8 @@ from django.conf import settings
 
 from llm.engine import GenerationTimeout
 from llm.services.common import LLMInputError, LLMOutputError
-from support.services.chat import chat_turn_answer, chat_turns_fail_stale
+from support.services.chat_answering import chat_turn_answer
+from support.services.chat_liveness import chat_turns_fail_stale
 from support.services.classifier_heads import classifier_heads_retrain
 from support.services.knowledge import document_index, knowledge_index_sweep
 from support.services.triage import (

@@ -49,7 +49,7 @@ LLM_TASK_TIME_LIMIT = env_int("LLM_TASK_TIME_LIMIT", 150)
 TRIAGE_TASK_SOFT_TIME_LIMIT = env_int("TRIAGE_TASK_SOFT_TIME_LIMIT", 150)
 TRIAGE_TASK_TIME_LIMIT = env_int("TRIAGE_TASK_TIME_LIMIT", 180)
 
-# Customer chat (support/services/chat.py): a pending answer not started within the queue timeout,
+# Customer chat (support/services/chat_liveness.py): a pending answer not started within the queue timeout,
 # or a streaming one silent for the stall time, is failed so the customer can retry.
 CHAT_QUEUE_TIMEOUT_SECONDS = env_int("CHAT_QUEUE_TIMEOUT_SECONDS", 180)
 CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 30)

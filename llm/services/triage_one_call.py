@@ -12,16 +12,9 @@ from llm import engine
 from llm.services.common import parse_json_output, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
 from llm.labels import LANGUAGES, SENTIMENT_LEVELS, SENTIMENT_SCORES, URGENCY_LEVELS
-from llm.services.triage import (
-    TITLE_MAX_WORDS,
-    CategoryOption,
-    TriageResult,
-    check_categories,
-    clean_thread,
-    customer_text,
-    summary_from_parts,
-    thread_block,
-)
+from llm.services.triage import CategoryOption, TriageResult, check_categories
+from llm.services.triage_prompt import clean_thread, customer_text, thread_block
+from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts
 from llm.services.urgency_rules import combine_urgency
 
 SENTIMENT_GUIDE = (

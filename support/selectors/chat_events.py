@@ -19,7 +19,8 @@ from django.db import connection
 from core.ratelimit import async_redis, stream_slots
 from support.models import ChatTurn
 from support.models.chat import TurnStatus
-from support.services.chat import ANSWER_FAILED, chat_turns_fail_stale, turn_channel, turn_events_key
+from support.services.chat_events import turn_channel, turn_events_key
+from support.services.chat_liveness import ANSWER_FAILED, chat_turns_fail_stale
 
 STREAM_MAX_SECONDS = 300  # an SSE response ends after this; the browser reconnects and replays
 LIVENESS_CHECK_SECONDS = 3.0  # a ping this often; the stale-turn sweep at most this often in all

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from llm.services.common import LLMInputError, LLMOutputError
-from llm.services.triage import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS
 from llm.services.triage_one_call import triage_ticket_one_call as triage_ticket
+from llm.services.triage_summary import SUMMARY_MAX_WORDS, TITLE_MAX_WORDS
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 

@@ -8,7 +8,8 @@ import pytest
 
 from llm.services import choices
 from llm.services.common import LLMInputError
-from llm.services.triage import NO_AGENT_STATUS, CategoryOption, LabelledExample, triage_ticket
+from llm.services.triage import CategoryOption, LabelledExample, triage_ticket
+from llm.services.triage_summary import NO_AGENT_STATUS
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 

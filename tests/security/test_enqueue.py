@@ -23,7 +23,9 @@ from eshop.services.embeddings import product_embedding_sweep
 from support.models import ChatTurn, Conversation, KnowledgeDocument
 from support.models.chat import TurnStatus
 from support.models.knowledge import IndexStatus
-from support.services.chat import chat_turn_create, chat_turn_retry, chat_turns_fail_stale, redis_client, turn_events_key
+from support.services.chat import chat_turn_create, chat_turn_retry
+from support.services.chat_events import redis_client, turn_events_key
+from support.services.chat_liveness import chat_turns_fail_stale
 from support.services.knowledge import document_upload, knowledge_index_sweep
 from tests.factories import ProductFactory
 from tests.helpers import wait_for

@@ -16,7 +16,7 @@ from core.ratelimit import async_redis
 from support.models import ChatTurn
 from support.models.chat import TurnStatus
 from support.selectors.chat_events import chat_turn_events
-from support.services.chat import redis_client, turn_events_key
+from support.services.chat_events import redis_client, turn_events_key
 from support.tasks import llm_answer_chat_turn
 from tests.security.conftest import SERVER_CAPS, Stream, anonymous_visitor, events_path, pending_turn
 

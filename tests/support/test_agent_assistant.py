@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from support.models import ChatTurn
 from support.models.chat import ConversationKind
-from support.services.chat import chat_sources_for_turn
+from support.services.chat_sources import chat_sources_for_turn
 from support.services.tickets import ticket_create
 from support.tasks import llm_answer_chat_turn
 from tests.factories import AgentFactory, OrderFactory, ProductFactory

@@ -10,14 +10,10 @@ from django.urls import reverse
 from core.ratelimit import async_redis
 from support.models import ChatTurn, Conversation, Ticket
 from support.models.chat import TurnStatus
-from support.services.chat import (
-    SIGN_IN_FOR_ORDERS,
-    chat_sources_for_turn,
-    chat_turn_answer,
-    chat_turns_fail_stale,
-    redis_client,
-    turn_events_key,
-)
+from support.services.chat_answering import SIGN_IN_FOR_ORDERS, chat_turn_answer
+from support.services.chat_events import redis_client, turn_events_key
+from support.services.chat_liveness import chat_turns_fail_stale
+from support.services.chat_sources import chat_sources_for_turn
 from support.selectors.chat_events import chat_turn_events
 from support.tasks import llm_answer_chat_turn
 from tests.factories import OrderFactory, ProductFactory

@@ -8,7 +8,9 @@ import pytest
 
 from support.models import ChatTurn, Conversation
 from support.models.chat import ConversationKind, TurnStatus
-from support.services.chat import chat_turn_answer, chat_turn_prepare, redis_client, turn_events_key
+from support.services.chat import chat_turn_prepare
+from support.services.chat_answering import chat_turn_answer
+from support.services.chat_events import redis_client, turn_events_key
 from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, complaint_to_question
 from tests.factories import AgentFactory
 

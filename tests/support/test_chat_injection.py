@@ -5,7 +5,8 @@ import pytest
 
 from support.models import ChatTurn, Conversation, KnowledgeDocument
 from support.models.chat import TurnStatus
-from support.services.chat import chat_sources_for_turn, chat_turn_answer
+from support.services.chat_answering import chat_turn_answer
+from support.services.chat_sources import chat_sources_for_turn
 from support.services.knowledge import document_index
 from tests.factories import OrderFactory
 

@@ -9,8 +9,10 @@ from evaluation import bench_streams
 from evaluation.bench_load import bench_load
 from evaluation.bench_scale import bench_scale
 
-PARTS = ["engine", "storefront", "triage", "chat", "streams", "backends"]
-ON_REQUEST = ["scale", "load"]  # heavy (minutes of index building; a running server): only with --part
+PARTS = ["engine", "storefront", "triage", "chat"]
+# Heavy, only with --part: a web server with hundreds of open event streams, an inference server,
+# minutes of index building, a running server under load.
+ON_REQUEST = ["streams", "backends", "scale", "load"]
 
 
 class Command(BaseCommand):
@@ -44,19 +46,20 @@ class Command(BaseCommand):
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
         say = self.stdout.write
         results = {}
-        if "engine" in (part or PARTS):
+        wanted = part or PARTS
+        if "engine" in wanted:
             say(self.style.MIGRATE_HEADING("==> engine"))
             results["engine"] = {
                 "embeddings": engine.bench_embeddings(progress=say),
                 "generation": engine.bench_generation(model=model, progress=say),
             }
-        if "storefront" in (part or PARTS):
+        if "storefront" in wanted:
             say(self.style.MIGRATE_HEADING("==> storefront"))
             results["storefront"] = {
                 "search": storefront.bench_search(progress=say),
                 "pages": storefront.bench_pages(threads=threads, progress=say),
             }
-        if "triage" in (part or PARTS):
+        if "triage" in wanted:
             say(self.style.MIGRATE_HEADING("==> triage per ticket: old path (one call) vs new path, interleaved"))
             figures = results["triage"] = engine.bench_triage(model=model, tickets=tickets, progress=say)
             for name in ("old", "new"):
@@ -67,7 +70,7 @@ class Command(BaseCommand):
             if pipeline:
                 say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
                 results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
-        if "chat" in (part or PARTS):
+        if "chat" in wanted:
             say(self.style.MIGRATE_HEADING("==> chat"))
             figures = results["chat"] = bench_chat.bench_chat_compare(model=model, questions=questions, progress=say)
             say(f"  {'':<16} {'old p50':>9} {'old p95':>9} {'new p50':>9} {'new p95':>9} {'new/old p50':>12}")
@@ -81,16 +84,16 @@ class Command(BaseCommand):
             if not no_backlog:
                 say(self.style.MIGRATE_HEADING("==> chat behind a triage backlog (real llm worker)"))
                 results["chat_behind_triage"] = bench_chat.bench_chat_behind_triage(tickets=tickets, progress=say)
-        if "streams" in (part or PARTS):
+        if "streams" in wanted:
             say(self.style.MIGRATE_HEADING(f"==> web tier with {streams} open chat streams (real server on 127.0.0.1)"))
             results["streams"] = bench_streams.bench_streams(streams=streams, port=port, progress=say)
-        if "scale" in (part or []):
+        if "scale" in wanted:
             say(self.style.MIGRATE_HEADING(f"==> scale ({chunks} knowledge chunks, {scale_tickets} tickets, own schema)"))
             results["scale"] = bench_scale(chunks=chunks, tickets=scale_tickets, ef_search=ef_search, progress=say)
-        if "load" in (part or []):
+        if "load" in wanted:
             say(self.style.MIGRATE_HEADING(f"==> load (Locust, {users} users, {seconds} s, against {host})"))
             results["load"] = bench_load(host=host, users=users, seconds=seconds, progress=say)
-        if "backends" in (part or PARTS):
+        if "backends" in wanted:
             say(self.style.MIGRATE_HEADING("==> backends: in-process vs OpenAI-compatible server (same model, same questions)"))
             results["backends"] = backends.bench_backends(model=model, questions=questions, base_url=base_url, port=server_port,
                                                           progress=say)
