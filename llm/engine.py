@@ -134,6 +134,49 @@ class Generator:
         self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)
         return [float(w) for w in weights / weights.sum()]
 
+    def text_probabilities(self, messages: list[dict], *, texts: list[str]) -> list[float]:
+        """Probability of each of `texts` (category names, say) as what the assistant writes, normalised over
+        them: the product of its tokens' probabilities up to where it differs from every other text (a trie
+        walk: one evaluation per branching point, the shared prefix kept), so texts may start alike
+        ("Order status", "Order changes"). A text that is the start of another gets the probability of
+        stopping there. An inference server reads the first token only (its top logprobs)."""
+        if len(texts) < 2 or len(set(texts)) != len(texts):
+            raise ValueError("text_probabilities needs at least two different texts.")
+        if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "option_probabilities"):
+            return self.option_probabilities(messages, options=texts)
+        import numpy as np
+
+        ops = self._prefill()
+        prompt = ops.render_chat(messages)
+        tails = [_tokens_after(ops, prompt, text) for text in texts]
+        log_p = [0.0] * len(texts)
+        evaluated = 0
+        started = time.monotonic()
+
+        def walk(prefix: list[int], members: list[int]) -> None:
+            nonlocal evaluated
+            depth = len(prefix)
+            with self._in_use:
+                logits, count = ops.next_token_logits(prompt, prefix)
+            evaluated += count
+            logits = np.asarray(logits, dtype=np.float64)
+            log_softmax = logits - logits.max() - np.log(np.exp(logits - logits.max()).sum())
+            branches: dict[int, list[int]] = {}
+            for i in members:
+                branches.setdefault(tails[i][depth] if depth < len(tails[i]) else -1, []).append(i)
+            going_on = sum(np.exp(log_softmax[token]) for token in branches if token != -1)
+            for token, group in branches.items():
+                step = log_softmax[token] if token != -1 else np.log(max(1.0 - going_on, 1e-9))
+                for i in group:
+                    log_p[i] += step
+                if token != -1 and len(group) > 1:
+                    walk([*prefix, token], group)
+
+        walk([], list(range(len(texts))))
+        weights = np.exp(np.array(log_p) - max(log_p))
+        self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)
+        return [float(w) for w in weights / weights.sum()]
+
     def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> str:
         """What the assistant writes after `answer_prefix` (written into the prompt, so it is processed at prompt
         speed, not generated), at temperature 0, up to the first stop string. Prefix reuse as above."""
@@ -166,14 +209,17 @@ class Generator:
         return len(self.backend.tokenize(text.encode("utf-8"), add_bos=False))
 
 
-def _first_token(ops, prompt: str, option: str) -> int:
-    """The token that starts `option` right after `prompt` (tokenized in context: a space or a newline before it
-    changes the token); the end of the prompt stands in for all of it."""
+def _tokens_after(ops, prompt: str, text: str) -> list[int]:
+    """The tokens of `text` right after `prompt`, tokenized in context (a space or a newline before it changes
+    the first token); the end of the prompt stands in for all of it."""
     tail = prompt[-32:]
-    base, full = ops.tokenize_text(tail), ops.tokenize_text(tail + option)
-    if len(full) > len(base) and full[: len(base)] == base:
-        return full[len(base)]
-    return ops.tokenize_text(option)[0]
+    base, full = ops.tokenize_text(tail), ops.tokenize_text(tail + text)
+    return full[len(base):] if len(full) > len(base) and full[: len(base)] == base else ops.tokenize_text(text)
+
+
+def _first_token(ops, prompt: str, option: str) -> int:
+    """The token that starts `option` right after `prompt`."""
+    return _tokens_after(ops, prompt, option)[0]
 
 
 def generator(name: str | None = None) -> Generator:

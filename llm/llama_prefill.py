@@ -33,12 +33,13 @@ class LlamaPrefill:
     def tokenize_text(self, text: str) -> list[int]:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
-    def next_token_logits(self, prompt: str) -> tuple[np.ndarray, int]:
-        """(logits of the token after `prompt`, tokens evaluated now): the shared prefix is kept."""
+    def next_token_logits(self, prompt: str, after: list[int] = ()) -> tuple[np.ndarray, int]:
+        """(logits of the token after `prompt` and then the tokens `after`, tokens evaluated now): the
+        shared prefix is kept."""
         import llama_cpp
 
         llama = self.llama
-        tokens = self.tokenize_text(prompt)
+        tokens = self.tokenize_text(prompt) + list(after)
         if len(tokens) >= llama.n_ctx():
             raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {llama.n_ctx()}")
         shared = 0

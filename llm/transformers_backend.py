@@ -87,10 +87,10 @@ class TransformersChatBackend:
     def tokenize_text(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
-    def next_token_logits(self, prompt: str):
+    def next_token_logits(self, prompt: str, after: list[int] = ()):
         import torch
 
-        ids = torch.tensor([self.tokenize_text(prompt)])
+        ids = torch.tensor([self.tokenize_text(prompt) + list(after)])
         with torch.no_grad():
             logits = self.model(input_ids=ids).logits[0, -1]
         return logits.float().numpy(), ids.shape[1]

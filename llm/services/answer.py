@@ -10,7 +10,8 @@ citation, not the model: a small model often quotes one passage and cites anothe
 Answerability is decided first (an empty "answer_from" is the abstention and stops generation), and
 each sentence is yielded the moment its object is complete and has passed llm.services.grounding
 (quote found in the cited passage, every number/price/date/e-mail/URL/code in it, brands right, no
-shop policy for a brand's question, not empty). Text the checks remove is never yielded. With
+shop policy for a brand's question, not empty). Text the checks remove is never yielded; a failed
+sentence whose quoted line holds and is about the question gives way to that line, verbatim. With
 nothing left, the answer is the abstention (the chat then offers a human).
 
 Speed: the system prompt (rules and one worked example) is constant and byte-identical between
@@ -41,6 +42,7 @@ PASSAGE_BUDGET_CHARS = 520  # per passage after trimming: about 130 prompt token
 HISTORY_TURNS = 2
 MAX_SENTENCES = 3
 MAX_TOKENS = 260
+LINE_MAX_CHARS = 300  # a quoted line longer than this is not shown in place of a failed sentence
 # A sentence that shares no word with the question is still about it when it is this close in meaning
 # (a cosine of sentence vectors, product names left out: closeness_to). Set on the tune split of the
 # answers evaluation: the wrong sentences there scored at most 0.25, the right one 0.38.
@@ -103,6 +105,7 @@ class AnswerStream:
     pieces: Iterator[str] | None
     passages: dict[int, grounding.GroundingPassage]
     spans: dict[str, int] = field(default_factory=dict)  # quotable span -> the passage it comes from
+    lines: dict[str, str] = field(default_factory=dict)  # quotable span -> the whole line it starts
     question: str = ""
     focus: str = ""  # the standalone question (a follow-up's words alone may not name the subject)
     name_words: str = ""  # product names (brands, manual titles): not what a question asks about
@@ -133,7 +136,11 @@ class AnswerStream:
                 for claim in parser.feed(raw):
                     if len(kept) + len(held) >= MAX_SENTENCES:
                         break
-                    problem = grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
+                    problem = self._problem(claim)
+                    about = problem is None and (topical or self._on_topic(claim))
+                    if not about and (line := self._line_instead(claim)) is not None:
+                        dropped.append(f"{claim.text!r}: replaced by the line it quotes ({problem or 'not about what was asked'})")
+                        claim, problem, about = line, None, True
                     key = grounding.normalise(grounding.strip_citations(claim.text))
                     if problem is None and key in seen:
                         problem = "repeats an earlier sentence"
@@ -142,8 +149,7 @@ class AnswerStream:
                         continue
                     seen.add(key)
                     held.append(claim)
-                    if not topical and not grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words,
-                                                                 self.close_in_meaning):
+                    if not about:
                         continue  # held back until a sentence about what was asked arrives
                     topical = True
                     for claim in held:
@@ -166,6 +172,24 @@ class AnswerStream:
             abstained=abstained, answer_from=answer_from or [], dropped=dropped, sentences=kept, quotes=quotes,
             flagged_passages=self.flagged, prompt_tokens=self.prompt_tokens, seconds=time.monotonic() - self.started,
             first_token_seconds=first_token, first_sentence_seconds=first_sentence)
+
+
+    def _problem(self, claim: grounding.Claim) -> str | None:
+        return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
+
+    def _on_topic(self, claim: grounding.Claim) -> bool:
+        return grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words, self.close_in_meaning)
+
+    def _line_instead(self, claim: grounding.Claim) -> grounding.Claim | None:
+        """The whole line the claim quotes, as the sentence, when the model's own sentence failed
+        (a number the passage lacks, or not about the question) and the line holds and is about the
+        question: "How long to charge?" quoting "Charging time | about 3 hours" but writing "Charge it
+        fully first" gets the line. Verbatim from the passage, so grounded by construction."""
+        line = self.lines.get(claim.quote, "")
+        if not line or len(line) > LINE_MAX_CHARS or line == grounding.strip_citations(claim.text):
+            return None
+        candidate = grounding.Claim(cite=claim.cite, quote=claim.quote, text=line)
+        return candidate if self._problem(candidate) is None and self._on_topic(candidate) else None
 
 
 class _SentenceParser:
@@ -233,17 +257,23 @@ def quotable_spans(passages: dict[int, str], *, figures_only: bool = False) -> d
     """Each line, table row and sentence of the passages (as the prompt shows them), cut to its first
     QUOTE_MAX_WORDS words, mapped to the passage it comes from (the first one, when two share it).
     `figures_only`: only the lines that state a number (for a question that asks for a figure)."""
-    spans: dict[str, int] = {}
+    return {span: passage_id for span, (passage_id, _) in quotable_lines(passages, figures_only=figures_only).items()}
+
+
+def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> dict[str, tuple[int, str]]:
+    """quotable_spans, with the whole line (markup stripped) each span starts: span -> (passage, line)."""
+    found: dict[str, tuple[int, str]] = {}
     for passage_id, text in passages.items():
         for unit in _units(text):
-            if figures_only and not grounding.numbers_in(_markup_stripped(unit)):  # a step's "1." is no figure
+            line = _markup_stripped(unit)
+            if figures_only and not grounding.numbers_in(line):  # a step's "1." is no figure
                 continue
             # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
             # writes them unescaped into the grammar, which then fails to parse.
-            words = re.split(r'["\\]', _markup_stripped(unit), maxsplit=1)[0].split()[:grounding.QUOTE_MAX_WORDS]
+            words = re.split(r'["\\]', line, maxsplit=1)[0].split()[:grounding.QUOTE_MAX_WORDS]
             if any(re.search(r"[^\W_]", word) for word in words):
-                spans.setdefault(" ".join(words), passage_id)
-    return spans
+                found.setdefault(" ".join(words), (passage_id, line))
+    return found
 
 
 # --- prompt budget ------------------------------------------------------------------------------
@@ -369,7 +399,9 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     messages = answer_messages(question, usable, history, trimmed=trimmed)
     # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
     # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
-    stream.spans = (_ASKS_HOW_MUCH.search(question) and quotable_spans(trimmed, figures_only=True)) or quotable_spans(trimmed)
+    quotable = (_ASKS_HOW_MUCH.search(question) and quotable_lines(trimmed, figures_only=True)) or quotable_lines(trimmed)
+    stream.spans = {span: passage_id for span, (passage_id, _) in quotable.items()}
+    stream.lines = {span: line for span, (_, line) in quotable.items()}
     stream.prompt_tokens = generator.count_tokens(messages)
     stream.pieces = generator.stream(messages, max_tokens=max_tokens, time_limit=time_limit,
                                      json_schema=answer_schema([p.id for p in usable], list(stream.spans)))

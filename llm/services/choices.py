@@ -1,19 +1,18 @@
-"""Choose one of several options by the model's own next-token probabilities.
+"""Choose one of several options by the model's own next-token probabilities: nothing is sampled,
+and the probability of the chosen option is its confidence.
 
-The options are listed with single-token keys (categories: A..Z then a..z, up to 52, each a
-token no other key starts with; Qwen tokenizes 10..30 digit by digit, so numbers would not do
-for long lists; short ordinal scales use 1..5) and the answer is read from the logits of the
-first token the assistant writes: nothing is sampled, and the probability of the chosen option
-is its confidence.
-
-Contextual calibration (Zhao et al. 2021): the same question asked about a content-free input
-("N/A") shows the model's bias towards some keys; the distribution is divided by it and
-normalised again. The bias is computed once per model and prompt, and kept.
+Two ways to name the options:
+- by key (`choose`): the options are listed with single-token keys (short ordinal scales use 1..5)
+  and the answer is read from the logits of the first token the assistant writes;
+- by text (`choose_text`): the answer is the option's own words (a category's name), scored token by
+  token up to where the options differ (Generator.text_probabilities). A 1.5B model picks a category
+  by its name far better than by a letter: on the tune part of both triage sets, letters were right
+  for 0.24 / 0.35 of the tickets (0.53 / 0.58 after contextual calibration against an "N/A" input),
+  names for 0.69 / 0.70, and every name chosen with probability >= 0.8 was right (17 of 17).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from llm import engine
@@ -22,16 +21,12 @@ from llm.services.common import LLMInputError
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 DIGITS = "123456789"
 
-_bias_lock = threading.Lock()
-_bias: dict[tuple, list[float]] = {}
-
 
 @dataclass(frozen=True)
 class Choice:
     label: str
-    confidence: float  # calibrated probability of `label`
-    probabilities: dict[str, float]  # calibrated, over all labels
-    raw: dict[str, float]  # as the model gave them
+    confidence: float  # probability of `label`
+    probabilities: dict[str, float]  # over all labels
 
 
 def option_lines(texts: list[str], keys: str = LETTERS) -> str:
@@ -41,34 +36,22 @@ def option_lines(texts: list[str], keys: str = LETTERS) -> str:
     return "\n".join(f"{keys[i]}) {text}" for i, text in enumerate(texts))
 
 
-def choose(*, system: str, user: str, content_free_user: str, labels: list[str], keys: str = LETTERS,
-           model: str | None = None, calibrate: bool = True) -> Choice:
-    """The label whose key the model is most likely to answer to system + user (calibrated against
-    the same prompt with `content_free_user`). The options are listed in the prompt by the caller."""
-    keys = list(keys[: len(labels)])
-    generator = engine.generator(model)
-    raw = generator.option_probabilities(_messages(system, user), options=keys)
-    calibrated = raw
-    if calibrate:
-        bias = _content_free_bias(generator, system, content_free_user, keys)
-        weights = [p / max(b, 1e-6) for p, b in zip(raw, bias, strict=True)]
-        total = sum(weights)
-        calibrated = [w / total for w in weights]
-    best = max(range(len(labels)), key=calibrated.__getitem__)
-    return Choice(label=labels[best], confidence=round(calibrated[best], 4),
-                  probabilities=dict(zip(labels, calibrated, strict=True)), raw=dict(zip(labels, raw, strict=True)))
+def choose(*, system: str, user: str, labels: list[str], keys: str = LETTERS, model: str | None = None) -> Choice:
+    """The label whose key the model is most likely to answer to system + user. The options are listed
+    in the prompt by the caller."""
+    shares = engine.generator(model).option_probabilities(_messages(system, user), options=list(keys[: len(labels)]))
+    return _choice(labels, shares)
+
+
+def choose_text(*, system: str, user: str, labels: list[str], texts: list[str], model: str | None = None) -> Choice:
+    """The label whose text (`texts[i]` for `labels[i]`) the model is most likely to answer with."""
+    return _choice(labels, engine.generator(model).text_probabilities(_messages(system, user), texts=texts))
+
+
+def _choice(labels: list[str], shares: list[float]) -> Choice:
+    best = max(range(len(labels)), key=shares.__getitem__)
+    return Choice(label=labels[best], confidence=round(shares[best], 4), probabilities=dict(zip(labels, shares, strict=True)))
 
 
 def _messages(system: str, user: str) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def _content_free_bias(generator, system: str, user: str, keys: list[str]) -> list[float]:
-    key = (generator.name, system, user, tuple(keys))
-    with _bias_lock:
-        if key in _bias:
-            return _bias[key]
-    bias = generator.option_probabilities(_messages(system, user), options=keys)
-    with _bias_lock:
-        _bias[key] = bias
-    return bias

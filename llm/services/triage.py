@@ -2,10 +2,10 @@
 
 How `triage_ticket` spends the model's time (the old one-call path, kept for the benchmark, is in
 triage_one_call.py):
-- category, urgency and sentiment are each read from the next-token probabilities over lettered
-  options (llm/services/choices.py): nothing is generated, and the probability of the chosen
-  option is the confidence (contextually calibrated). Any admin-defined set of 2 to 52 categories
-  works; no prompt names a category that may not exist;
+- category, urgency and sentiment are each read from the model's probabilities (llm/services/choices.py):
+  of answering with each category's name, of each numbered urgency and attitude level; nothing is
+  generated, and the probability of the chosen option is the confidence. Any admin-defined set of
+  2 to 52 categories works; no prompt names a category that may not exist;
 - title, need, status, next step and urgency reason are generated as values only
   (llm/services/triage_summary.py): the JSON skeleton is written into the prompt (prefilled) and
   each value ends at its closing quote;
@@ -22,11 +22,11 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES, URGENCY_LEVELS
-from llm.services.choices import DIGITS, LETTERS, Choice, choose, option_lines
+from llm.services.choices import DIGITS, Choice, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
 from llm.services.language import detect_language
-from llm.services.triage_prompt import CONTENT_FREE_THREAD, clean_thread, customer_text, thread_block, triage_system
+from llm.services.triage_prompt import clean_thread, customer_text, thread_block, triage_system
 from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts, write_summary
 from llm.services.urgency_rules import combine_urgency
 
@@ -66,7 +66,8 @@ class TriageResult:
         return asdict(self)
 
 
-CATEGORY_QUESTION = "Which category fits what the customer mainly wants? Answer with the category's letter only."
+CATEGORY_QUESTION = "Which category fits what the customer mainly wants? Answer with the category's name only."
+MAX_CATEGORIES = 52
 SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
                       "Answer with the level's number only.")
 URGENCY_QUESTION = "Which urgency level fits this ticket? Answer with the level's number only."
@@ -75,47 +76,45 @@ URGENCY_QUESTION = "Which urgency level fits this ticket? Answer with the level'
 def check_categories(categories: list[CategoryOption]) -> None:
     if len(categories) < 2:
         raise LLMInputError("at least two active ticket categories are needed.")
-    if len(categories) > len(LETTERS):
-        raise LLMInputError(f"triage offers 2 to {len(LETTERS)} options (got {len(categories)} active categories).")
+    if len(categories) > MAX_CATEGORIES:
+        raise LLMInputError(f"triage offers 2 to {MAX_CATEGORIES} options (got {len(categories)} active categories).")
 
 
 # --- the three classification fields, from probabilities -----------------------------------------
 
-def _ask(thread: list[dict], question: str, labels: list[str], keys: str, model: str | None, *, examples: str = "",
-         options: str = "", calibrate: bool = False) -> Choice:
-    # The calibration input leaves the retrieved examples out: they are evidence about this ticket, not a bias
-    # of the prompt (and the bias stays one cached evaluation per category set, not one per ticket).
-    examples = f"\n\n{examples}" if examples else ""
-    options = f"\n\n{options}" if options else ""
-    return choose(system=triage_system(), user=f"{thread_block(thread)}{examples}{options}\n\n{question}",
-                  content_free_user=f"{CONTENT_FREE_THREAD}{options}\n\n{question}", labels=labels, keys=keys,
-                  model=model, calibrate=calibrate)
+def _user(thread: list[dict], question: str, *parts: str) -> str:
+    return "\n\n".join([thread_block(thread), *(p for p in parts if p), question])
 
 
 def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
                     examples: list[LabelledExample] = ()) -> Choice:
-    """The category from the (contextually calibrated) probabilities over the active categories; `examples` are
-    the shop's labelled tickets most similar to this one, shown with their category's letter."""
+    """The category from the model's probabilities of answering with each active category's name (its
+    slug when two share a name); `examples` are the shop's labelled tickets most similar to this one,
+    shown with their category's name."""
     check_categories(categories)
-    key = {c.slug: LETTERS[i] for i, c in enumerate(categories)}
-    shown = [e for e in examples if e.category in key]
+    names = [c.name.strip() for c in categories]
+    if len({n.lower() for n in names}) != len(names) or not all(names):
+        names = [c.slug for c in categories]
+    name_of = {c.slug: name for c, name in zip(categories, names, strict=True)}
+    shown = [e for e in examples if e.category in name_of]
     lines = ""
     if shown:
         lines = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
-            f"- {' '.join(e.text.split())[:300]!r}: {key[e.category]}" for e in shown)
-    options = "Categories:\n" + option_lines([f"{c.name}: {c.description}" for c in categories])
-    return _ask(thread, CATEGORY_QUESTION, [c.slug for c in categories], LETTERS, model, examples=lines, options=options,
-                calibrate=True)
+            f"- {' '.join(e.text.split())[:300]!r}: {name_of[e.category]}" for e in shown)
+    options = "Categories:\n" + "\n".join(f"- {name}: {c.description}" for c, name in zip(categories, names, strict=True))
+    return choose_text(system=triage_system(), user=_user(thread, CATEGORY_QUESTION, lines, options),
+                       labels=[c.slug for c in categories], texts=names, model=model)
 
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    """Not calibrated: the content-free input reads as neutral, and dividing that out pushed plain questions
-    to negative (tune split)."""
-    return _ask(thread, SENTIMENT_QUESTION, SENTIMENT_LEVELS, DIGITS, model)
+    """The numbered attitude level; its distribution gives the score (sentiment_score)."""
+    return choose(system=triage_system(), user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
+                  model=model)
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    return _ask(thread, URGENCY_QUESTION, URGENCY_LEVELS, DIGITS, model)
+    return choose(system=triage_system(), user=_user(thread, URGENCY_QUESTION), labels=URGENCY_LEVELS, keys=DIGITS,
+                  model=model)
 
 
 def sentiment_score(choice: Choice) -> float:

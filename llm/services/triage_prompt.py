@@ -67,6 +67,3 @@ def thread_block(messages: list[dict]) -> str:
         parts.append(block[:THREAD_MAX_CHARS])
         used += len(block)
     return "<thread>\n" + "\n".join(reversed(parts)) + "\n</thread>"
-
-
-CONTENT_FREE_THREAD = thread_block([{"author": "customer", "body": "N/A"}])

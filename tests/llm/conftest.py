@@ -8,7 +8,7 @@ from llm.services.triage import CategoryOption
 class FakeGenerator:
     """Stands in for the SLM in unit tests of one service; replies with canned text.
 
-    option_probabilities: `choose(messages, options)` decides (default: uniform); continue_text: the
+    option_probabilities / text_probabilities: `choose(messages, options)` decides (default: uniform); continue_text: the
     field being filled (the last `"name": "` of the prefix) is looked up in `values`.
     """
 
@@ -29,6 +29,16 @@ class FakeGenerator:
             return [1 / len(options)] * len(options)
         rest = 0.1 / max(len(options) - 1, 1)
         return [0.9 if key == picked else rest for key in options]
+
+    def text_probabilities(self, messages, *, texts):
+        self.calls.append({"messages": messages, "texts": texts})
+        if len(set(texts)) != len(texts):
+            raise ValueError("text_probabilities needs at least two different texts.")
+        picked = self.choose(messages, texts) if self.choose else None
+        if picked is None:
+            return [1 / len(texts)] * len(texts)
+        rest = 0.1 / max(len(texts) - 1, 1)
+        return [0.9 if text == picked else rest for text in texts]
 
     def continue_text(self, messages, *, answer_prefix, max_tokens, stop):
         self.calls.append({"messages": messages, "answer_prefix": answer_prefix})

@@ -250,3 +250,28 @@ def test_a_sentence_that_shares_no_word_with_the_question_is_shown_when_close_in
     result = answer(question="can I take the Lumo lantern on a plane?", passages=passages, brands=["Lumo"])
 
     assert result.sentences[-1] == "On flights, pack it in your carry-on luggage [1]."
+
+
+def test_a_sentence_that_misses_what_was_asked_gives_way_to_the_line_it_quotes(fake_model):
+    fake_model({"answer_from": [1], "sentences": [claim(1, "Charging time | about 3 hours (5 V / 1 A)",
+                                                        "Charge it fully before the first trip.")]})
+
+    result = answer(question="how long does the glotech take to charge?", passages=PASSAGES, brands=["GloTech"])
+
+    assert result.sentences == ["Charging time: about 3 hours (5 V / 1 A) [1]."]
+    assert result.dropped == ["'Charge it fully before the first trip.': replaced by the line it quotes (not about what was asked)"]
+
+
+def test_a_sentence_with_a_number_its_passage_lacks_gives_way_to_the_line_it_quotes(fake_model):
+    fake_model({"answer_from": [1], "sentences": [claim(1, "Charging time | about 3 hours (5 V / 1 A)",
+                                                        "It charges in 2 hours.")]})
+
+    assert answer(question="charging time?", passages=PASSAGES).sentences == ["Charging time: about 3 hours (5 V / 1 A) [1]."]
+
+
+def test_a_quoted_line_that_is_not_about_the_question_does_not_replace_anything(fake_model):
+    fake_model({"answer_from": [1], "sentences": [claim(1, "Weight | 78 g including headband", "It costs 78 euros.")]})
+
+    result = answer(question="What does the GloTech headlamp cost in euros?", passages=PASSAGES, brands=["GloTech"])
+
+    assert result.abstained and result.text == ABSTENTION

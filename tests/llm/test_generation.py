@@ -62,6 +62,26 @@ def test_option_probabilities_read_the_next_token_distribution(model):
         generator.option_probabilities(messages, options=["A", "A"])
 
 
+@pytest.mark.parametrize("model", [SMALL, "qwen2.5-coder-1.5b"])
+def test_text_probabilities_score_whole_names_even_when_they_start_alike(model):
+    generator = engine.generator(model)
+    messages = [{"role": "system", "content": "Answer with the name of the right category only."},
+                {"role": "user", "content": "Ticket: 'Where is my parcel? It was due on Monday.'\nCategories:\n"
+                                            "- Order status: where an order is\n- Order changes: changing an order\n"
+                                            "- Order: anything else about orders\n- Returns: sending a product back"}]
+    names = ["Order status", "Order changes", "Order", "Returns"]
+
+    shares = generator.text_probabilities(messages, texts=names)
+
+    assert len(shares) == 4 and sum(shares) == pytest.approx(1.0) and all(s > 0 for s in shares)
+    assert len({round(s, 6) for s in shares[:3]}) == 3, "names that start alike still get their own probability"
+    if model != SMALL:
+        assert max(range(4), key=shares.__getitem__) == 0
+    assert generator.last_usage.completion_tokens == 0
+    with pytest.raises(ValueError, match="different texts"):
+        generator.text_probabilities(messages, texts=["Order", "Order"])
+
+
 def test_continue_text_generates_after_a_prefilled_prefix():
     generator = engine.generator(SMALL)
     messages = [{"role": "user", "content": "Name a colour as JSON."}]

@@ -1,12 +1,11 @@
-"""The triage path that reads category, urgency and sentiment from option probabilities and generates
-only the values of a prefilled skeleton. A fake SLM stands in (unit tests of the prompt, the option
-keys, calibration, the score and the summary checks); the real model is in test_generation.py."""
+"""The triage path that reads category, urgency and sentiment from the model's probabilities and
+generates only the values of a prefilled skeleton. A fake SLM stands in (unit tests of the prompt,
+the options, the score and the summary checks); the real model is in test_generation.py."""
 
 import re
 
 import pytest
 
-from llm.services import choices
 from llm.services.common import LLMInputError
 from llm.services.triage import CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_STATUS
@@ -14,28 +13,18 @@ from llm.services.triage_summary import NO_AGENT_STATUS
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
 
-@pytest.fixture(autouse=True)
-def _fresh_calibration():
-    choices._bias.clear()
-    yield
-    choices._bias.clear()
-
-
-def _category_lines(messages) -> dict[str, str]:
-    """key -> category name, as the category question lists them."""
+def _category_names(messages) -> list[str]:
+    """The category names, as the category question lists them."""
     block = messages[-1]["content"].split("Categories:\n", 1)[1].split("\n\n", 1)[0]
-    return dict(re.findall(r"^(\w)\) ([^:]+):", block, re.MULTILINE))
+    return re.findall(r"^- ([^:]+):", block, re.MULTILINE)
 
 
 def _by_name_in_thread(messages, options):
-    """Pick the category whose name the customer wrote (the content-free N/A input gets no preference)."""
-    if "category's letter" not in messages[-1]["content"]:
+    """Pick the category whose name the customer wrote."""
+    if "category's name" not in messages[-1]["content"]:
         return None
     thread = messages[-1]["content"].split("</thread>")[0].lower()
-    for key, name in _category_lines(messages).items():
-        if key in options and name.lower() in thread:
-            return key
-    return None
+    return next((name for name in options if name.lower() in thread), None)
 
 
 def _categories(n: int) -> list[CategoryOption]:
@@ -52,37 +41,29 @@ def test_any_category_set_from_2_to_30_works_without_code_change(fake_generator,
                            categories=categories, use_head=False)
 
     assert result.category == wanted.slug
-    category_calls = [c for c in fake.calls if "options" in c and "category's letter" in c["messages"][-1]["content"]]
-    assert len(category_calls[0]["options"]) == size == len(set(category_calls[0]["options"]))
-    assert list(_category_lines(category_calls[0]["messages"]).values()) == [c.name for c in categories]
+    category_calls = [c for c in fake.calls if "texts" in c]
+    assert category_calls[0]["texts"] == [c.name for c in categories] == _category_names(category_calls[0]["messages"])
     assert not any("defect-warranty" in m["content"] for c in fake.calls for m in c["messages"])  # no default slug anywhere
 
 
-def test_confidence_is_the_calibrated_probability_of_the_chosen_option(fake_generator):
+def test_confidence_is_the_probability_of_the_chosen_name(fake_generator):
     fake_generator(choose=_by_name_in_thread)
 
     result = triage_ticket(messages=[{"author": "customer", "body": "Kind01 question"}], categories=_categories(4), use_head=False)
 
-    # 0.9 for the named option, 0.1/3 for each other; the content-free bias is uniform here, so it stays.
-    assert result.category_confidence == pytest.approx(0.9, abs=1e-3)
+    assert result.category == "kind-1"
+    assert result.category_confidence == pytest.approx(0.9, abs=1e-3)  # 0.9 for the named option, 0.1/3 for each other
     assert sum(result.category_probabilities.values()) == pytest.approx(1.0)
 
 
-def test_calibration_divides_out_the_bias_towards_a_key(monkeypatch):
-    class Biased:
-        name = "biased"
+def test_categories_that_share_a_name_are_told_apart_by_their_slug(fake_generator):
+    fake = fake_generator()
+    categories = [CategoryOption(slug="question", name="Questions", description="Asks something."),
+                  CategoryOption(slug="product-question", name="questions", description="Asks about a product.")]
 
-        def option_probabilities(self, messages, *, options, answer_prefix=""):
-            if "N/A" in messages[-1]["content"]:
-                return [0.7, 0.1, 0.1, 0.1]  # the model says A whatever the text
-            return [0.4, 0.3, 0.2, 0.1]
+    triage_ticket(messages=[{"author": "customer", "body": "hi"}], categories=categories, use_head=False)
 
-    monkeypatch.setattr("llm.engine.generator", lambda name=None: Biased())
-
-    choice = choices.choose(system="s", user="<thread>real</thread>", content_free_user="<thread>N/A</thread>",
-                            labels=["a", "b", "c", "d"])
-
-    assert choice.raw["a"] == 0.4 and choice.label == "b"  # 0.3/0.1 beats 0.4/0.7
+    assert next(c for c in fake.calls if "texts" in c)["texts"] == ["question", "product-question"]
 
 
 def test_more_categories_than_keys_is_refused(fake_generator):
@@ -94,7 +75,7 @@ def test_more_categories_than_keys_is_refused(fake_generator):
 def test_sentiment_score_is_the_expected_value_of_the_levels(fake_generator):
     def very_negative(messages, options):
         content = messages[-1]["content"]
-        return "1" if "attitude level" in content and "N/A" not in content else None
+        return "1" if "attitude level" in content else None
 
     fake_generator(choose=very_negative)
 
@@ -140,7 +121,7 @@ def test_a_summary_repeating_the_instructions_falls_back(fake_generator):
     assert "sentence of 6" not in result.summary and "An agent replies to the customer" in result.summary
 
 
-def test_examples_are_shown_with_their_letter_and_unknown_categories_are_not(fake_generator):
+def test_examples_are_shown_with_their_category_name_and_unknown_categories_are_not(fake_generator):
     fake = fake_generator()
     categories = _categories(3)
 
@@ -148,8 +129,8 @@ def test_examples_are_shown_with_their_letter_and_unknown_categories_are_not(fak
                            examples=[LabelledExample(text="my tent leaks", category="kind-2"),
                                      LabelledExample(text="old ticket", category="gone-category")])
 
-    prompt = next(c for c in fake.calls if "category's letter" in c["messages"][-1]["content"])["messages"][-1]["content"]
-    assert "'my tent leaks': C" in prompt and "old ticket" not in prompt
+    prompt = next(c for c in fake.calls if "texts" in c)["messages"][-1]["content"]
+    assert "'my tent leaks': Kind02" in prompt and "old ticket" not in prompt
     assert result.category_method == "slm+examples"
 
 
