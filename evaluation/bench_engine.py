@@ -69,7 +69,7 @@ def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], N
     if old_name not in engine._generators:
         engine._generators[old_name] = engine.Generator(name=old_name, path=new.path, backend=engine._llama_backend(new.path)
                                                         if not new.path.is_dir() else new.backend, context_tokens=new.context_tokens)
-    figures = {"old": {"seconds": [], "tokens": []}, "new": {"seconds": [], "tokens": []}}
+    figures = {"old": {"seconds": [], "tokens": [], "right": []}, "new": {"seconds": [], "tokens": [], "right": []}}
     for i, row in enumerate(rows, 1):
         thread = [{"author": "customer", "body": row["text"]}]
         # Alternate which path goes first, so neither always finds the other's prompt prefix cached.
@@ -79,12 +79,15 @@ def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], N
             result = run(messages=thread, categories=categories, model=generator_name, use_head=False)
             figures[name]["seconds"].append(time.monotonic() - started)
             figures[name]["tokens"].append(result.generated_tokens)
+            figures[name]["right"].append(result.category == row["category"])
         progress(f"  triage {i}/{len(rows)}: old {figures['old']['seconds'][-1]:.1f} s / {figures['old']['tokens'][-1]} tokens, "
                  f"new {figures['new']['seconds'][-1]:.1f} s / {figures['new']['tokens'][-1]} tokens")
     result = {}
     for name, f in figures.items():
         result[name] = {**latency(f["seconds"]), "mean_s": round(sum(f["seconds"]) / max(len(rows), 1), 3),
-                        "mean_generated_tokens": round(sum(f["tokens"]) / max(len(rows), 1), 1)}
+                        "mean_generated_tokens": round(sum(f["tokens"]) / max(len(rows), 1), 1),
+                        # the same tickets through both paths: a check that the faster path is not a worse one
+                        "category_accuracy": round(sum(f["right"]) / max(len(rows), 1), 3)}
     result["new_over_old_time"] = round(result["new"]["mean_s"] / max(result["old"]["mean_s"], 1e-9), 3)
     result["tickets"] = len(rows)
     return result

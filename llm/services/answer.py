@@ -173,7 +173,6 @@ class AnswerStream:
             flagged_passages=self.flagged, prompt_tokens=self.prompt_tokens, seconds=time.monotonic() - self.started,
             first_token_seconds=first_token, first_sentence_seconds=first_sentence)
 
-
     def _problem(self, claim: grounding.Claim) -> str | None:
         return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
 
@@ -253,15 +252,11 @@ def answer_schema(ids: list[int], spans: list[str]) -> dict:
     }
 
 
-def quotable_spans(passages: dict[int, str], *, figures_only: bool = False) -> dict[str, int]:
-    """Each line, table row and sentence of the passages (as the prompt shows them), cut to its first
-    QUOTE_MAX_WORDS words, mapped to the passage it comes from (the first one, when two share it).
-    `figures_only`: only the lines that state a number (for a question that asks for a figure)."""
-    return {span: passage_id for span, (passage_id, _) in quotable_lines(passages, figures_only=figures_only).items()}
-
-
 def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> dict[str, tuple[int, str]]:
-    """quotable_spans, with the whole line (markup stripped) each span starts: span -> (passage, line)."""
+    """Each line, table row and sentence of the passages (as the prompt shows them, markup stripped),
+    keyed by its quotable span (its first QUOTE_MAX_WORDS words): span -> (the passage it comes from,
+    the first one when two share it; the whole line). `figures_only`: only the lines that state a
+    number (for a question that asks for a figure)."""
     found: dict[str, tuple[int, str]] = {}
     for passage_id, text in passages.items():
         for unit in _units(text):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from evaluation import bench_backends, bench_chat, bench_engine, bench_storefront, bench_streams
 
-STAT = {"n": 1, "mean_s": 1.0, "p50_s": 1.0, "p95_s": 1.0, "mean_generated_tokens": 1.0}
+STAT = {"n": 1, "mean_s": 1.0, "p50_s": 1.0, "p95_s": 1.0, "mean_generated_tokens": 1.0, "category_accuracy": 1.0}
 CHAT_SIDE = {"prompt_tokens": STAT, "instant_answer": STAT, "first_token": STAT, "whole_answer": STAT, "abstained": 0, "n": 1}
 
 

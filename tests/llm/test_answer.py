@@ -12,7 +12,7 @@ from llm.services.answer import (
     answer_stream,
     best_sentence,
     closeness_to,
-    quotable_spans,
+    quotable_lines,
     trim_passage,
 )
 from llm.services.common import LLMInputError
@@ -112,15 +112,18 @@ def test_the_prompt_is_constant_first_and_holds_the_history_and_the_schema(fake_
 
 
 def test_the_quotable_spans_are_the_lines_and_sentences_as_a_model_quotes_them():
-    spans = quotable_spans({
+    lines = quotable_lines({
         1: "## Charging\n1. Open the cover. Then connect the **USB-C** cable.\n| Run time | 30 hours |\n|---|---|",
         2: "Open the cover. A full charge takes about three hours, so start the evening before you leave home.",
         3: 'Ask "where is my order?" in the chat.\n"Quoted" words.',
     })
 
-    assert spans == {"Charging": 1, "Open the cover.": 1, "Then connect the USB-C cable.": 1, "Run time | 30 hours": 1,
-                     "A full charge takes about three hours, so start the evening before": 2,
-                     "Ask": 3}, "a double quote ends a span: the grammar converter does not escape it"
+    assert {span: passage for span, (passage, _) in lines.items()} == {
+        "Charging": 1, "Open the cover.": 1, "Then connect the USB-C cable.": 1, "Run time | 30 hours": 1,
+        "A full charge takes about three hours, so start the evening before": 2,
+        "Ask": 3}, "a double quote ends a span: the grammar converter does not escape it"
+    assert lines["A full charge takes about three hours, so start the evening before"][1] == (
+        "A full charge takes about three hours, so start the evening before you leave home."), "the whole line too"
 
 
 def test_a_question_for_a_figure_may_quote_only_lines_that_state_one(fake_model):

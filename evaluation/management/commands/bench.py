@@ -65,7 +65,7 @@ class Command(BaseCommand):
             for name in ("old", "new"):
                 f = figures[name]
                 say(f"  {name}: mean {f['mean_s']:.2f} s, p50 {f['p50_s']:.2f} s, p95 {f['p95_s']:.2f} s, "
-                    f"{f['mean_generated_tokens']:.0f} tokens generated per ticket")
+                    f"{f['mean_generated_tokens']:.0f} tokens generated per ticket, category right {f['category_accuracy']:.2f}")
             say(f"  new / old time per ticket: {figures['new_over_old_time']:.2f} (same machine, same run)")
             if pipeline:
                 say(self.style.MIGRATE_HEADING("==> triage pipeline (through the workers)"))
