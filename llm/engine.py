@@ -134,20 +134,27 @@ class Generator:
         self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)
         return [float(w) for w in weights / weights.sum()]
 
-    def text_probabilities(self, messages: list[dict], *, texts: list[str]) -> list[float]:
+    def text_probabilities(self, messages: list[dict], *, texts: list[str], answer_prefix: str = "") -> list[float]:
         """Probability of each of `texts` (category names, say) as what the assistant writes, normalised over
         them: the product of its tokens' probabilities up to where it differs from every other text (a trie
         walk: one evaluation per branching point, the shared prefix kept), so texts may start alike
         ("Order status", "Order changes"). A text that is the start of another gets the probability of
-        stopping there. An inference server reads the first token only (its top logprobs)."""
+        stopping there. The assistant's answer starts with `answer_prefix` (written, not generated). An
+        inference server reads the first token only (its top logprobs), after the prefix when it can
+        continue one."""
         if len(texts) < 2 or len(set(texts)) != len(texts):
             raise ValueError("text_probabilities needs at least two different texts.")
         if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "option_probabilities"):
-            return self.option_probabilities(messages, options=texts)
+            from llm.openai_capabilities import InferenceServerError
+
+            try:
+                return self.option_probabilities(messages, options=texts, answer_prefix=answer_prefix)
+            except InferenceServerError:  # a server that cannot continue an assistant prefix
+                return self.option_probabilities(messages, options=texts)
         import numpy as np
 
         ops = self._prefill()
-        prompt = ops.render_chat(messages)
+        prompt = ops.render_chat(messages) + answer_prefix
         tails = [_tokens_after(ops, prompt, text) for text in texts]
         log_p = [0.0] * len(texts)
         evaluated = 0

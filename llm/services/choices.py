@@ -4,11 +4,12 @@ and the probability of the chosen option is its confidence.
 Two ways to name the options:
 - by key (`choose`): the options are listed with single-token keys (short ordinal scales use 1..5)
   and the answer is read from the logits of the first token the assistant writes;
-- by text (`choose_text`): the answer is the option's own words (a category's name), scored token by
+- by text (`choose_text`): the answer is the option's own words (a category's slug), scored token by
   token up to where the options differ (Generator.text_probabilities). A 1.5B model picks a category
-  by its name far better than by a letter: on the tune part of both triage sets, letters were right
-  for 0.24 / 0.35 of the tickets (0.53 / 0.58 after contextual calibration against an "N/A" input),
-  names for 0.69 / 0.70, and every name chosen with probability >= 0.8 was right (17 of 17).
+  by its words far better than by a letter: on the tune parts of the default / four-type triage sets,
+  letters after the thread were right for 0.24 / 0.35 of the tickets (0.53 / 0.58 after contextual
+  calibration against an "N/A" input), names after the thread for 0.64 / 0.66, slugs answered as
+  JSON with the categories in the system prompt (the old one-call path's layout) for 0.65 / 0.85.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ def choose(*, system: str, user: str, labels: list[str], keys: str = LETTERS, mo
     return _choice(labels, shares)
 
 
-def choose_text(*, system: str, user: str, labels: list[str], texts: list[str], model: str | None = None) -> Choice:
-    """The label whose text (`texts[i]` for `labels[i]`) the model is most likely to answer with."""
-    return _choice(labels, engine.generator(model).text_probabilities(_messages(system, user), texts=texts))
+def choose_text(*, system: str, user: str, labels: list[str], texts: list[str], answer_prefix: str = "",
+                model: str | None = None) -> Choice:
+    """The label whose text (`texts[i]` for `labels[i]`) the model is most likely to answer with, after
+    `answer_prefix`."""
+    shares = engine.generator(model).text_probabilities(_messages(system, user), texts=texts, answer_prefix=answer_prefix)
+    return _choice(labels, shares)
 
 
 def _choice(labels: list[str], shares: list[float]) -> Choice:

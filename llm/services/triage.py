@@ -3,7 +3,7 @@
 How `triage_ticket` spends the model's time (the old one-call path, kept for the benchmark, is in
 triage_one_call.py):
 - category, urgency and sentiment are each read from the model's probabilities (llm/services/choices.py):
-  of answering with each category's name, of each numbered urgency and attitude level; nothing is
+  of answering with each category's slug, of each numbered urgency and attitude level; nothing is
   generated, and the probability of the chosen option is the confidence. Any admin-defined set of
   2 to 52 categories works; no prompt names a category that may not exist;
 - title, need, status, next step and urgency reason are generated as values only
@@ -26,7 +26,7 @@ from llm.services.choices import DIGITS, Choice, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
 from llm.services.language import detect_language
-from llm.services.triage_prompt import clean_thread, customer_text, thread_block, triage_system
+from llm.services.triage_prompt import RULES, clean_thread, customer_text, thread_block, triage_system
 from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts, write_summary
 from llm.services.urgency_rules import combine_urgency
 
@@ -66,7 +66,8 @@ class TriageResult:
         return asdict(self)
 
 
-CATEGORY_QUESTION = "Which category fits what the customer mainly wants? Answer with the category's name only."
+CATEGORY_QUESTION = 'Reply with JSON: {"category": "<one of the category slugs>"}'
+CATEGORY_ANSWER_PREFIX = '{"category": "'
 MAX_CATEGORIES = 52
 SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
                       "Answer with the level's number only.")
@@ -86,24 +87,33 @@ def _user(thread: list[dict], question: str, *parts: str) -> str:
     return "\n\n".join([thread_block(thread), *(p for p in parts if p), question])
 
 
-def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
-                    examples: list[LabelledExample] = ()) -> Choice:
-    """The category from the model's probabilities of answering with each active category's name (its
-    slug when two share a name); `examples` are the shop's labelled tickets most similar to this one,
-    shown with their category's name."""
-    check_categories(categories)
-    names = [c.name.strip() for c in categories]
-    if len({n.lower() for n in names}) != len(names) or not all(names):
-        names = [c.slug for c in categories]
-    name_of = {c.slug: name for c, name in zip(categories, names, strict=True)}
-    shown = [e for e in examples if e.category in name_of]
+def category_messages(thread: list[dict], categories: list[CategoryOption], examples: list[LabelledExample] = ()) -> list[dict]:
+    """The category question in the layout a 1.5B model answers best (tune parts of both labelled sets, see
+    llm/services/choices.py): the categories in the system prompt as "- slug: Name. Description", the thread
+    (and the shop's most similar labelled tickets with their slug) as the user turn; the answer is JSON whose
+    first value is the slug (CATEGORY_ANSWER_PREFIX is written for the model)."""
+    slugs = {c.slug for c in categories}
+    system = (f"{RULES} Answer only with the JSON object requested.\n\n"
+              "Categories (choose the one that matches what the customer mainly wants):\n"
+              + "\n".join(f"- {c.slug}: {c.name}. {c.description}" for c in categories)
+              + f"\n\n{CATEGORY_QUESTION}")
+    shown = [e for e in examples if e.category in slugs]
     lines = ""
     if shown:
         lines = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
-            f"- {' '.join(e.text.split())[:300]!r}: {name_of[e.category]}" for e in shown)
-    options = "Categories:\n" + "\n".join(f"- {name}: {c.description}" for c, name in zip(categories, names, strict=True))
-    return choose_text(system=triage_system(), user=_user(thread, CATEGORY_QUESTION, lines, options),
-                       labels=[c.slug for c in categories], texts=names, model=model)
+            f"- {' '.join(e.text.split())[:300]!r}: {e.category}" for e in shown)
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(filter(None, [thread_block(thread), lines]))}]
+
+
+def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
+                    examples: list[LabelledExample] = ()) -> Choice:
+    """The category from the model's probabilities of answering with each active category's slug
+    (category_messages); `examples` are the shop's labelled tickets most similar to this one."""
+    check_categories(categories)
+    messages = category_messages(thread, categories, examples)
+    slugs = [c.slug for c in categories]
+    return choose_text(system=messages[0]["content"], user=messages[1]["content"], labels=slugs, texts=slugs,
+                       answer_prefix=CATEGORY_ANSWER_PREFIX, model=model)
 
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:

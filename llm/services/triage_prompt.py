@@ -30,9 +30,9 @@ SUMMARY_TASK = (
 
 def triage_system(categories: Sequence = ()) -> str:
     """One system prompt for every question about a ticket: fixed, so llama.cpp keeps it evaluated from ticket
-    to ticket, and each ticket's thread is evaluated once for all its questions. The category list goes next
-    to its question instead (a 1.5B model picked far worse from a list in the system prompt), so `categories`
-    (CategoryOption) is not read."""
+    to ticket, and each ticket's thread is evaluated once for the attitude, urgency and summary questions.
+    The category question has its own layout (triage.category_messages: the list in its system prompt, which a
+    1.5B model answers best as a JSON slug), so `categories` (CategoryOption) is not read here."""
     parts = [RULES]
     parts.append("Customer attitude levels:\n" + option_lines(
         [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))

@@ -30,8 +30,8 @@ class FakeGenerator:
         rest = 0.1 / max(len(options) - 1, 1)
         return [0.9 if key == picked else rest for key in options]
 
-    def text_probabilities(self, messages, *, texts):
-        self.calls.append({"messages": messages, "texts": texts})
+    def text_probabilities(self, messages, *, texts, answer_prefix=""):
+        self.calls.append({"messages": messages, "texts": texts, "answer_prefix": answer_prefix})
         if len(set(texts)) != len(texts):
             raise ValueError("text_probabilities needs at least two different texts.")
         picked = self.choose(messages, texts) if self.choose else None

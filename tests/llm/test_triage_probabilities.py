@@ -13,18 +13,18 @@ from llm.services.triage_summary import NO_AGENT_STATUS
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
 
-def _category_names(messages) -> list[str]:
-    """The category names, as the category question lists them."""
-    block = messages[-1]["content"].split("Categories:\n", 1)[1].split("\n\n", 1)[0]
-    return re.findall(r"^- ([^:]+):", block, re.MULTILINE)
+def _category_lines(messages) -> dict[str, str]:
+    """slug -> name, as the category question lists them (in its system prompt)."""
+    return dict(re.findall(r"^- ([\w-]+): ([^.]+)\.", messages[0]["content"], re.MULTILINE))
 
 
 def _by_name_in_thread(messages, options):
     """Pick the category whose name the customer wrote."""
-    if "category's name" not in messages[-1]["content"]:
+    if "category slugs" not in messages[0]["content"]:
         return None
     thread = messages[-1]["content"].split("</thread>")[0].lower()
-    return next((name for name in options if name.lower() in thread), None)
+    names = _category_lines(messages)
+    return next((slug for slug in options if names[slug].lower() in thread), None)
 
 
 def _categories(n: int) -> list[CategoryOption]:
@@ -42,11 +42,12 @@ def test_any_category_set_from_2_to_30_works_without_code_change(fake_generator,
 
     assert result.category == wanted.slug
     category_calls = [c for c in fake.calls if "texts" in c]
-    assert category_calls[0]["texts"] == [c.name for c in categories] == _category_names(category_calls[0]["messages"])
+    assert category_calls[0]["texts"] == [c.slug for c in categories] == list(_category_lines(category_calls[0]["messages"]))
+    assert category_calls[0]["answer_prefix"] == '{"category": "', "the JSON's start is written, the slug is scored"
     assert not any("defect-warranty" in m["content"] for c in fake.calls for m in c["messages"])  # no default slug anywhere
 
 
-def test_confidence_is_the_probability_of_the_chosen_name(fake_generator):
+def test_confidence_is_the_probability_of_the_chosen_category(fake_generator):
     fake_generator(choose=_by_name_in_thread)
 
     result = triage_ticket(messages=[{"author": "customer", "body": "Kind01 question"}], categories=_categories(4), use_head=False)
@@ -54,16 +55,6 @@ def test_confidence_is_the_probability_of_the_chosen_name(fake_generator):
     assert result.category == "kind-1"
     assert result.category_confidence == pytest.approx(0.9, abs=1e-3)  # 0.9 for the named option, 0.1/3 for each other
     assert sum(result.category_probabilities.values()) == pytest.approx(1.0)
-
-
-def test_categories_that_share_a_name_are_told_apart_by_their_slug(fake_generator):
-    fake = fake_generator()
-    categories = [CategoryOption(slug="question", name="Questions", description="Asks something."),
-                  CategoryOption(slug="product-question", name="questions", description="Asks about a product.")]
-
-    triage_ticket(messages=[{"author": "customer", "body": "hi"}], categories=categories, use_head=False)
-
-    assert next(c for c in fake.calls if "texts" in c)["texts"] == ["question", "product-question"]
 
 
 def test_more_categories_than_keys_is_refused(fake_generator):
@@ -92,7 +83,7 @@ def test_only_values_are_generated_into_a_prefilled_skeleton(fake_generator):
     result = triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"}], categories=_categories(2),
                            use_head=False)
 
-    prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c]
+    prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c and "texts" not in c]
     assert prefixes[0] == '{"title": "'
     assert prefixes[1] == '{"title": "Stove leaks", "need": "'
     assert result.urgency == "urgent"  # the safety rule raised it, and the skeleton carries the final level
@@ -121,7 +112,7 @@ def test_a_summary_repeating_the_instructions_falls_back(fake_generator):
     assert "sentence of 6" not in result.summary and "An agent replies to the customer" in result.summary
 
 
-def test_examples_are_shown_with_their_category_name_and_unknown_categories_are_not(fake_generator):
+def test_examples_are_shown_with_their_category_and_unknown_categories_are_not(fake_generator):
     fake = fake_generator()
     categories = _categories(3)
 
@@ -130,7 +121,7 @@ def test_examples_are_shown_with_their_category_name_and_unknown_categories_are_
                                      LabelledExample(text="old ticket", category="gone-category")])
 
     prompt = next(c for c in fake.calls if "texts" in c)["messages"][-1]["content"]
-    assert "'my tent leaks': Kind02" in prompt and "old ticket" not in prompt
+    assert "'my tent leaks': kind-2" in prompt and "old ticket" not in prompt
     assert result.category_method == "slm+examples"
 
 

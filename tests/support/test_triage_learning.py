@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 class FollowsExamples:
-    """Answers the category question with the name of the first example shown, else with the first name."""
+    """Answers the category question with the slug of the first example shown, else with the first slug."""
 
     name = "follows-examples"
 
@@ -28,7 +28,7 @@ class FollowsExamples:
     def option_probabilities(self, messages, *, options, answer_prefix=""):  # urgency and attitude levels
         return [1 / len(options)] * len(options)
 
-    def text_probabilities(self, messages, *, texts):
+    def text_probabilities(self, messages, *, texts, answer_prefix=""):
         self.prompts.append(messages)
         shown = re.findall(r"^- '.*': (.+)$", messages[-1]["content"], re.MULTILINE)
         wanted = shown[0] if shown else texts[0]
@@ -46,7 +46,7 @@ def model(monkeypatch):
 
 
 def _category_prompt(model) -> str:
-    return model.prompts[-1][-1]["content"]
+    return "\n".join(m["content"] for m in model.prompts[-1])
 
 
 def test_a_category_renamed_or_deactivated_while_queued_is_respected(customer, ticket_categories, no_enqueue, model):
@@ -57,8 +57,8 @@ def test_a_category_renamed_or_deactivated_while_queued_is_respected(customer, t
     assert ticket_triage_run(ticket_id=ticket.pk) == "done"
 
     prompt = _category_prompt(model)
-    assert "Parcel tracking:" in prompt and "Order status & delivery" not in prompt
-    assert "Account & login:" not in prompt
+    assert "Parcel tracking." in prompt and "Order status & delivery" not in prompt
+    assert "Account & login." not in prompt
     ticket.refresh_from_db()
     assert ticket.category.slug == "billing-payment"  # the first active category now, not the inactive account
 
@@ -86,7 +86,7 @@ def test_a_correction_changes_the_next_similar_prediction(customer, agent, ticke
     first = ticket_create(customer=customer, body="The stove I bought does not light any more, what now?")
     ticket_triage_run(ticket_id=first.pk)
     first.refresh_from_db()
-    assert first.category.slug == "account"  # the stand-in's answer without examples (the first name)
+    assert first.category.slug == "account"  # the stand-in's answer without examples (the first slug)
 
     ticket_correct(ticket=first, agent=agent, field="category", value="defect-warranty")
     ticket_embed(ticket_id=first.pk)
@@ -96,7 +96,7 @@ def test_a_correction_changes_the_next_similar_prediction(customer, agent, ticke
     second.refresh_from_db()
     assert second.category.slug == "defect-warranty" and second.category_method == "slm+examples"
     example = re.findall(r"^- '(.*)': (.+)$", _category_prompt(model), re.MULTILINE)
-    assert example == [("The stove I bought does not light any more, what now?", "Defects & warranty")]
+    assert example == [("The stove I bought does not light any more, what now?", "defect-warranty")]
     unrelated = ticket_create(customer=customer, body="Please change the e-mail address on my account.")
     ticket_triage_run(ticket_id=unrelated.pk)
     assert Ticket.objects.get(pk=unrelated.pk).category_method == "slm"  # not similar: no example shown
