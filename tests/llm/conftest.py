@@ -24,21 +24,21 @@ class FakeGenerator:
         self.calls.append({"messages": messages, "options": options})
         if len(set(options)) != len(options):
             raise ValueError("options do not all start with different tokens")
-        picked = self.choose(messages, options) if self.choose else None
-        if picked is None:
-            return [1 / len(options)] * len(options)
-        rest = 0.1 / max(len(options) - 1, 1)
-        return [0.9 if key == picked else rest for key in options]
+        return self._shares(messages, options)
 
     def text_probabilities(self, messages, *, texts, answer_prefix=""):
         self.calls.append({"messages": messages, "texts": texts, "answer_prefix": answer_prefix})
         if len(set(texts)) != len(texts):
             raise ValueError("text_probabilities needs at least two different texts.")
-        picked = self.choose(messages, texts) if self.choose else None
+        return self._shares(messages, texts)
+
+    def _shares(self, messages, options):
+        """0.9 for the option `choose` picks (the rest shared), uniform when it picks none."""
+        picked = self.choose(messages, options) if self.choose else None
         if picked is None:
-            return [1 / len(texts)] * len(texts)
-        rest = 0.1 / max(len(texts) - 1, 1)
-        return [0.9 if text == picked else rest for text in texts]
+            return [1 / len(options)] * len(options)
+        rest = 0.1 / max(len(options) - 1, 1)
+        return [0.9 if option == picked else rest for option in options]
 
     def continue_text(self, messages, *, answer_prefix, max_tokens, stop):
         self.calls.append({"messages": messages, "answer_prefix": answer_prefix})
