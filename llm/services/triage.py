@@ -26,7 +26,7 @@ from llm.services.choices import DIGITS, Choice, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
 from llm.services.language import detect_language
-from llm.services.triage_prompt import RULES, clean_thread, customer_text, thread_block, triage_system
+from llm.services.triage_prompt import clean_thread, customer_text, thread_block, triage_system
 from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts, write_summary
 from llm.services.urgency_rules import combine_urgency
 
@@ -66,7 +66,7 @@ class TriageResult:
         return asdict(self)
 
 
-CATEGORY_QUESTION = 'Reply with JSON: {"category": "<one of the category slugs>"}'
+CATEGORY_QUESTION = 'Which category fits this ticket? Reply with JSON: {"category": "<one of the category slugs>"}'
 CATEGORY_ANSWER_PREFIX = '{"category": "'
 MAX_CATEGORIES = 52
 SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
@@ -88,21 +88,17 @@ def _user(thread: list[dict], question: str, *parts: str) -> str:
 
 
 def category_messages(thread: list[dict], categories: list[CategoryOption], examples: list[LabelledExample] = ()) -> list[dict]:
-    """The category question in the layout a 1.5B model answers best (tune parts of both labelled sets, see
-    llm/services/choices.py): the categories in the system prompt as "- slug: Name. Description", the thread
-    (and the shop's most similar labelled tickets with their slug) as the user turn; the answer is JSON whose
-    first value is the slug (CATEGORY_ANSWER_PREFIX is written for the model)."""
+    """The category question: the shared system prompt (which lists the categories as "- slug: Name.
+    Description"), then the thread, the shop's most similar labelled tickets with their slug, and the question;
+    the answer is JSON whose first value is the slug (CATEGORY_ANSWER_PREFIX is written for the model)."""
     slugs = {c.slug for c in categories}
-    system = (f"{RULES} Answer only with the JSON object requested.\n\n"
-              "Categories (choose the one that matches what the customer mainly wants):\n"
-              + "\n".join(f"- {c.slug}: {c.name}. {c.description}" for c in categories)
-              + f"\n\n{CATEGORY_QUESTION}")
     shown = [e for e in examples if e.category in slugs]
     lines = ""
     if shown:
         lines = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
             f"- {' '.join(e.text.split())[:300]!r}: {e.category}" for e in shown)
-    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(filter(None, [thread_block(thread), lines]))}]
+    return [{"role": "system", "content": triage_system(categories)},
+            {"role": "user", "content": _user(thread, CATEGORY_QUESTION, lines)}]
 
 
 def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
@@ -118,12 +114,12 @@ def category_choice(thread: list[dict], categories: list[CategoryOption], *, mod
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
     """The numbered attitude level; its distribution gives the score (sentiment_score)."""
-    return choose(system=triage_system(), user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
+    return choose(system=triage_system(categories), user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
                   model=model)
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    return choose(system=triage_system(), user=_user(thread, URGENCY_QUESTION), labels=URGENCY_LEVELS, keys=DIGITS,
+    return choose(system=triage_system(categories), user=_user(thread, URGENCY_QUESTION), labels=URGENCY_LEVELS, keys=DIGITS,
                   model=model)
 
 

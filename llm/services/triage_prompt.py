@@ -29,11 +29,15 @@ SUMMARY_TASK = (
 
 
 def triage_system(categories: Sequence = ()) -> str:
-    """One system prompt for every question about a ticket: fixed, so llama.cpp keeps it evaluated from ticket
-    to ticket, and each ticket's thread is evaluated once for the attitude, urgency and summary questions.
-    The category question has its own layout (triage.category_messages: the list in its system prompt, which a
-    1.5B model answers best as a JSON slug), so `categories` (CategoryOption) is not read here."""
+    """One system prompt for every question about a ticket (category, attitude, urgency, title and summary):
+    fixed for a category set, so llama.cpp keeps it evaluated from ticket to ticket, and each ticket's thread
+    is evaluated once for all its questions. `categories` (CategoryOption) are listed right after the rules as
+    "- slug: Name. Description": on the tune parts of both labelled sets this placement did as well as a
+    category question with a system prompt of its own, and the list placed last did worse (README, Triage)."""
     parts = [RULES]
+    if categories:
+        parts.append("Categories (choose the one that matches what the customer mainly wants):\n"
+                     + "\n".join(f"- {c.slug}: {c.name}. {c.description}" for c in categories))
     parts.append("Customer attitude levels:\n" + option_lines(
         [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
     parts.append("Urgency levels:\n" + option_lines([f"{level}: {URGENCY_MEANINGS[level]}" for level in URGENCY_LEVELS], DIGITS))

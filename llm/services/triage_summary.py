@@ -28,10 +28,10 @@ def _who_wrote(thread: list[dict]) -> str:
 
 def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str,
                   model: str | None = None) -> tuple[dict, int]:
-    """({title, need, status, next_step, urgency_reason}, tokens generated). `categories` (CategoryOption)
-    is not read: the description does not depend on the category."""
+    """({title, need, status, next_step, urgency_reason}, tokens generated). `categories` (CategoryOption) only
+    make the system prompt the one the ticket's classification used, so its evaluation is reused."""
     generator = engine.generator(model)
-    messages = [{"role": "system", "content": triage_system()},
+    messages = [{"role": "system", "content": triage_system(categories)},
                 {"role": "user", "content": f"{thread_block(thread)}\n\n{_who_wrote(thread)} {SUMMARY_QUESTION}"}]
     has_agent = any(m["author"] == "agent" for m in thread)
     fields = [("title", 24), ("need", 32), ("status", 32), ("next_step", 32), ("urgency_reason", 20)]

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
 
 def _category_lines(messages) -> dict[str, str]:
-    """slug -> name, as the category question lists them (in its system prompt)."""
+    """slug -> name, as the shared system prompt lists them."""
     return dict(re.findall(r"^- ([\w-]+): ([^.]+)\.", messages[0]["content"], re.MULTILINE))
 
 
 def _by_name_in_thread(messages, options):
     """Pick the category whose name the customer wrote."""
-    if "category slugs" not in messages[0]["content"]:
+    if "category slugs" not in messages[-1]["content"]:
         return None
     thread = messages[-1]["content"].split("</thread>")[0].lower()
     names = _category_lines(messages)
@@ -136,3 +136,15 @@ def test_customer_text_is_data_and_bad_input_is_refused(fake_generator):
         triage_ticket(messages=[{"author": "agent", "body": "Hello"}], categories=_categories(2))
     with pytest.raises(LLMInputError, match="at least two"):
         triage_ticket(messages=[{"author": "customer", "body": "Hello"}], categories=_categories(1))
+
+
+def test_every_question_about_a_ticket_starts_with_one_system_prompt_and_the_thread(fake_generator):
+    """So llama.cpp evaluates the category list once per category set and the thread once per ticket."""
+    fake = fake_generator(choose=_by_name_in_thread)
+
+    triage_ticket(messages=[{"author": "customer", "body": "Kind01 question"}], categories=_categories(3), use_head=False)
+
+    systems = {c["messages"][0]["content"] for c in fake.calls}
+    assert len(systems) == 1 and "- kind-2: Kind02. Tickets of kind 2." in systems.pop()
+    users = [c["messages"][1]["content"] for c in fake.calls]
+    assert len(users) >= 4 and all(u.startswith("<thread>\n<customer>\nKind01 question\n</customer>\n</thread>\n\n") for u in users)
