@@ -9,7 +9,7 @@ Two ways to name the options:
   by its words far better than by a letter: on the tune parts of the default / four-type triage sets,
   letters after the thread were right for 0.24 / 0.35 of the tickets (0.53 / 0.58 after contextual
   calibration against an "N/A" input), names after the thread for 0.64 / 0.66, slugs answered as
-  JSON with the categories in the system prompt (the old one-call path's layout) for 0.65 / 0.85.
+  JSON with the categories in the system prompt for 0.61-0.65 / 0.85 (README, Category confidence).
 """
 
 from __future__ import annotations
