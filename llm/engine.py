@@ -140,17 +140,15 @@ class Generator:
         walk: one evaluation per branching point, the shared prefix kept), so texts may start alike
         ("Order status", "Order changes"). A text that is the start of another gets the probability of
         stopping there. The assistant's answer starts with `answer_prefix` (written, not generated). An
-        inference server reads the first token only (its top logprobs), after the prefix when it can
-        continue one."""
+        inference server walks its top logprobs the same way (OpenAIChatBackend.text_probabilities)."""
         if len(texts) < 2 or len(set(texts)) != len(texts):
             raise ValueError("text_probabilities needs at least two different texts.")
-        if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "option_probabilities"):
-            from llm.openai_capabilities import InferenceServerError
-
-            try:
-                return self.option_probabilities(messages, options=texts, answer_prefix=answer_prefix)
-            except InferenceServerError:  # a server that cannot continue an assistant prefix
-                return self.option_probabilities(messages, options=texts)
+        if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "text_probabilities"):
+            # an inference server (llm/openai_backend.py) walks its own top logprobs
+            started = time.monotonic()
+            shares = self.backend.text_probabilities(messages, texts=texts, answer_prefix=answer_prefix)
+            self.last_usage = Usage(seconds=time.monotonic() - started)
+            return shares
         import numpy as np
 
         ops = self._prefill()

@@ -7,8 +7,8 @@ the first use asks the server (llm/openai_capabilities.py) and uses what is ther
 
 - JSON-schema output: OpenAI's `json_schema` response format, else llama.cpp's `json_object` with a
   `schema`, else the schema in the system prompt and the caller's check (as with transformers).
-- top logprobs for `option_probabilities` (an assistant-prefix message where the server continues
-  one; without a prefix any server with logprobs will do).
+- top logprobs for `option_probabilities` and `text_probabilities` (after an assistant-prefix
+  message where the server continues one, else after a request in words for what follows it).
 
 Errors keep the engine's contract, so the durable retry paths hold: an unreachable or busy server
 (connection refused, 429, 502-504) is tried LLM_HTTP_RETRIES more times with backoff, then raises
@@ -37,6 +37,7 @@ from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, descri
 logger = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 502, 503, 504}
 TOP_LOGPROBS = 20  # the most OpenAI and vLLM (max_logprobs) give
+MISSING_SHARE = 1e-4  # the probability given to a text whose next token is not among the top ones
 
 
 class OpenAIChatBackend:
@@ -71,32 +72,69 @@ class OpenAIChatBackend:
             raise ValueError("options must be a list of at least two non-empty strings.")
         if len(set(options)) != len(options):
             raise ValueError("options must differ from each other.")
+        if answer_prefix and not self.capabilities()["prefill"]:
+            raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
+        return option_shares(self._top_logprobs(messages, answer_prefix), options)
+
+    def text_probabilities(self, messages: list[dict], *, texts: list[str], answer_prefix: str = "") -> list[float]:
+        """Each text's probability as what the assistant writes after `answer_prefix`, walked along the server's
+        top logprobs: one request per point where texts that start alike part ("order-status", "order-change"
+        share "order"), as the in-process trie walk does with token ids (engine.Generator.text_probabilities).
+        A text none of whose next tokens is among the top ones gets a small floor probability; a text that ends
+        where another goes on gets the probability of stopping there. A server that does not continue an
+        assistant prefix is asked in words for what comes after it (as continue_text does)."""
+        log_p = [0.0] * len(texts)
+
+        def walk(written: str, members: list[int]) -> None:
+            top = self._top_logprobs(messages, answer_prefix + written)
+            branches: dict[str, list[int]] = {}
+            for i in members:
+                rest = texts[i][len(written):]
+                matches = [t["token"].strip() for t in top if t.get("token", "").strip()
+                           and rest.lower().startswith(t["token"].strip().lower())]
+                branches.setdefault(max(matches, key=len, default="" if not rest else None), []).append(i)
+            shares = {t["token"].strip(): math.exp(t["logprob"]) for t in reversed(top) if t.get("token", "").strip()}
+            going_on = sum(shares[token] for token in branches if token)
+            for token, group in branches.items():
+                share = shares[token] if token else (max(1.0 - going_on, MISSING_SHARE) if token == "" else MISSING_SHARE)
+                for i in group:
+                    log_p[i] += math.log(share)
+                if token and len(group) > 1:
+                    walk(written + texts[group[0]][len(written):len(written) + len(token)], group)
+
+        walk("", list(range(len(texts))))
+        if all(p <= math.log(MISSING_SHARE) for p in log_p):
+            logger.warning("none of the texts %s is among the server's top %d next tokens", texts, TOP_LOGPROBS)
+        weights = [math.exp(p - max(log_p)) for p in log_p]
+        return [w / sum(weights) for w in weights]
+
+    def _top_logprobs(self, messages: list[dict], answer_prefix: str) -> list[dict]:
+        """The top logprobs of the first token the assistant writes after `answer_prefix`."""
         caps = self.capabilities()
         if not caps["logprobs"]:
             raise InferenceServerError(f"the server at {self.base_url} gives no logprobs, so option probabilities cannot be read.")
-        body = {"model": self.model, "messages": list(messages), "max_tokens": 1, "temperature": 0.0, "logprobs": True,
-                "top_logprobs": TOP_LOGPROBS, **caps["sampling"]}
-        if answer_prefix:
-            if not caps["prefill"]:
-                raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
-            body["messages"].append({"role": "assistant", "content": answer_prefix})
-            body.update(PREFILL_FIELDS)
+        turn, extra = self._continuation(answer_prefix) if answer_prefix else (None, {})
+        body = {"model": self.model, "messages": [*messages, *([turn] if turn else [])], "max_tokens": 1, "temperature": 0.0,
+                "logprobs": True, "top_logprobs": TOP_LOGPROBS, **caps["sampling"], **extra}
         data = self.post_json("/chat/completions", body)
         try:
-            top = data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            return data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         except (KeyError, IndexError, TypeError):
             raise InferenceServerError(f"the server's answer has no top logprobs: {str(data)[:200]}") from None
-        return option_shares(top, options)
+
+    def _continuation(self, answer_prefix: str) -> tuple[dict, dict]:
+        """The turn (and request fields) after which the server writes what follows `answer_prefix`: an assistant
+        message it continues, or, where it cannot, a request in words."""
+        if self.capabilities()["prefill"]:
+            return {"role": "assistant", "content": answer_prefix}, PREFILL_FIELDS
+        return {"role": "user", "content": "Write only the text that comes right after this, nothing before it and no "
+                                           f"explanation:\n{answer_prefix}"}, {}
 
     def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> tuple[str, int]:
         """What the assistant writes after `answer_prefix` (an assistant message the server continues),
         at temperature 0, up to the first stop string; with the number of tokens generated."""
         caps = self.capabilities()
-        if caps["prefill"]:
-            turn, extra = {"role": "assistant", "content": answer_prefix}, PREFILL_FIELDS
-        else:  # the server cannot continue an assistant message: ask for the continuation in words
-            turn, extra = {"role": "user", "content": "Write only the text that comes right after this, nothing before it "
-                                                      f"and no explanation:\n{answer_prefix}"}, {}
+        turn, extra = self._continuation(answer_prefix)
         body = {"model": self.model, "messages": [*messages, turn], "max_tokens": max_tokens, "temperature": 0.0,
                 "stop": stop, **caps["sampling"], **extra}
         data = self.post_json("/chat/completions", body)

@@ -2,12 +2,13 @@
 streaming, JSON schemas, logprobs, and what happens when the server is busy, gone or limited.
 Misbehaviour comes from a tiny real proxy in front of the real server (tests/inference_server.py)."""
 
+import math
 import socket
 
 import pytest
 
 from llm import engine
-from llm.openai_backend import InferenceServerError, option_shares
+from llm.openai_backend import MISSING_SHARE, InferenceServerError, OpenAIChatBackend, option_shares
 from llm.services.common import LLMOutputError
 from llm.services.generate import generate_json, generate_stream
 from tests.conftest import use_openai_backend
@@ -97,6 +98,38 @@ def test_option_shares_take_each_options_longest_matching_token():
 
     assert shares[0] > shares[1] > shares[2] == 0.0 and sum(shares) == pytest.approx(1.0)
     assert option_shares([{"token": "x", "logprob": -1}], ["a", "b"]) == [0.5, 0.5]
+
+
+def test_text_probabilities_walk_the_top_logprobs_where_texts_start_alike(monkeypatch):
+    backend = OpenAIChatBackend(base_url="http://127.0.0.1:9", model="m")
+    tops = {"": [{"token": "order", "logprob": math.log(0.6)}, {"token": " ret", "logprob": math.log(0.3)}],
+            "order": [{"token": "-status", "logprob": math.log(0.75)}, {"token": "-change", "logprob": math.log(0.2)}]}
+    asked = []
+    monkeypatch.setattr(backend, "_top_logprobs", lambda messages, prefix: asked.append(prefix) or tops[prefix[len('{"c": "'):]])
+
+    shares = backend.text_probabilities([], texts=["order-status", "order-change", "returns", "account"], answer_prefix='{"c": "')
+
+    weights = [0.6 * 0.75, 0.6 * 0.2, 0.3, MISSING_SHARE]  # "account" is not among the top tokens: the floor
+    assert shares == pytest.approx([w / sum(weights) for w in weights])
+    assert asked == ['{"c": "', '{"c": "order'], "one request at the start, one where the two order texts part"
+
+
+def test_text_probabilities_over_the_server_ask_again_where_texts_part(on_server, monkeypatch):
+    generator = engine.generator(SERVED_NAME)
+    messages = [{"role": "system", "content": "Answer with the name of the right category only."},
+                {"role": "user", "content": "Ticket: 'Where is my parcel? It was due on Monday.'\nCategories:\n"
+                                            "- Order status: where an order is\n- Order changes: changing an order\n"
+                                            "- Returns: sending a product back"}]
+    read, asked = generator.backend._top_logprobs, []
+    monkeypatch.setattr(generator.backend, "_top_logprobs", lambda m, prefix: asked.append(prefix) or read(m, prefix))
+
+    shares = generator.text_probabilities(messages, texts=["Order status", "Order changes", "Returns"])
+
+    assert len(shares) == 3 and sum(shares) == pytest.approx(1.0)
+    assert asked == ["", "Order"], "the server's top tokens hold 'Order': it is asked again where the two names part"
+    # this server does not continue an assistant prefix: it is asked in words what follows one
+    shares = generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"answer": "')
+    assert len(shares) == 2 and sum(shares) == pytest.approx(1.0) and asked[-1] == '{"answer": "'
 
 
 def test_a_busy_server_is_tried_again(openai_server, settings, monkeypatch):
