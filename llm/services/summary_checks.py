@@ -9,12 +9,18 @@ _AGENT_ACTION = re.compile(
     r"escalated|opened|created|replaced|cancell?ed|checked|contacted)\b",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\b(no|not|never|nobody|yet)\b|n't\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
 def invented_agent_action(text: str) -> bool:
-    """Whether `text` claims something the shop's side did (only allowed when an agent wrote in the thread)."""
-    return bool(_AGENT_ACTION.search(text))
+    """Whether `text` claims something the shop's side did (only allowed when an agent wrote in the thread).
+    A denied action ("No agent has replied yet", "support has not answered") claims nothing."""
+    for match in _AGENT_ACTION.finditer(text):
+        clause = re.split(r"[.;:!?]", text[: match.start()])[-1] + match.group(0)
+        if not _NEGATION.search(clause):
+            return True
+    return False
 
 
 def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:

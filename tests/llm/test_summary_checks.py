@@ -11,6 +11,9 @@ from llm.services.summary_checks import invented_agent_action, shared_phrases, s
     ("Support refunded the duplicate charge", True),
     ("Customer wants the broken stove replaced", False),
     ("An agent checks the order and replies", False),  # a next step, not a past action
+    ("No agent has replied yet", False),  # the stated status of a thread no agent answered
+    ("Support has not answered. The agent sent a label.", True),  # a denial does not excuse the next sentence
+    ("The team hasn't replied", False),
 ])
 def test_invented_agent_action(text, invented):
     assert invented_agent_action(text) is invented
