@@ -15,6 +15,7 @@ TITLE_MAX_WORDS = 8
 SUMMARY_MAX_WORDS = 40
 NO_AGENT_STATUS = "No agent has replied yet"
 SUMMARY_QUESTION = "Write the ticket description as JSON."
+ONE_SENTENCE = {"need", "status", "next_step"}
 
 
 def _who_wrote(thread: list[dict]) -> str:
@@ -43,7 +44,9 @@ def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str
         if name == "status" and not has_agent:
             value = NO_AGENT_STATUS  # nothing else can have happened: stated, not generated
         else:
-            value = generator.continue_text(messages, answer_prefix=prefix, max_tokens=max_tokens, stop=['"', "\n"])
+            # need, status and next step are one sentence each: a second one would only be cut off at 40 words
+            stop = ['"', "\n", ". "] if name in ONE_SENTENCE else ['"', "\n"]
+            value = generator.continue_text(messages, answer_prefix=prefix, max_tokens=max_tokens, stop=stop)
             generated += generator.last_usage.completion_tokens
             value = value.replace("\\", "").strip() or "-"
         values[name] = value

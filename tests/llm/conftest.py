@@ -44,7 +44,8 @@ class FakeGenerator:
         self.calls.append({"messages": messages, "answer_prefix": answer_prefix})
         field = re.findall(r'"(\w+)": "$', answer_prefix)[-1]
         self.last_usage = type("Usage", (), {"completion_tokens": 3})()
-        return self.values.get(field, f"the {field} of the ticket")
+        value = self.values.get(field, f"the {field} of the ticket")
+        return min((value[:value.index(s)] for s in stop if s in value), key=len, default=value)  # as a model stops
 
     def stream(self, messages, **kwargs):
         self.calls.append({"messages": messages, **kwargs})

@@ -91,6 +91,18 @@ def test_only_values_are_generated_into_a_prefilled_skeleton(fake_generator):
     assert result.generated_tokens == 3 * len(prefixes)
 
 
+def test_need_and_next_step_are_one_sentence_each(fake_generator):
+    fake_generator(values={"title": "Stove leaks. Gas", "need": "Wants the stove replaced. It has leaked since Monday",
+                           "next_step": "An agent offers a replacement. Then the customer ships it back"})
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"}], categories=_categories(2),
+                           use_head=False)
+
+    assert "Wants the stove replaced" in result.summary and "leaked since Monday" not in result.summary
+    assert "Next: An agent offers a replacement." in result.summary and "ships it back" not in result.summary
+    assert result.title == "Stove leaks. Gas"  # a title is not cut at a full stop
+
+
 def test_no_agent_action_is_stated_when_no_agent_wrote(fake_generator):
     fake = fake_generator(values={"need": "Agent sent a replacement for the stove", "next_step": "Agent checks the photos"})
 
