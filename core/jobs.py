@@ -13,17 +13,11 @@ Users: knowledge indexing and product embeddings (beat sweepers re-send), chat t
 sweeper fails them as retryable), ask-the-data questions (failed at once when not sent), and triage,
 which keeps its own request bookkeeping (debounce, request times) but sends through `enqueue`.
 
-The row's bookkeeping is the same everywhere too: `JobStatus` is the one lifecycle vocabulary
-(pending -> running -> done | failed) and `JobFields` the abstract model that puts it on a row with
-attempts, the latest error and when the latest run started and finished. Chat turns, knowledge
-documents and data questions inherit `JobFields`; a ticket, whose own `status` is its open/closed
-workflow, inherits the same fields named `ai_status`, `ai_attempts`, ... (`job_fields("ai_")`).
-A data question extends the vocabulary by one outcome, `refused` (support.models.analytics).
-When a run was asked for stays each model's own field, because it means different things: a chat
-turn's `requested_at` is the liveness clock of its queued attempt, a ticket's `ai_requested_at`
-the debounce key (cleared when the message never reached the broker), a question's `created_at`.
-Product embeddings keep no job row: a product whose `embedding_hash` differs from its text's hash
-is the pending one (eshop.services.embeddings), so there is no status that could disagree with it.
+The row's bookkeeping is the same everywhere too: `JobStatus` is the one lifecycle vocabulary and
+`JobFields` the abstract model that puts it on a row with attempts, the latest error and when the
+latest run started and finished; `job_fields("ai_")` names them for a ticket, whose own `status` is
+its workflow. Which job uses what, and why request times and product embeddings stay outside:
+docs/architecture.md, "Background jobs: one lifecycle".
 """
 
 from __future__ import annotations

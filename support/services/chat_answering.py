@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
     """Answer one pending turn: its checked sentences, one event each, then the checked answer.
 
-    Claims the turn (pending -> streaming, attempts + 1) so a duplicate delivery does nothing and
+    Claims the turn (pending -> running, started_at, attempts + 1) so a duplicate delivery does nothing and
     returns False. Finds the turn's context and sources (the same as chat_turn_prepare found, which
     published `sources` and `instant` already; else publishes them now), streams each sentence that
     passes the grounding checks as a `sentence` event, saves the partial answer about every second

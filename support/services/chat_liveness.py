@@ -50,7 +50,7 @@ class TurnHeartbeat:
 
 
 def chat_turn_fail(*, turn_id: int, error: str, attempt: int | None = None, publish=None) -> bool:
-    """Mark a pending or streaming turn failed (once) and tell any listener. Returns False if it had ended."""
+    """Mark a pending or running turn failed (once) and tell any listener. Returns False if it had ended."""
     turns = ChatTurn.objects.filter(pk=turn_id, status__in=[JobStatus.PENDING, JobStatus.RUNNING])
     if attempt is not None:
         turns = turns.filter(attempts=attempt)
@@ -67,7 +67,7 @@ def chat_turn_fail(*, turn_id: int, error: str, attempt: int | None = None, publ
 
 
 def chat_turns_fail_stale(*, now=None) -> int:
-    """Fail turns whose worker is gone: pending longer than CHAT_QUEUE_TIMEOUT_SECONDS, or streaming
+    """Fail turns whose worker is gone: pending longer than CHAT_QUEUE_TIMEOUT_SECONDS, or running
     with no sign of life for CHAT_STALL_SECONDS. Run by beat and checked by the SSE endpoint."""
     now = now or timezone.now()
     stale = list(
