@@ -26,7 +26,7 @@ def test_a_question_streams_sources_then_tokens_then_the_checked_answer(client, 
     assert sources and any(s["page"] and "GloTech" in s["title"] and s["url"].endswith(f"#page-{s['page']}") for s in sources)
     turn = ChatTurn.objects.get(pk=turn_id)
     assert turn.status == JobStatus.DONE and turn.answer == events[-1]["answer"]
-    assert turn.sources == sources and turn.attempts == 1
+    assert turn.sources == sources and turn.attempts == 1 and turn.started_at <= turn.finished_at
     assert 0 <= turn.seconds_to_sources <= turn.seconds_total
 
     # a late subscriber (reconnect) gets the same events again, from the stored list

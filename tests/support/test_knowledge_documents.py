@@ -140,6 +140,7 @@ def test_indexing_is_idempotent_and_reuses_unchanged_chunk_vectors(monkeypatch):
 
     document.refresh_from_db()
     assert (document.status, document.chunks_total, document.chunks_done) == (JobStatus.DONE, 2, 2)
+    assert document.attempts == 1 and document.started_at <= document.finished_at  # the no-op run counts no attempt
     assert len(embedded) == 2
     chunk = KnowledgeChunk.objects.get(document=document, position=0)
     assert chunk.heading == "Rule" and chunk.embedding is not None and chunk.search_vector
