@@ -12,6 +12,12 @@ and a sweeper for what never reached the broker.
 Users: knowledge indexing and product embeddings (beat sweepers re-send), chat turns (the stale-turn
 sweeper fails them as retryable), ask-the-data questions (failed at once when not sent), and triage,
 which keeps its own request bookkeeping (debounce, request times) but sends through `enqueue`.
+
+The row's bookkeeping is the same everywhere too: `JobStatus` is the one lifecycle vocabulary and
+`JobFields` the abstract model that puts it on a row with attempts, the latest error and when the
+latest run started and finished; `job_fields("ai_")` names them for a ticket, whose own `status` is
+its workflow. Which job uses what, and why request times and product embeddings stay outside:
+docs/architecture.md, "Background jobs: one lifecycle".
 """
 
 from __future__ import annotations
@@ -19,11 +25,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import models, transaction
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+def job_fields(prefix: str = "") -> type[models.Model]:
+    """An abstract model with the job bookkeeping fields, each name starting with `prefix`."""
+    fields = {
+        "status": models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True),
+        "attempts": models.PositiveSmallIntegerField(default=0, help_text="Runs started (a killed worker's run counts)."),
+        "error": models.TextField(blank=True, help_text="Why the latest run failed, in plain words."),
+        "started_at": models.DateTimeField(null=True, blank=True, help_text="When the latest run started."),
+        "finished_at": models.DateTimeField(null=True, blank=True, help_text="When the latest run ended."),
+    }
+    meta = type("Meta", (), {"abstract": True})
+    name = "".join(part.capitalize() for part in prefix.split("_")) + "JobFields"
+    return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **{prefix + key: field for key, field in fields.items()}})
+
+
+JobFields = job_fields()
 
 
 def enqueue(task, object_id: int, *, countdown: float | None = None, **kwargs) -> bool:

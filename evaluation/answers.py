@@ -35,16 +35,16 @@ def _slug_page(card: dict) -> tuple[str, int | None]:
 
 def ask_row(row: dict, *, model: str | None) -> dict:
     """One row through the chat path; returns what the figures need (rolled back afterwards)."""
+    from core.jobs import JobStatus
     from llm.services.answer import Passage, answer
     from support.models import ChatTurn, Conversation
-    from support.models.chat import TurnStatus
     from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, knowledge_brands
 
     with transaction.atomic():
         conversation = Conversation.objects.create(session_key="evaluation")
         for earlier in row["history"]:
             ChatTurn.objects.create(conversation=conversation, question=earlier["question"], answer=earlier["answer"],
-                                    status=TurnStatus.DONE)
+                                    status=JobStatus.DONE)
         turn = ChatTurn.objects.create(conversation=conversation, question=row["question"],
                                        product_id=_page_product_id(row))
         context = chat_turn_context(turn=turn)

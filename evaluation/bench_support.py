@@ -50,13 +50,13 @@ def _start_default_workers() -> list[subprocess.Popen]:
 
 def _wait_done(ticket_ids: list[int], deadline: float) -> dict[int, float]:
     """Monotonic time at which each ticket's triage ended (done or failed)."""
+    from core.jobs import JobStatus
     from support.models import Ticket
-    from support.models.tickets import AIStatus
 
     ended: dict[int, float] = {}
     while len(ended) < len(ticket_ids) and time.monotonic() < deadline:
         for pk in Ticket.objects.filter(pk__in=[i for i in ticket_ids if i not in ended],
-                                        ai_status__in=[AIStatus.DONE, AIStatus.FAILED]).values_list("pk", flat=True):
+                                        ai_status__in=[JobStatus.DONE, JobStatus.FAILED]).values_list("pk", flat=True):
             ended[pk] = time.monotonic()
         time.sleep(0.1)
     return ended
@@ -64,9 +64,9 @@ def _wait_done(ticket_ids: list[int], deadline: float) -> dict[int, float]:
 
 def bench_triage_pipeline(*, tickets: int, progress: Callable[[str], None]) -> dict:
     from config.celery import app
+    from core.jobs import JobStatus
     from eshop.models import User
     from support.models import Ticket
-    from support.models.tickets import AIStatus
     from support.services.tickets import ticket_create
     from support.services.triage import TRIAGE_DEBOUNCE_SECONDS
 
@@ -93,7 +93,7 @@ def bench_triage_pipeline(*, tickets: int, progress: Callable[[str], None]) -> d
             started = time.monotonic()
             ticket = ticket_create(customer=customer, body=text)
             ended = _wait_done([ticket.pk], started + TIMEOUT_PER_TICKET)
-            if ticket.pk not in ended or Ticket.objects.get(pk=ticket.pk).ai_status != AIStatus.DONE:
+            if ticket.pk not in ended or Ticket.objects.get(pk=ticket.pk).ai_status != JobStatus.DONE:
                 failed += 1
                 continue
             one_at_a_time.append(ended[ticket.pk] - started)
@@ -103,7 +103,7 @@ def bench_triage_pipeline(*, tickets: int, progress: Callable[[str], None]) -> d
         backlog = [ticket_create(customer=customer, body=text).pk for text in texts[tickets:]]
         ended = _wait_done(backlog, started + TIMEOUT_PER_TICKET * len(backlog))
         elapsed = (max(ended.values()) - started) if ended else float("nan")
-        done = Ticket.objects.filter(pk__in=backlog, ai_status=AIStatus.DONE).count()
+        done = Ticket.objects.filter(pk__in=backlog, ai_status=JobStatus.DONE).count()
         figures = {
             "latency": latency(one_at_a_time),
             "debounce_s": TRIAGE_DEBOUNCE_SECONDS,

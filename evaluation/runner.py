@@ -304,15 +304,15 @@ def knowledge_base_ready(progress: Callable[[str], None]) -> None:
     the embed queue has not done it yet), so retrieval is evaluated on what the chat searches. The
     manuals belong to the demo catalog's products, so the catalog is loaded first; a manual left
     out is an error (figures over the policies alone would mean nothing)."""
+    from core.jobs import JobStatus
     from support.models import KnowledgeDocument
-    from support.models.knowledge import IndexStatus
     from support.services.knowledge import document_index, knowledge_demo_ensure
 
     demo_catalog_loaded()
     skipped = knowledge_demo_ensure().skipped
     if skipped:
         raise RuntimeError(f"{len(skipped)} demo manuals have no product in this database's catalog: {', '.join(skipped[:5])}")
-    pending = list(KnowledgeDocument.objects.exclude(index_status=IndexStatus.INDEXED).values_list("pk", flat=True))
+    pending = list(KnowledgeDocument.objects.exclude(status=JobStatus.DONE).values_list("pk", flat=True))
     for i, pk in enumerate(pending, 1):
         document_index(document_id=pk)
         if i % 10 == 0 or i == len(pending):

@@ -89,7 +89,7 @@ class AgentTicketOutputSerializer(serializers.Serializer):
     assignee = serializers.EmailField(source="assignee.email", allow_null=True, default=None)
     ai_status = serializers.CharField()
     ai_attempts = serializers.IntegerField()
-    ai_last_error = serializers.CharField()
+    ai_last_error = serializers.CharField(source="ai_error")  # the payload keeps its name from before core.jobs
     created_at = serializers.DateTimeField()
     last_activity_at = serializers.DateTimeField()
     first_response_at = serializers.DateTimeField(allow_null=True)

@@ -19,10 +19,10 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.jobs import JobStatus
 from core.ratelimit import TooManyStreams, client_ip, rate_limit_exceeded
 from eshop.api_fields import ProductRefField
 from eshop.models import Product
-from support.models.chat import TurnStatus
 from support.selectors.chat import chat_turn_get_own, conversation_list_own, conversation_turns
 from support.selectors.chat_events import chat_turn_wait, stream_limits
 from support.services.chat import (
@@ -145,7 +145,7 @@ class ChatAskApi(APIView):
                                       timeout=settings.CHAT_JSON_WAIT_SECONDS)
             except TooManyStreams:
                 pass  # answered below as 202: follow it from events_url
-            if turn.status in (TurnStatus.DONE, TurnStatus.FAILED):
+            if turn.status in (JobStatus.DONE, JobStatus.FAILED):
                 return Response(TurnSerializer(turn).data, status=status.HTTP_200_OK)
         return Response(TurnSerializer(turn).data, status=status.HTTP_202_ACCEPTED)
 

@@ -24,6 +24,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(read_only=True)
     product_slug = serializers.SlugRelatedField(source="product", slug_field="slug", read_only=True)
     url = serializers.SerializerMethodField()
+    # The payload keeps the names clients read since before the job fields (core.jobs) were shared.
+    index_status = serializers.CharField(source="status", read_only=True)
+    index_error = serializers.CharField(source="error", read_only=True)
 
     class Meta:
         model = KnowledgeDocument
@@ -39,7 +42,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 class KnowledgeDocumentListApi(APIView):
     """Support agents: list documents with their indexing status (filter by kind, product), or upload
     one (PDF, Markdown, HTML or text; at most 10 MB). The text is extracted by the embed worker; an
-    unreadable file ends as index_status failed with the reason. An upload is published at once only
+    unreadable file ends as index_status failed with the reason in index_error. An upload is published at once only
     when the uploader may publish (support.change_knowledgedocument; admins), else it waits for an admin."""
 
     permission_classes = [IsSupportAgent, CsrfAlways]

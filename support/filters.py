@@ -2,9 +2,10 @@
 
 from rest_framework import serializers
 
+from core.jobs import JobStatus
 from eshop.api_fields import ProductRefField
 from eshop.models import Product
-from support.models.tickets import AIStatus, Sentiment, TicketStatus, Urgency
+from support.models.tickets import Sentiment, TicketStatus, Urgency
 from support.selectors.tickets import INBOX_SORTS, SEARCH_QUERY_MAX_LENGTH, InboxFilters
 
 
@@ -16,7 +17,7 @@ class InboxFilterSerializer(serializers.Serializer):
     assignee = serializers.RegexField(r"\A(me|none|[0-9]{1,18})\Z", required=False, default="", allow_blank=True,
                                       help_text="me, none or a user id.")
     product = ProductRefField(queryset=Product.objects.all(), required=False, allow_null=True)
-    ai = serializers.ChoiceField(choices=AIStatus.values, required=False, default="", allow_blank=True)
+    ai = serializers.ChoiceField(choices=JobStatus.values, required=False, default="", allow_blank=True)
     q = serializers.CharField(max_length=SEARCH_QUERY_MAX_LENGTH, required=False, default="", allow_blank=True)
     mode = serializers.ChoiceField(choices=["keyword", "semantic"], default="keyword")
     sort = serializers.ChoiceField(choices=list(INBOX_SORTS), default="-activity")

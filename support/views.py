@@ -9,13 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.ids import parse_id
+from core.jobs import JobStatus
 from core.permissions import agent_required
 from eshop.models import Product
 from eshop.selectors.orders import order_list_for_user
 from support.filters import inbox_filters_parse
 from support.forms import ReplyForm, TicketCreateForm
 from support.models import Ticket, TicketCategory
-from support.models.tickets import AIStatus, Sentiment, TicketStatus, Urgency
+from support.models.tickets import Sentiment, TicketStatus, Urgency
 from support.selectors.tickets import (
     INBOX_SORTS,
     support_agents,
@@ -120,7 +121,7 @@ def desk_inbox(request):
     return render(request, "support/agent/inbox.html", {
         "page": page, "tickets": page.object_list, "filters": filters, "tabs": tabs, "sorts": INBOX_SORTS,
         "categories": TicketCategory.objects.order_by("name"), "sentiments": Sentiment.choices,
-        "urgencies": Urgency.choices, "ai_statuses": AIStatus.choices, "agents": support_agents(),
+        "urgencies": Urgency.choices, "ai_statuses": JobStatus.choices, "agents": support_agents(),
         "products": Product.objects.filter(tickets__isnull=False).distinct().order_by("brand", "model"),
         "progress": triage_progress(), "state": ticket_inbox_state(),
     })

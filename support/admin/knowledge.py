@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from core.jobs import JobStatus
 from support.models import KnowledgeChunk, KnowledgeDocument
 from support.services.knowledge import document_changed, document_reindex_request
 
@@ -23,10 +24,10 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
     document re-indexes it on the embed queue, and the list shows the progress."""
 
     list_display = ["title", "kind", "product", "is_published", "index_progress", "indexed_at", "updated_at"]
-    list_filter = ["kind", "index_status", "is_published"]
+    list_filter = ["kind", "status", "is_published"]
     search_fields = ["title", "body", "product__model", "product__brand"]
     autocomplete_fields = ["product"]
-    readonly_fields = ["format", "index_status", "chunks_total", "chunks_done", "index_error", "indexed_at",
+    readonly_fields = ["format", "status", "attempts", "chunks_total", "chunks_done", "error", "started_at", "finished_at", "indexed_at",
                        "content_hash", "indexed_hash", "uploaded_by", "created_at", "updated_at"]
     prepopulated_fields = {"slug": ("title",)}
     actions = ["reindex"]
@@ -34,13 +35,13 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Index")
     def index_progress(self, obj):
-        if obj.index_status == "indexing":
+        if obj.status == JobStatus.RUNNING:
             return f"Indexing {obj.chunks_done}/{obj.chunks_total}"
-        if obj.index_status == "failed":
-            return format_html('<span title="{}">Failed</span>', obj.index_error)
-        if obj.index_status == "indexed":
+        if obj.status == JobStatus.FAILED:
+            return format_html('<span title="{}">Failed</span>', obj.error)
+        if obj.status == JobStatus.DONE:
             return f"Indexed ({obj.chunks_total} chunks)"
-        return obj.get_index_status_display()
+        return obj.get_status_display()
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

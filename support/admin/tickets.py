@@ -42,11 +42,11 @@ def newest_head_summary() -> list[str]:
 class TicketAdmin(admin.ModelAdmin):
     list_display = ["number", "display_title", "customer", "status", "category", "category_method", "category_confidence",
                     "urgency", "sentiment", "ai_status",
-                    "ai_attempts", "ai_error", "last_activity_at"]
+                    "ai_attempts", "ai_error_start", "last_activity_at"]
     list_filter = ["status", "ai_status", "category", "category_method", "urgency", "sentiment", "origin"]
     search_fields = ["=number", "subject", "title", "summary", "customer__email"]
     list_select_related = ["customer", "category"]
-    readonly_fields = ["number", "customer", "origin", "demo_ref", "agent_fields", "ai_status", "ai_attempts", "ai_last_error",
+    readonly_fields = ["number", "customer", "origin", "demo_ref", "agent_fields", "ai_status", "ai_attempts", "ai_error",
                        "ai_requested_at", "ai_started_at", "ai_finished_at", "ai_input_hash", "ai_seconds", "created_at",
                        "last_activity_at", "first_response_at", "resolved_at", "category_confidence", "category_method"]
     raw_id_fields = ["product", "order", "assignee"]
@@ -55,8 +55,8 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     @admin.display(description="AI error")
-    def ai_error(self, ticket):
-        return format_html('<span style="color:#a32b20">{}</span>', ticket.ai_last_error[:80]) if ticket.ai_last_error else ""
+    def ai_error_start(self, ticket):
+        return format_html('<span style="color:#a32b20">{}</span>', ticket.ai_error[:80]) if ticket.ai_error else ""
 
     @admin.action(description="Re-run triage (agent corrections are kept)")
     def retriage(self, request, queryset):

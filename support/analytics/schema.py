@@ -36,7 +36,7 @@ VIEWS: dict[str, dict[str, str]] = {
     "chat_turns": {
         "_": "One customer question and the assistant's answer.",
         "id": "id", "conversation_id": "conversations.id", "product_id": "product page asked from",
-        "status": "pending, streaming, done or failed", "abstained": "true when the assistant said it did not know",
+        "status": "pending, running, done or failed", "abstained": "true when the assistant said it did not know",
         "rating": "1 thumbs up, -1 thumbs down, null not rated", "seconds_to_sources": "seconds",
         "seconds_to_first_token": "seconds", "seconds_total": "seconds", "created_at": "timestamptz",
     },

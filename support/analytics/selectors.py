@@ -15,10 +15,11 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from llm.models import TaskRun
 from llm.labels import SENTIMENT_LEVELS
 from support.models import ChatTurn, Conversation, Ticket, TicketCorrection
-from support.models.tickets import AIStatus, TicketStatus
+from support.models.tickets import TicketStatus
 
 # The AI fields an agent corrects on the ticket page; title and summary are rewritten, not corrected.
 ACCURACY_FIELDS = ("category", "sentiment", "urgency", "product")
@@ -93,7 +94,7 @@ def response_times(*, period: DateRange) -> list[tuple]:
 
 def ai_accuracy(*, period: DateRange) -> list[tuple]:
     """(field, AI-triaged tickets, tickets an agent corrected, share not corrected) per AI field."""
-    triaged = Ticket.objects.filter(period.filter("created_at"), ai_status=AIStatus.DONE)
+    triaged = Ticket.objects.filter(period.filter("created_at"), ai_status=JobStatus.DONE)
     total = triaged.count()
     if not total:
         return []

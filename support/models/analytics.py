@@ -6,26 +6,26 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import JobFields, JobStatus
+
 
 OVERDUE_MINUTES = 5  # the llm task's hard time limit is 150 s
 MAX_ATTEMPTS = 2  # runs of one question; a worker killed twice on it (out of memory) does not get a third
 
 
-class QuestionStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the model"
-    RUNNING = "running", "Writing SQL"
-    DONE = "done", "Answered"
-    REFUSED = "refused", "Refused"
-    FAILED = "failed", "Failed"
+# The job vocabulary and one more end: the safety check refused the model's SQL. That is neither
+# done (there is no answer) nor failed (nothing broke; asking again gets the same). Enum members
+# cannot be subclassed, so the functional API copies JobStatus's members and adds this one.
+QuestionStatus = models.TextChoices(
+    "QuestionStatus", [(status.name, (status.value, status.label)) for status in JobStatus] + [("REFUSED", ("refused", "Refused"))])
 
 
-class DataQuestion(models.Model):
+class DataQuestion(JobFields):
     asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     question = models.TextField()
     sql = models.TextField(blank=True, help_text="What the model wrote.")
     executed_sql = models.TextField(blank=True, help_text="The validated query as run (re-rendered, comments gone, row limit).")
     status = models.CharField(max_length=10, choices=QuestionStatus.choices, default=QuestionStatus.PENDING, db_index=True)
-    error = models.TextField(blank=True, help_text="Why it was refused or failed, in plain words.")
     columns = models.JSONField(default=list, blank=True)
     rows = models.JSONField(default=list, blank=True, help_text="The result (at most the row limit), as text and numbers.")
     row_count = models.PositiveIntegerField(null=True, blank=True)
@@ -34,10 +34,7 @@ class DataQuestion(models.Model):
     seconds_generate = models.FloatField(null=True, blank=True)
     seconds_query = models.FloatField(null=True, blank=True)
     seconds_total = models.FloatField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a killed worker's run counts).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True, help_text="When the latest run started.")
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

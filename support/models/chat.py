@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import JobFields
+
 
 class ConversationKind(models.TextChoices):
     CUSTOMER = "customer", "Customer chat"
@@ -34,14 +36,9 @@ class Conversation(models.Model):
         return str(self.public_id)
 
 
-class TurnStatus(models.TextChoices):
-    PENDING = "pending", "Waiting"
-    STREAMING = "streaming", "Answering"
-    DONE = "done", "Answered"
-    FAILED = "failed", "Failed"
+class ChatTurn(JobFields):
+    """A question and its answer; its job fields (core.jobs) are the answering's: running while it streams."""
 
-
-class ChatTurn(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
     question = models.TextField()
     product = models.ForeignKey("eshop.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -49,10 +46,7 @@ class ChatTurn(models.Model):
     answer = models.TextField(blank=True)
     # [{"n": 1, "chunk_id": 5, "document": "...", "heading": "...", "page": 3, "url": "...", "score": 0.8}]
     sources = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=10, choices=TurnStatus.choices, default=TurnStatus.PENDING)
     abstained = models.BooleanField(default=False, help_text="The sources did not support an answer.")
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     removed_citations = models.PositiveSmallIntegerField(default=0)
     seconds_to_sources = models.FloatField(null=True, blank=True)
     seconds_to_first_token = models.FloatField(null=True, blank=True)
@@ -60,7 +54,6 @@ class ChatTurn(models.Model):
     rating = models.SmallIntegerField(null=True, blank=True, choices=[(1, "Thumbs up"), (-1, "Thumbs down")])
     rated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # When the current attempt was queued, and when its worker last showed life (sources, tokens):
     # a turn whose worker died is found by these and marked failed, so the customer can retry.
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from core.jobs import JobFields
+
 
 class DocumentKind(models.TextChoices):
     POLICY = "policy", "Policy / FAQ article"
@@ -21,14 +23,9 @@ class DocumentFormat(models.TextChoices):
     TEXT = "text", "Plain text"
 
 
-class IndexStatus(models.TextChoices):
-    PENDING = "pending", "Waiting"
-    INDEXING = "indexing", "Indexing"
-    INDEXED = "indexed", "Indexed"
-    FAILED = "failed", "Failed"
+class KnowledgeDocument(JobFields):
+    """A policy article or manual; its job fields (core.jobs) are its indexing's: done when the chunks match."""
 
-
-class KnowledgeDocument(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     kind = models.CharField(max_length=8, choices=DocumentKind.choices)
@@ -41,12 +38,10 @@ class KnowledgeDocument(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
     is_published = models.BooleanField(default=True)
 
-    index_status = models.CharField(max_length=10, choices=IndexStatus.choices, default=IndexStatus.PENDING)
     indexed_hash = models.CharField(max_length=64, blank=True, editable=False,
                                     help_text="content_hash the chunks were built from.")
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
-    index_error = models.TextField(blank=True)
     indexed_at = models.DateTimeField(null=True, blank=True)
 
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

@@ -6,6 +6,7 @@ from django.db.models import Func, Value
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from core.jobs import job_fields
 from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
 
 
@@ -24,13 +25,6 @@ class TicketOrigin(models.TextChoices):
     IMPORT = "import", "Imported history"
 
 
-class AIStatus(models.TextChoices):
-    PENDING = "pending", "Waiting"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
 # Values are the triage labels ("very_negative", "urgent"); (name, (value, label)) in the functional API.
 Sentiment = models.TextChoices("Sentiment", [(level.upper(), (level, level.replace("_", " ").capitalize())) for level in SENTIMENT_LEVELS])
 Urgency = models.TextChoices("Urgency", [(level.upper(), (level, level.capitalize())) for level in URGENCY_LEVELS])
@@ -39,7 +33,9 @@ Urgency = models.TextChoices("Urgency", [(level.upper(), (level, level.capitaliz
 AI_FIELDS = ("title", "summary", "category", "sentiment", "urgency", "product", "order", "language")
 
 
-class Ticket(models.Model):
+class Ticket(job_fields("ai_")):
+    # The AI triage's job fields (core.jobs) carry the ai_ prefix: a ticket's own `status` is its
+    # open/closed workflow. ai_finished_at is set when a triage succeeds.
     # Public number (shown as #1001): from a database sequence, so it is known at insert time.
     number = models.BigIntegerField(unique=True, editable=False,
                                     db_default=Func(Value("support_ticket_number_seq"), function="nextval"))
@@ -74,13 +70,8 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
-    # AI triage bookkeeping (durable pipeline: support.services.triage).
-    ai_status = models.CharField(max_length=8, choices=AIStatus.choices, default=AIStatus.PENDING, db_index=True)
-    ai_attempts = models.PositiveSmallIntegerField(default=0)
-    ai_last_error = models.TextField(blank=True)
+    # More AI triage bookkeeping (durable pipeline: support.services.triage).
     ai_requested_at = models.DateTimeField(null=True, blank=True, help_text="When triage was last asked for.")
-    ai_started_at = models.DateTimeField(null=True, blank=True, help_text="When the running triage started.")
-    ai_finished_at = models.DateTimeField(null=True, blank=True)
     ai_input_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the thread the AI fields describe.")
     ai_seconds = models.FloatField(null=True, blank=True, help_text="Duration of the last triage run.")
 

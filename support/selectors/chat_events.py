@@ -16,9 +16,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import connection
 
+from core.jobs import JobStatus
 from core.ratelimit import async_redis, stream_slots
 from support.models import ChatTurn
-from support.models.chat import TurnStatus
 from support.services.chat_events import turn_channel, turn_events_key
 from support.services.chat_liveness import ANSWER_FAILED, chat_turns_fail_stale
 
@@ -27,7 +27,7 @@ LIVENESS_CHECK_SECONDS = 3.0  # a ping this often; the stale-turn sweep at most 
 STATUS_CHECK_SECONDS = 15.0  # the database row of a turn not started yet (no event list) is read this often
 TERMINAL = {"done", "failed"}
 SWEEP_LOCK_KEY = "chat:sweep-stale-turns"
-FINISHED = (TurnStatus.DONE, TurnStatus.FAILED)
+FINISHED = (JobStatus.DONE, JobStatus.FAILED)
 
 
 def _db_call(function, *args, **kwargs):
@@ -64,7 +64,7 @@ def _turn_fresh(turn_id: int) -> ChatTurn | None:
 def _stored_events(turn: ChatTurn) -> list[dict]:
     """A finished turn's events rebuilt from the database (the Redis list expired or was lost)."""
     events = [{"type": "sources", "sources": turn.sources}]
-    if turn.status == TurnStatus.DONE:
+    if turn.status == JobStatus.DONE:
         events.append({"type": "done", "answer": turn.answer, "abstained": turn.abstained, "offer_human": turn.abstained})
     else:
         events.append({"type": "failed", "error": ANSWER_FAILED, "retryable": True})
@@ -119,7 +119,7 @@ async def chat_turn_events(*, turn_id: int, client, max_seconds: float = STREAM_
             if await client.set(SWEEP_LOCK_KEY, 1, nx=True, ex=int(LIVENESS_CHECK_SECONDS)):
                 await in_db(chat_turns_fail_stale)
             if await client.exists(key):
-                status = TurnStatus.STREAMING
+                status = JobStatus.RUNNING
             elif loop.time() - status_read >= STATUS_CHECK_SECONDS or seen:
                 status_read = loop.time()
                 turn = await in_db(_turn_fresh, turn_id)

@@ -11,9 +11,10 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefet
 from pgvector.django import CosineDistance
 
 from core.ids import parse_id
+from core.jobs import JobStatus
 from llm.labels import SENTIMENT_LEVELS
 from support.models import Message, Ticket
-from support.models.tickets import AIStatus, MessageAuthor, TicketStatus
+from support.models.tickets import MessageAuthor, TicketStatus
 
 CUSTOMER_PAGE_SIZE = 20
 INBOX_PAGE_SIZE = 25
@@ -57,7 +58,7 @@ class InboxFilters:
     urgency: str = ""
     assignee: str = ""  # "me", "none" or a user id
     product: str = ""  # product id
-    ai: str = ""  # an AIStatus value
+    ai: str = ""  # a JobStatus value
     q: str = ""
     mode: str = "keyword"  # or "semantic"
     sort: str = "-activity"
@@ -155,8 +156,8 @@ def triage_progress() -> TriageProgress:
     """How many tickets the AI has triaged (for the inbox banner, healthz and seed_demo)."""
     counts = dict(Ticket.objects.values_list("ai_status").annotate(n=Count("id")).order_by())
     total = sum(counts.values())
-    return TriageProgress(done=counts.get(AIStatus.DONE, 0), total=total, failed=counts.get(AIStatus.FAILED, 0),
-                          waiting=counts.get(AIStatus.PENDING, 0) + counts.get(AIStatus.RUNNING, 0))
+    return TriageProgress(done=counts.get(JobStatus.DONE, 0), total=total, failed=counts.get(JobStatus.FAILED, 0),
+                          waiting=counts.get(JobStatus.PENDING, 0) + counts.get(JobStatus.RUNNING, 0))
 
 
 def ticket_inbox_state() -> dict:

@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.jobs import enqueue
+from core.jobs import JobStatus, enqueue
 from support.models import ChatTurn, Conversation
-from support.models.chat import ConversationKind, TurnStatus
+from support.models.chat import ConversationKind
 from support.services.chat_events import TurnEventPublisher, redis_client, turn_events_key
 from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, instant_quote
 from support.services.tickets import message_body_clean
@@ -110,7 +110,7 @@ def chat_turn_prepare(*, turn_id: int) -> bool:
     so the customer sees sources and a quote at once, however long the llm queue is. Returns False
     (publishing nothing) when the turn is no longer pending.
     """
-    turn = ChatTurn.objects.select_related("conversation__user").filter(pk=turn_id, status=TurnStatus.PENDING).first()
+    turn = ChatTurn.objects.select_related("conversation__user").filter(pk=turn_id, status=JobStatus.PENDING).first()
     if turn is None:
         return False
     started = time.monotonic()
@@ -118,7 +118,7 @@ def chat_turn_prepare(*, turn_id: int) -> bool:
     sources, needs_sign_in = chat_sources_for_turn(turn=turn, context=context)
     cards = [source.card() for source in sources]
     queued_for = max(0.0, (timezone.now() - turn.requested_at).total_seconds())
-    ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.PENDING).update(
+    ChatTurn.objects.filter(pk=turn.pk, status=JobStatus.PENDING).update(
         sources=cards, seconds_to_sources=round(queued_for + time.monotonic() - started, 3))
     publish = TurnEventPublisher(turn.pk, turn.attempts + 1)
     publish("sources", sources=cards)
@@ -131,12 +131,12 @@ def chat_turn_prepare(*, turn_id: int) -> bool:
 def chat_turn_retry(*, turn: ChatTurn) -> ChatTurn:
     """Ask again for a failed turn's answer (a new attempt; the old events are dropped first, so
     the new attempt's sources and instant quote, published on commit, are kept)."""
-    if turn.status != TurnStatus.FAILED:
+    if turn.status != JobStatus.FAILED:
         raise ChatError("Only a failed answer can be retried.")
     redis_client().delete(turn_events_key(turn.pk))  # before the new run is queued: its first events must stay
     with transaction.atomic():
         ChatTurn.objects.filter(pk=turn.pk).update(
-            status=TurnStatus.PENDING, error="", answer="", sources=[], requested_at=timezone.now(), last_event_at=None,
+            status=JobStatus.PENDING, error="", answer="", sources=[], requested_at=timezone.now(), last_event_at=None,
             finished_at=None, seconds_to_sources=None, seconds_to_first_token=None, seconds_total=None)
         transaction.on_commit(lambda: chat_turn_dispatch(turn_id=turn.pk))
     turn.refresh_from_db()
@@ -147,7 +147,7 @@ def chat_turn_rate(*, turn: ChatTurn, rating: int) -> ChatTurn:
     """Thumbs up (1) or down (-1) on an answered turn; a second vote replaces the first."""
     if rating not in (1, -1):
         raise ChatError("Rate an answer with 1 (helpful) or -1 (not helpful).")
-    if turn.status != TurnStatus.DONE:
+    if turn.status != JobStatus.DONE:
         raise ChatError("Only a finished answer can be rated.")
     turn.rating, turn.rated_at = rating, timezone.now()
     turn.save(update_fields=["rating", "rated_at"])

@@ -10,9 +10,9 @@ import time
 from django.db.models import F
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from llm.services.answer import Passage, answer_stream
 from support.models import ChatTurn
-from support.models.chat import TurnStatus
 from support.services.chat_events import TurnEventPublisher
 from support.services.chat_liveness import TurnHeartbeat, chat_turn_fail
 from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, instant_quote, knowledge_brands
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
     """Answer one pending turn: its checked sentences, one event each, then the checked answer.
 
-    Claims the turn (pending -> streaming, attempts + 1) so a duplicate delivery does nothing and
+    Claims the turn (pending -> running, started_at, attempts + 1) so a duplicate delivery does nothing and
     returns False. Finds the turn's context and sources (the same as chat_turn_prepare found, which
     published `sources` and `instant` already; else publishes them now), streams each sentence that
     passes the grounding checks as a `sentence` event, saves the partial answer about every second
@@ -35,8 +35,8 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
     `failed`; the customer can retry.
     """
     now = timezone.now()
-    claimed = ChatTurn.objects.filter(pk=turn_id, status=TurnStatus.PENDING).update(
-        status=TurnStatus.STREAMING, attempts=F("attempts") + 1, last_event_at=now)
+    claimed = ChatTurn.objects.filter(pk=turn_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, last_event_at=now)
     if not claimed:
         return False
     turn = ChatTurn.objects.select_related("conversation__user").get(pk=turn_id)
@@ -69,7 +69,7 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
                     progress["first_token"] = since_request()
                     ChatTurn.objects.filter(pk=turn.pk).update(seconds_to_first_token=progress["first_token"])
                 if time.monotonic() - progress["saved_at"] >= PARTIAL_SAVE_SECONDS:
-                    if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
+                    if not ChatTurn.objects.filter(pk=turn.pk, status=JobStatus.RUNNING, attempts=turn.attempts).update(
                             answer=" ".join(progress["shown"]), last_event_at=timezone.now()):
                         raise _TurnTakenOver
                     progress["saved_at"] = time.monotonic()
@@ -102,8 +102,8 @@ class _TurnTakenOver(Exception):
 
 def _finish(turn: ChatTurn, publish, *, text: str, abstained: bool, removed: int, first_token, total: float,
             cited: list[int] | None = None, sign_in: bool = False, quotes: dict | None = None) -> bool:
-    if not ChatTurn.objects.filter(pk=turn.pk, status=TurnStatus.STREAMING, attempts=turn.attempts).update(
-            answer=text, abstained=abstained, removed_citations=removed, status=TurnStatus.DONE, error="",
+    if not ChatTurn.objects.filter(pk=turn.pk, status=JobStatus.RUNNING, attempts=turn.attempts).update(
+            answer=text, abstained=abstained, removed_citations=removed, status=JobStatus.DONE, error="",
             seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now()):
         return False  # failed meanwhile: its listeners were told so; this late answer is not shown
     publish("done", answer=text, abstained=abstained, cited=cited or [], sign_in=sign_in,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from core.jobs import JobStatus
 from eshop.models import Product
 from support.models import Conversation
-from support.models.chat import TurnStatus
 from support.models.tickets import TicketOrigin
 from support.services.chat import ChatError
 from support.services.tickets import ticket_create
@@ -20,9 +20,9 @@ def chat_transcript(*, conversation: Conversation) -> str:
     lines = []
     for turn in conversation.turns.order_by("created_at", "id"):
         lines.append(f"Customer: {turn.question}")
-        if turn.status == TurnStatus.DONE:
+        if turn.status == JobStatus.DONE:
             lines.append(f"Assistant: {turn.answer}")
-        elif turn.status == TurnStatus.FAILED:
+        elif turn.status == JobStatus.FAILED:
             lines.append("Assistant: (no answer: the assistant failed)")
     text = "\n".join(lines)
     if len(text) > TRANSCRIPT_MAX_CHARS:  # keep the latest exchanges

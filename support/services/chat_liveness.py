@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from support.models import ChatTurn
-from support.models.chat import TurnStatus
 from support.services.chat_events import redis_client, turn_event_publish, turn_events_key
 
 ANSWER_FAILED = "The assistant stopped before finishing its answer. Please try again."
@@ -35,7 +35,7 @@ class TurnHeartbeat:
     def _run(self) -> None:
         try:
             while not self.stopped.wait(max(1.0, settings.CHAT_STALL_SECONDS / 3)):
-                ChatTurn.objects.filter(pk=self.turn_id, status=TurnStatus.STREAMING, attempts=self.attempt).update(
+                ChatTurn.objects.filter(pk=self.turn_id, status=JobStatus.RUNNING, attempts=self.attempt).update(
                     last_event_at=timezone.now())
         finally:
             connection.close()  # this thread's own connection
@@ -50,11 +50,11 @@ class TurnHeartbeat:
 
 
 def chat_turn_fail(*, turn_id: int, error: str, attempt: int | None = None, publish=None) -> bool:
-    """Mark a pending or streaming turn failed (once) and tell any listener. Returns False if it had ended."""
-    turns = ChatTurn.objects.filter(pk=turn_id, status__in=[TurnStatus.PENDING, TurnStatus.STREAMING])
+    """Mark a pending or running turn failed (once) and tell any listener. Returns False if it had ended."""
+    turns = ChatTurn.objects.filter(pk=turn_id, status__in=[JobStatus.PENDING, JobStatus.RUNNING])
     if attempt is not None:
         turns = turns.filter(attempts=attempt)
-    if not turns.update(status=TurnStatus.FAILED, error=error[:2000], finished_at=timezone.now()):
+    if not turns.update(status=JobStatus.FAILED, error=error[:2000], finished_at=timezone.now()):
         return False
     if publish is not None:
         publish("failed", error=ANSWER_FAILED, retryable=True)
@@ -67,14 +67,14 @@ def chat_turn_fail(*, turn_id: int, error: str, attempt: int | None = None, publ
 
 
 def chat_turns_fail_stale(*, now=None) -> int:
-    """Fail turns whose worker is gone: pending longer than CHAT_QUEUE_TIMEOUT_SECONDS, or streaming
+    """Fail turns whose worker is gone: pending longer than CHAT_QUEUE_TIMEOUT_SECONDS, or running
     with no sign of life for CHAT_STALL_SECONDS. Run by beat and checked by the SSE endpoint."""
     now = now or timezone.now()
     stale = list(
-        ChatTurn.objects.filter(status=TurnStatus.PENDING, requested_at__lt=now - timedelta(seconds=settings.CHAT_QUEUE_TIMEOUT_SECONDS))
+        ChatTurn.objects.filter(status=JobStatus.PENDING, requested_at__lt=now - timedelta(seconds=settings.CHAT_QUEUE_TIMEOUT_SECONDS))
         .values_list("pk", flat=True)
     ) + list(
-        ChatTurn.objects.filter(status=TurnStatus.STREAMING, last_event_at__lt=now - timedelta(seconds=settings.CHAT_STALL_SECONDS))
+        ChatTurn.objects.filter(status=JobStatus.RUNNING, last_event_at__lt=now - timedelta(seconds=settings.CHAT_STALL_SECONDS))
         .values_list("pk", flat=True)
     )
     return sum(chat_turn_fail(turn_id=pk, error="No answer from the assistant worker in time (worker stopped or queue stuck).")

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from eshop.services.orders import ORDER_NUMBER_RE
 from llm.services.answer import best_sentence, relevance, sentence_match
 from llm.services.grounding import looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
-from support.models.chat import ConversationKind, TurnStatus
+from support.models.chat import ConversationKind
 from support.models.knowledge import DocumentKind
 from support.selectors.knowledge import knowledge_product_named, knowledge_search
 
@@ -123,7 +124,7 @@ def chat_turn_context(*, turn: ChatTurn) -> TurnContext:
     from eshop.models import Product
 
     question = turn.question[:2_000]
-    earlier = list(ChatTurn.objects.filter(conversation_id=turn.conversation_id, id__lt=turn.pk, status=TurnStatus.DONE)
+    earlier = list(ChatTurn.objects.filter(conversation_id=turn.conversation_id, id__lt=turn.pk, status=JobStatus.DONE)
                    .order_by("-id")[:HISTORY_TURNS])[::-1]
     history = [{"question": t.question[:2_000], "answer": t.answer} for t in earlier]
     product_id = turn.product_id or knowledge_product_named(query=question)

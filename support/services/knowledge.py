@@ -16,13 +16,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.text import slugify
 
-from core.jobs import enqueue_on_commit, resend_stale
+from core.jobs import JobStatus, enqueue_on_commit, resend_stale
 from support.models import KnowledgeChunk, KnowledgeDocument
-from support.models.knowledge import DocumentFormat, DocumentKind, IndexStatus
+from support.models.knowledge import DocumentFormat, DocumentKind
 from support.services.knowledge_text import EXTRACT_SECONDS, KnowledgeDocumentError, document_text_extract
 
 __all__ = ["KnowledgeDocumentError", "document_text_extract"]  # part of this module's interface, kept in knowledge_text
@@ -150,8 +150,8 @@ def document_content_hash(document: KnowledgeDocument) -> str:
 # --- text extraction (uploads, in the embed worker; support/services/knowledge_text.py) -----------
 
 def document_text_from_file(*, document: KnowledgeDocument, seconds: float = EXTRACT_SECONDS) -> bool:
-    """Extract an uploaded document's text into `body` (embed worker). False, with index_status
-    failed and the reason in index_error, when the file cannot be read in time or at all."""
+    """Extract an uploaded document's text into `body` (embed worker). False, with status
+    failed and the reason in error, when the file cannot be read in time or at all."""
     try:
         with document.file.open("rb") as handle:
             data = handle.read()
@@ -165,7 +165,7 @@ def document_text_from_file(*, document: KnowledgeDocument, seconds: float = EXT
         document.content_hash = document_content_hash(document)
         KnowledgeDocument.objects.filter(pk=document.pk).update(body=body, content_hash=document.content_hash)
         return True
-    KnowledgeDocument.objects.filter(pk=document.pk).update(index_status=IndexStatus.FAILED, index_error=error)
+    KnowledgeDocument.objects.filter(pk=document.pk).update(status=JobStatus.FAILED, error=error, finished_at=timezone.now())
     return False
 
 
@@ -187,7 +187,7 @@ def document_upload(*, title: str, kind: str, uploaded_file, product=None, uploa
     Validates first (title, kind, a manual's product, extension in UPLOAD_FORMATS, size at most
     UPLOAD_MAX_BYTES) and raises KnowledgeDocumentError with a clear message; nothing is written
     then. The file is kept; its text is extracted by the embed worker (document_index), never in
-    the request: an unreadable file ends as index_status failed with the reason in index_error.
+    the request: an unreadable file ends as status failed with the reason in error.
     """
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -214,7 +214,7 @@ def document_upload(*, title: str, kind: str, uploaded_file, product=None, uploa
 def document_changed(*, document: KnowledgeDocument) -> bool:
     """After an edit (admin form): refresh the content hash and queue indexing when it changed."""
     digest = document_content_hash(document)
-    if digest == document.indexed_hash and document.index_status == IndexStatus.INDEXED:
+    if digest == document.indexed_hash and document.status == JobStatus.DONE:
         return False
     KnowledgeDocument.objects.filter(pk=document.pk).update(content_hash=digest)
     document.content_hash = digest
@@ -229,7 +229,7 @@ def document_reindex_request(document: KnowledgeDocument, *, force: bool = False
     """
     from support.tasks import embed_knowledge_document
 
-    fields = {"index_status": IndexStatus.PENDING, "index_error": "", "updated_at": timezone.now()}
+    fields = {"status": JobStatus.PENDING, "error": "", "updated_at": timezone.now()}
     if force:
         fields["indexed_hash"] = ""
     KnowledgeDocument.objects.filter(pk=document.pk).update(**fields)
@@ -241,7 +241,7 @@ def knowledge_index_sweep(*, older_than: timedelta = INDEX_PENDING_STALE) -> int
     reached the broker, or was lost). Beat runs it; indexing is idempotent. Returns how many were sent."""
     from support.tasks import embed_knowledge_document
 
-    stale = KnowledgeDocument.objects.filter(index_status=IndexStatus.PENDING, updated_at__lt=timezone.now() - older_than)
+    stale = KnowledgeDocument.objects.filter(status=JobStatus.PENDING, updated_at__lt=timezone.now() - older_than)
     return resend_stale(stale, embed_knowledge_document)
 
 
@@ -252,7 +252,7 @@ def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bo
     Idempotent: when the chunks already match the content hash, nothing is done (returns False).
     Chunk vectors whose text did not change are reused. Progress (chunks_done / chunks_total) is
     written after each batch; the chunks are swapped in one transaction at the end. A document
-    deleted meanwhile is a no-op. Errors are recorded on the row (index_status failed) and re-raised.
+    deleted meanwhile is a no-op. Errors are recorded on the row (status failed) and re-raised.
     """
     from llm import engine
     from llm.services.embed import embed_texts  # the model lives in worker processes only
@@ -263,7 +263,7 @@ def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bo
     if document.file and not document.body and not document_text_from_file(document=document):
         return False  # recorded on the row; retrying would read the same file the same way
     digest = document_content_hash(document)
-    if document.indexed_hash == digest and document.index_status == IndexStatus.INDEXED:
+    if document.indexed_hash == digest and document.status == JobStatus.DONE:
         return False
     try:
         tokenizer = engine.embedder().tokenizer
@@ -272,7 +272,8 @@ def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bo
         known = dict(KnowledgeChunk.objects.filter(document=document, embedding__isnull=False)
                      .values_list("content_hash", "embedding"))
         KnowledgeDocument.objects.filter(pk=document.pk).update(
-            index_status=IndexStatus.INDEXING, chunks_total=len(drafts), chunks_done=0, index_error="", content_hash=digest)
+            status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None,
+            chunks_total=len(drafts), chunks_done=0, error="", content_hash=digest)
         vectors: list = [known.get(_hash(text)) for text in texts]
         missing = [i for i, vector in enumerate(vectors) if vector is None]
         for start in range(0, len(missing), progress_every):
@@ -296,10 +297,10 @@ def document_index(*, document_id: int, progress_every: int = EMBED_BATCH) -> bo
                 search_vector=SearchVector(Value(locked.title), "heading", weight="A", config="english")
                 + SearchVector("text", weight="B", config="english"))
             KnowledgeDocument.objects.filter(pk=locked.pk).update(
-                index_status=IndexStatus.INDEXED, indexed_hash=digest, chunks_total=len(drafts), chunks_done=len(drafts),
-                indexed_at=timezone.now(), index_error="")
+                status=JobStatus.DONE, indexed_hash=digest, chunks_total=len(drafts), chunks_done=len(drafts),
+                indexed_at=timezone.now(), finished_at=timezone.now(), error="")
     except Exception as exc:
-        KnowledgeDocument.objects.filter(pk=document_id).update(index_status=IndexStatus.FAILED, index_error=str(exc)[:2000])
+        KnowledgeDocument.objects.filter(pk=document_id).update(status=JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
         raise
     return True
 
@@ -358,7 +359,7 @@ def knowledge_demo_ensure(*, directory: Path = DEMO_KNOWLEDGE_DIR) -> DemoKnowle
 def knowledge_index_pending() -> int:
     """Queue indexing of every document whose chunks do not match its content (operator command, startup)."""
     count = 0
-    for document in KnowledgeDocument.objects.exclude(index_status=IndexStatus.INDEXED).only("pk"):
+    for document in KnowledgeDocument.objects.exclude(status=JobStatus.DONE).only("pk"):
         document_reindex_request(document)
         count += 1
     return count

@@ -153,7 +153,8 @@ def tickets_import(*, path: str | Path, customer_email: str = IMPORT_CUSTOMER_EM
     from django.contrib.auth import get_user_model
 
     from support.models import Message, Ticket
-    from support.models.tickets import AIStatus, MessageAuthor, TicketOrigin, TicketStatus
+    from core.jobs import JobStatus
+    from support.models.tickets import MessageAuthor, TicketOrigin, TicketStatus
     from core.jobs import enqueue_on_commit
     from support.tasks import embed_ticket
 
@@ -166,7 +167,7 @@ def tickets_import(*, path: str | Path, customer_email: str = IMPORT_CUSTOMER_EM
             labels = {"category": item.category, "sentiment": item.sentiment, "product": item.product}
             ticket = Ticket.objects.create(
                 customer=customer, origin=TicketOrigin.IMPORT, subject=f"Imported {item.ref}".strip()[:200],
-                status=TicketStatus.CLOSED, ai_status=AIStatus.DONE, created_at=now, last_activity_at=now,
+                status=TicketStatus.CLOSED, ai_status=JobStatus.DONE, created_at=now, last_activity_at=now,
                 category=item.category, category_method="import" if item.category else "",
                 category_confidence=1.0 if item.category else None, sentiment=item.sentiment,
                 sentiment_score=sentiment_level_score(item.sentiment) if item.sentiment else None, product=item.product,

@@ -16,7 +16,7 @@ How nothing is lost or done twice:
   killed mid-run, leaves the ticket pending or running: `triage_sweep` (beat, every minute)
   re-enqueues what has waited too long.
 - Transient model/broker/database errors are retried with backoff by the task; what cannot
-  succeed ends as ai_status=failed with the error in ai_last_error (shown to agents and in admin).
+  succeed ends as ai_status=failed with the error in ai_error (shown to agents and in admin).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.jobs import enqueue
+from core.jobs import JobStatus, enqueue
 from eshop.services.orders import ORDER_NUMBER_RE
 from support.models import Ticket, TicketCategory
-from support.models.tickets import AIStatus, MessageAuthor
+from support.models.tickets import MessageAuthor
 
 # Seconds a request waits before it runs, so that a burst of messages is triaged once.
 TRIAGE_DEBOUNCE_SECONDS = getattr(settings, "SUPPORT_TRIAGE_DEBOUNCE_SECONDS", 3)
@@ -85,7 +85,7 @@ def _triage_send(ticket_id: int, requested_at: datetime, *, countdown: float | N
     task = triage_ticket_due if countdown else llm_triage_ticket
     if not enqueue(task, ticket_id, countdown=countdown or None, requested_at=requested_at.isoformat()):
         # Not sent: clear the request time (only if no newer request came), so the next sweep sends it.
-        Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
+        Ticket.objects.filter(pk=ticket_id, ai_status=JobStatus.PENDING, ai_requested_at=requested_at).update(ai_requested_at=None)
 
 
 def ticket_triage_due(*, ticket_id: int, requested_at: str) -> bool:
@@ -93,7 +93,7 @@ def ticket_triage_due(*, ticket_id: int, requested_at: str) -> bool:
     request superseded it (its own due message sends that one) or the ticket is gone or no longer
     pending. True when sent."""
     requested = datetime.fromisoformat(requested_at)
-    if not Ticket.objects.filter(pk=ticket_id, ai_status=AIStatus.PENDING, ai_requested_at=requested).exists():
+    if not Ticket.objects.filter(pk=ticket_id, ai_status=JobStatus.PENDING, ai_requested_at=requested).exists():
         return False
     _triage_send(ticket_id, requested, countdown=None)
     return True
@@ -109,10 +109,10 @@ def ticket_triage_request(ticket: Ticket, *, force: bool = False, countdown: flo
     from support.tasks import embed_ticket
 
     now = timezone.now()
-    updates = {"ai_status": AIStatus.PENDING, "ai_requested_at": now, "ai_last_error": ""}
+    updates = {"ai_status": JobStatus.PENDING, "ai_requested_at": now, "ai_error": ""}
     if force:
         updates["ai_input_hash"] = ""
-    if ticket.ai_status != AIStatus.RUNNING:
+    if ticket.ai_status != JobStatus.RUNNING:
         updates["ai_attempts"] = 0
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     for name, value in updates.items():
@@ -155,16 +155,16 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
         thread = ticket_thread(ticket)
         digest = thread_hash(thread)
         if digest == ticket.ai_input_hash:
-            if ticket.ai_status != AIStatus.DONE:
-                ticket.ai_status = AIStatus.DONE
+            if ticket.ai_status != JobStatus.DONE:
+                ticket.ai_status = JobStatus.DONE
                 ticket.save(update_fields=["ai_status", "updated_at"])
             return "unchanged"
         if not any(m["author"] == MessageAuthor.CUSTOMER for m in thread):
-            ticket.ai_status, ticket.ai_last_error = AIStatus.FAILED, "The ticket has no customer message to triage."
-            ticket.save(update_fields=["ai_status", "ai_last_error", "updated_at"])
+            ticket.ai_status, ticket.ai_error = JobStatus.FAILED, "The ticket has no customer message to triage."
+            ticket.save(update_fields=["ai_status", "ai_error", "updated_at"])
             return "failed"
         started = timezone.now()
-        ticket.ai_status, ticket.ai_started_at, ticket.ai_attempts = AIStatus.RUNNING, started, ticket.ai_attempts + 1
+        ticket.ai_status, ticket.ai_started_at, ticket.ai_attempts = JobStatus.RUNNING, started, ticket.ai_attempts + 1
         ticket.save(update_fields=["ai_status", "ai_started_at", "ai_attempts", "updated_at"])
 
     clock = time.monotonic()
@@ -206,12 +206,12 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
             ticket.urgency_reason = result.urgency_reason
             changed.append("urgency_reason")
         newer_request = ticket.ai_requested_at and ticket.ai_requested_at > started
-        ticket.ai_status = AIStatus.PENDING if newer_request else AIStatus.DONE
+        ticket.ai_status = JobStatus.PENDING if newer_request else JobStatus.DONE
         ticket.ai_input_hash = digest
-        ticket.ai_last_error = ""
+        ticket.ai_error = ""
         ticket.ai_finished_at = timezone.now()
         ticket.ai_seconds = round(time.monotonic() - clock, 2)
-        ticket.save(update_fields=changed + ["ai_status", "ai_input_hash", "ai_last_error", "ai_finished_at",
+        ticket.save(update_fields=changed + ["ai_status", "ai_input_hash", "ai_error", "ai_finished_at",
                                              "ai_seconds", "updated_at"])
         if ticket.embedding_hash != _text_hash(customer_text[:EMBED_MAX_CHARS]):
             # Its embed task never reached the broker (it was down) or is still queued: ask again (idempotent).
@@ -223,8 +223,8 @@ def ticket_triage_run(*, ticket_id: int, requested_at: str | None = None) -> str
 
 def ticket_triage_failure_record(*, ticket_id: int, error: str, final: bool) -> None:
     """Record a failed attempt: the error is shown at once; the status is `failed` when no retry follows."""
-    status = AIStatus.FAILED if final else AIStatus.PENDING
-    Ticket.objects.filter(pk=ticket_id).update(ai_status=status, ai_last_error=error[:2000], updated_at=timezone.now())
+    status = JobStatus.FAILED if final else JobStatus.PENDING
+    Ticket.objects.filter(pk=ticket_id).update(ai_status=status, ai_error=error[:2000], updated_at=timezone.now())
 
 
 # --- embedding -------------------------------------------------------------------------------
@@ -262,17 +262,17 @@ def triage_sweep(*, pending_stale: timedelta = TRIAGE_PENDING_STALE, running_sta
 
     now = timezone.now()
     stale = Ticket.objects.filter(
-        Q(ai_status=AIStatus.PENDING, ai_requested_at__lt=now - pending_stale)
-        | Q(ai_status=AIStatus.PENDING, ai_requested_at__isnull=True)
-        | Q(ai_status=AIStatus.RUNNING, ai_started_at__lt=now - running_stale)
+        Q(ai_status=JobStatus.PENDING, ai_requested_at__lt=now - pending_stale)
+        | Q(ai_status=JobStatus.PENDING, ai_requested_at__isnull=True)
+        | Q(ai_status=JobStatus.RUNNING, ai_started_at__lt=now - running_stale)
     )
     exhausted = stale.filter(ai_attempts__gte=TRIAGE_MAX_ATTEMPTS)
-    failed = exhausted.update(ai_status=AIStatus.FAILED, ai_last_error=(
+    failed = exhausted.update(ai_status=JobStatus.FAILED, ai_error=(
         f"Triage did not finish after {TRIAGE_MAX_ATTEMPTS} attempts (worker lost or timed out)."), updated_at=now)
     requeued = 0
     for ticket_id in stale.filter(ai_attempts__lt=TRIAGE_MAX_ATTEMPTS).values_list("pk", flat=True):
         # A new request time: any older message for this ticket still in the broker steps aside.
-        Ticket.objects.filter(pk=ticket_id).update(ai_status=AIStatus.PENDING, ai_requested_at=now)
+        Ticket.objects.filter(pk=ticket_id).update(ai_status=JobStatus.PENDING, ai_requested_at=now)
         _triage_send(ticket_id, now, countdown=None)
         requeued += 1
     missing = list(Ticket.objects.filter(embedding__isnull=True, updated_at__lt=now - EMBEDDING_STALE)

@@ -17,12 +17,11 @@ from django.utils import timezone
 
 from config.celery import app
 from core import embedded
+from core.jobs import JobStatus
 from eshop.models import Product
 from eshop.services.catalog import product_update
 from eshop.services.embeddings import product_embedding_sweep
 from support.models import ChatTurn, Conversation, KnowledgeDocument
-from support.models.chat import TurnStatus
-from support.models.knowledge import IndexStatus
 from support.services.chat import chat_turn_create, chat_turn_retry
 from support.services.chat_events import redis_client, turn_events_key
 from support.services.chat_liveness import chat_turns_fail_stale
@@ -50,11 +49,11 @@ def test_a_knowledge_upload_while_the_broker_is_down_is_indexed_by_the_sweeper_o
         document = document_upload(title="Gift cards", kind="policy", publish=True,
                                    uploaded_file=SimpleUploadedFile("gift.md", b"# Gift cards\n\nThey never expire."))
         document.refresh_from_db()
-        assert document.index_status == IndexStatus.PENDING
+        assert document.status == JobStatus.PENDING
 
     assert knowledge_index_sweep(older_than=timedelta(0)) == 1  # what beat runs every two minutes
 
-    indexed = wait_for(lambda: KnowledgeDocument.objects.filter(pk=document.pk, index_status=IndexStatus.INDEXED).first(),
+    indexed = wait_for(lambda: KnowledgeDocument.objects.filter(pk=document.pk, status=JobStatus.DONE).first(),
                        timeout=180, interval=0.5)
     assert indexed.chunks_total >= 1 and "never expire" in indexed.body
 
@@ -81,11 +80,11 @@ def test_a_chat_question_while_the_broker_is_down_is_kept_then_failed_as_retryab
 
     with broker_down(worker=False):
         turn = chat_turn_create(conversation=conversation, question="Do gift cards expire?")
-        assert ChatTurn.objects.get(pk=turn.pk).status == TurnStatus.PENDING
+        assert ChatTurn.objects.get(pk=turn.pk).status == JobStatus.PENDING
 
     assert chat_turns_fail_stale(now=timezone.now() + timedelta(hours=1)) == 1  # the stale-turn sweeper (beat)
     events = [json.loads(e) for e in redis_client().lrange(turn_events_key(turn.pk), 0, -1)]
-    assert ChatTurn.objects.get(pk=turn.pk).status == TurnStatus.FAILED and events[-1]["retryable"] is True
+    assert ChatTurn.objects.get(pk=turn.pk).status == JobStatus.FAILED and events[-1]["retryable"] is True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,7 +92,7 @@ def test_a_chat_retry_keeps_the_first_events_of_its_new_run(monkeypatch):
     from support.tasks import llm_answer_chat_turn
 
     conversation = Conversation.objects.create(session_key="s" * 32)
-    turn = ChatTurn.objects.create(conversation=conversation, question="Do gift cards expire?", status=TurnStatus.FAILED)
+    turn = ChatTurn.objects.create(conversation=conversation, question="Do gift cards expire?", status=JobStatus.FAILED)
     key = turn_events_key(turn.pk)
     redis_client().rpush(key, json.dumps({"i": 0, "type": "failed"}))
 

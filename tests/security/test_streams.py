@@ -12,9 +12,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from core.ratelimit import async_redis
 from support.models import ChatTurn
-from support.models.chat import TurnStatus
 from support.selectors.chat_events import chat_turn_events
 from support.services.chat_events import redis_client, turn_events_key
 from support.tasks import llm_answer_chat_turn
@@ -146,5 +146,5 @@ def test_a_json_wait_ends_after_its_bound_with_the_turn_to_follow(client, settin
     response = client.post(reverse("chat-api-ask"), {"question": "Do you ship to Canada?", "mode": "json"},
                            content_type="application/json")
 
-    assert response.status_code == 202 and response.json()["status"] == TurnStatus.PENDING
+    assert response.status_code == 202 and response.json()["status"] == JobStatus.PENDING
     assert response.json()["events_url"]

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from support.models import KnowledgeDocument
-from support.models.knowledge import IndexStatus
 from support.services.knowledge import KnowledgeDocumentError, document_index, document_text_extract
 from tests.security.fixtures import agent, agent_client, quiet_queue  # noqa: F401 - fixtures
 
@@ -67,7 +67,7 @@ def test_the_upload_request_stores_the_file_without_parsing_it(agent_client, qui
 
     assert response.status_code == 201, response.content
     document = KnowledgeDocument.objects.get()
-    assert document.body == "" and document.index_status == IndexStatus.PENDING
+    assert document.body == "" and document.status == JobStatus.PENDING
     assert quiet_queue == [("support.tasks.embed_knowledge_document", (document.pk,))]
 
 
@@ -79,8 +79,8 @@ def test_a_pdf_that_hits_a_parser_limit_is_a_message_on_the_document_not_a_500(a
     assert document_index(document_id=response.json()["id"]) is False  # what the embed worker runs
 
     document = KnowledgeDocument.objects.get()
-    assert document.index_status == IndexStatus.FAILED
-    assert document.index_error.startswith("The PDF could not be read (LimitReachedError")
+    assert document.status == JobStatus.FAILED
+    assert document.error.startswith("The PDF could not be read (LimitReachedError")
     status = agent_client.get(reverse("knowledge-api-document", args=[document.pk])).json()
     assert status["index_status"] == "failed" and "LimitReachedError" in status["index_error"]
 
@@ -94,4 +94,4 @@ def test_a_stored_file_that_is_gone_fails_its_document_with_a_reason(agent_clien
     assert document_index(document_id=document.pk) is False
 
     document.refresh_from_db()
-    assert document.index_status == IndexStatus.FAILED and "could not be read (FileNotFoundError" in document.index_error
+    assert document.status == JobStatus.FAILED and "could not be read (FileNotFoundError" in document.error

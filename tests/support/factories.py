@@ -5,9 +5,9 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from llm.models import TaskRun
 from support.models import ChatTurn, Conversation, DataQuestion, Ticket, TicketCategory, TicketCorrection
-from support.models.tickets import AIStatus
 from tests.factories import UserFactory
 
 
@@ -35,7 +35,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     sentiment = "negative"
     urgency = "normal"
     language = "en"
-    ai_status = AIStatus.DONE
+    ai_status = JobStatus.DONE
     created_at = factory.LazyFunction(timezone.now)
     last_activity_at = factory.LazyAttribute(lambda o: o.created_at)
 

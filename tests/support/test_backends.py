@@ -9,10 +9,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from support.analytics.tasks import llm_data_question_answer
 from support.models import ChatTurn, DataQuestion, Ticket
-from support.models.chat import TurnStatus
-from support.models.tickets import AIStatus
 from support.services.tickets import ticket_create
 from support.services.triage import ticket_triage_run
 from support.tasks import llm_answer_chat_turn, llm_triage_ticket
@@ -30,7 +29,7 @@ def test_a_ticket_is_triaged(llm_backend, customer, ticket_categories, no_enqueu
     assert ticket_triage_run(ticket_id=ticket.pk) == "done"  # once: the task would retry a failure eagerly here
 
     ticket = Ticket.objects.get(pk=ticket.pk)
-    assert ticket.ai_status == AIStatus.DONE, ticket.ai_last_error
+    assert ticket.ai_status == JobStatus.DONE, ticket.ai_error
     assert ticket.category.slug in {c.slug for c in ticket_categories} and ticket.title and ticket.summary
     assert ticket.ai_attempts == 1
 
@@ -60,7 +59,7 @@ def test_a_chat_answer_streams_through_redis_to_sse(llm_backend, client, demo_kn
     assert kinds[0] == "sources" and kinds[-1] == "done", kinds
     assert set(kinds) <= {"sources", "instant", "sentence", "done"}, kinds
     turn = ChatTurn.objects.get(pk=asked["id"])
-    assert turn.status == TurnStatus.DONE and turn.answer == events[-1]["answer"] and turn.answer.strip()
+    assert turn.status == JobStatus.DONE and turn.answer == events[-1]["answer"] and turn.answer.strip()
 
 
 @pytest.mark.django_db
@@ -90,7 +89,7 @@ def test_triage_while_the_server_is_down_is_retried_then_recorded(customer, tick
     llm_triage_ticket.apply(args=[ticket.pk])  # apply() runs the retries eagerly in this process
 
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.FAILED and "GenerationUnavailable" in ticket.ai_last_error
+    assert ticket.ai_status == JobStatus.FAILED and "GenerationUnavailable" in ticket.ai_error
     assert ticket.ai_attempts == llm_triage_ticket.max_retries + 1
     assert ticket.messages.get().body == "My stove leaks gas at the valve."  # kept, for the sweeper or an agent
 
@@ -105,6 +104,6 @@ def test_a_chat_turn_while_the_server_is_down_fails_retryably(client, demo_knowl
     llm_answer_chat_turn.apply(args=[asked["id"]])
 
     turn = ChatTurn.objects.get(pk=asked["id"])
-    assert turn.status == TurnStatus.FAILED and "GenerationUnavailable" in turn.error
+    assert turn.status == JobStatus.FAILED and "GenerationUnavailable" in turn.error
     events = sse_events(client.get(asked["events_url"]))
     assert events[-1]["event"] == "failed" and events[-1]["retryable"] is True

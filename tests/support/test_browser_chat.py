@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from core.jobs import JobStatus
 from support.models import ChatTurn, Conversation, Ticket
-from support.models.chat import TurnStatus
 from support.models.tickets import TicketOrigin
 from tests.helpers import celery_worker_start, celery_worker_stop
 from tests.factories import UserFactory
@@ -66,7 +66,7 @@ def test_a_manual_question_shows_sources_then_a_streamed_answer_with_a_working_c
     assert cite.is_visible(), page.locator(".chat-answer").inner_text()
     assert page.evaluate("window.__answerUpdates") >= 2, "the answer was not streamed"
     turn = ChatTurn.objects.get()
-    assert turn.status == TurnStatus.DONE and not turn.abstained
+    assert turn.status == JobStatus.DONE and not turn.abstained
     n = int(cite.inner_text().strip("[]"))
     cited = next(s for s in turn.sources if s["n"] == n)
     assert cite.get_attribute("href") == cited["url"]
@@ -162,7 +162,7 @@ def test_killing_the_worker_mid_answer_shows_a_failure_and_the_customer_can_retr
         page.get_by_label("Your question").fill("How do I unlock the GloTech headlamp after it was locked?")
         page.get_by_role("button", name="Send").click()
         page.locator(".chat-source-link").first.wait_for(timeout=60_000)  # sources come from the web process
-        wait_for(lambda: ChatTurn.objects.filter(status=TurnStatus.STREAMING).exists(), timeout=60)  # the worker is answering
+        wait_for(lambda: ChatTurn.objects.filter(status=JobStatus.RUNNING).exists(), timeout=60)  # the worker is answering
 
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -171,14 +171,14 @@ def test_killing_the_worker_mid_answer_shows_a_failure_and_the_customer_can_retr
         failed.wait_for(timeout=30_000)
         assert "stopped before finishing" in failed.inner_text()
         turn = ChatTurn.objects.get()
-        assert turn.status == TurnStatus.FAILED and turn.attempts == 1
+        assert turn.status == JobStatus.FAILED and turn.attempts == 1
         page.screenshot(path=str(ARTIFACTS / "04-worker-killed.png"))
 
         worker = celery_worker_start(queues=queue, llm_model="smollm2-135m", name="kill", env={"CHAT_STALL_SECONDS": "9"})
         page.get_by_role("button", name="Try again").click()
         page.locator(".chat-turn .chat-feedback").first.wait_for(timeout=90_000)  # answered this time
         turn.refresh_from_db()
-        assert turn.status == TurnStatus.DONE and turn.attempts == 2
+        assert turn.status == JobStatus.DONE and turn.attempts == 2
         assert page.locator(".chat-failed").count() == 0
         page.screenshot(path=str(ARTIFACTS / "05-retried.png"))
     finally:

@@ -5,9 +5,9 @@ the offer of a human, and follow-ups understood from the conversation. Slow: a f
 
 import pytest
 
+from core.jobs import JobStatus
 from llm.services.answer import ABSTENTION
 from support.models import ChatTurn
-from support.models.chat import TurnStatus
 from tests.support.test_browser_chat import open_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -82,5 +82,5 @@ def test_a_follow_up_is_searched_in_the_conversation_and_never_answered_with_ano
     answer = wait_answered(page, 2)
     assert "3 hours" in answer or answer == ABSTENTION, answer
     follow_up = ChatTurn.objects.order_by("id").last()
-    assert follow_up.status == TurnStatus.DONE and follow_up.sources
+    assert follow_up.status == JobStatus.DONE and follow_up.sources
     assert all("GloTech" in s["title"] for s in follow_up.sources if s["kind"] == "manual"), follow_up.sources

@@ -7,9 +7,9 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from core.ratelimit import async_redis
 from support.models import ChatTurn, Conversation, Ticket
-from support.models.chat import TurnStatus
 from support.services.chat_answering import SIGN_IN_FOR_ORDERS, chat_turn_answer
 from support.services.chat_events import redis_client, turn_events_key
 from support.services.chat_liveness import chat_turns_fail_stale
@@ -34,7 +34,7 @@ def test_a_question_is_committed_then_its_answer_is_enqueued(client, django_capt
 
     assert response.status_code == 202
     turn = ChatTurn.objects.get()
-    assert turn.status == TurnStatus.PENDING and turn.question == "Do you ship to Canada?"
+    assert turn.status == JobStatus.PENDING and turn.question == "Do you ship to Canada?"
     assert len(callbacks) == 1 and queued == [turn.pk]
     assert response.json()["events_url"] == reverse("chat-api-turn-events", args=[turn.pk])
 
@@ -164,7 +164,7 @@ def test_anonymous_visitors_are_asked_to_sign_in_for_order_questions(monkeypatch
     assert chat_sources_for_turn(turn=turn) == ([], True)
     assert chat_turn_answer(turn_id=turn.pk)  # no model call: the answer is the sign-in prompt
     turn.refresh_from_db()
-    assert turn.status == TurnStatus.DONE and turn.answer == SIGN_IN_FOR_ORDERS
+    assert turn.status == JobStatus.DONE and turn.answer == SIGN_IN_FOR_ORDERS
 
 
 # --- stale turns, retry --------------------------------------------------------------------------
@@ -186,14 +186,14 @@ def test_a_streaming_turn_whose_worker_went_silent_is_failed_and_its_listener_to
     from django.utils import timezone
 
     turn = _turn("How do I clean the filter?", customer)
-    ChatTurn.objects.filter(pk=turn.pk).update(status=TurnStatus.STREAMING, attempts=1,
+    ChatTurn.objects.filter(pk=turn.pk).update(status=JobStatus.RUNNING, attempts=1,
                                                last_event_at=timezone.now() - timedelta(seconds=settings.CHAT_STALL_SECONDS + 1))
     redis_client().delete(turn_events_key(turn.pk))
 
     assert chat_turns_fail_stale() == 1
 
     turn.refresh_from_db()
-    assert turn.status == TurnStatus.FAILED and "worker" in turn.error
+    assert turn.status == JobStatus.FAILED and "worker" in turn.error
     events = _events_of(turn.pk, max_seconds=2)
     assert [e["type"] for e in events] == ["failed"] and events[0]["retryable"]
     assert chat_turns_fail_stale() == 0  # once
@@ -210,8 +210,8 @@ def test_a_pending_turn_never_picked_up_is_failed_after_the_queue_timeout(custom
 
     assert chat_turns_fail_stale() == 1
 
-    assert ChatTurn.objects.get(pk=turn.pk).status == TurnStatus.FAILED
-    assert ChatTurn.objects.get(pk=fresh.pk).status == TurnStatus.PENDING
+    assert ChatTurn.objects.get(pk=turn.pk).status == JobStatus.FAILED
+    assert ChatTurn.objects.get(pk=fresh.pk).status == JobStatus.PENDING
 
 
 def test_a_failed_turn_can_be_retried_and_is_enqueued_again(client, monkeypatch, django_capture_on_commit_callbacks):
@@ -219,7 +219,7 @@ def test_a_failed_turn_can_be_retried_and_is_enqueued_again(client, monkeypatch,
     monkeypatch.setattr(llm_answer_chat_turn, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         turn_id = ask(client, "Do you ship to Canada?").json()["id"]
-    ChatTurn.objects.filter(pk=turn_id).update(status=TurnStatus.FAILED, error="worker lost", answer="half")
+    ChatTurn.objects.filter(pk=turn_id).update(status=JobStatus.FAILED, error="worker lost", answer="half")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("chat-api-turn-retry", args=[turn_id]))
@@ -232,7 +232,7 @@ def test_a_failed_turn_can_be_retried_and_is_enqueued_again(client, monkeypatch,
 
 def test_a_duplicate_delivery_of_the_answer_task_does_nothing(customer):
     turn = _turn("How do I clean the filter?", customer)
-    ChatTurn.objects.filter(pk=turn.pk).update(status=TurnStatus.DONE, answer="Rinse it [1].")
+    ChatTurn.objects.filter(pk=turn.pk).update(status=JobStatus.DONE, answer="Rinse it [1].")
 
     assert chat_turn_answer(turn_id=turn.pk) is False
     assert ChatTurn.objects.get(pk=turn.pk).answer == "Rinse it [1]."
@@ -246,7 +246,7 @@ def test_feedback_is_stored_per_answer_and_can_change(client, monkeypatch):
     url = reverse("chat-api-turn-feedback", args=[turn_id])
 
     assert client.post(url, {"rating": 1}, content_type="application/json").status_code == 400  # not answered yet
-    ChatTurn.objects.filter(pk=turn_id).update(status=TurnStatus.DONE, answer="Yes [1].")
+    ChatTurn.objects.filter(pk=turn_id).update(status=JobStatus.DONE, answer="Yes [1].")
     assert client.post(url, {"rating": 1}, content_type="application/json").status_code == 200
     assert client.post(url, {"rating": -1}, content_type="application/json").status_code == 200
     assert client.post(url, {"rating": 5}, content_type="application/json").status_code == 400
@@ -263,7 +263,7 @@ def test_talk_to_a_human_creates_one_ticket_with_the_transcript(client, customer
     monkeypatch.setattr(llm_answer_chat_turn, "delay", lambda pk: None)
     client.force_login(customer)
     asked = ask(client, "My stove <b>leaks</b> gas, what now?").json()
-    ChatTurn.objects.filter(pk=asked["id"]).update(status=TurnStatus.DONE, answer="I don't know: our manuals and policies don't say.")
+    ChatTurn.objects.filter(pk=asked["id"]).update(status=JobStatus.DONE, answer="I don't know: our manuals and policies don't say.")
     url = reverse("chat-api-handoff", args=[asked["conversation"]])
 
     first = client.post(url, {}, content_type="application/json")

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from core.jobs import JobStatus
 from support.models import ChatTurn, Conversation
-from support.models.chat import ConversationKind, TurnStatus
+from support.models.chat import ConversationKind
 from support.services.chat import chat_turn_prepare
 from support.services.chat_answering import chat_turn_answer
 from support.services.chat_events import redis_client, turn_events_key
@@ -61,7 +62,7 @@ def test_sources_and_the_instant_quote_are_published_before_the_worker_runs(demo
     assert instant["label"].startswith("From the GloTech") and "page" in instant["label"]
     assert "3 hours" in instant["quote"] and instant["seconds"] < 5
     turn.refresh_from_db()
-    assert turn.status == TurnStatus.PENDING and turn.sources == sources["sources"]
+    assert turn.status == JobStatus.PENDING and turn.sources == sources["sources"]
 
 
 def test_the_worker_continues_the_events_and_streams_only_checked_sentences(demo_knowledge, fake_model):
@@ -80,7 +81,7 @@ def test_the_worker_continues_the_events_and_streams_only_checked_sentences(demo
     assert [e["i"] for e in events] == [0, 1, 2, 3] and {e["attempt"] for e in events} == {1}
     assert events[2]["text"] == f"A full charge takes about 3 hours [{n}]."
     turn.refresh_from_db()
-    assert turn.status == TurnStatus.DONE and turn.answer == events[2]["text"] and turn.removed_citations == 1
+    assert turn.status == JobStatus.DONE and turn.answer == events[2]["text"] and turn.removed_citations == 1
     assert "euros" not in json.dumps(events)
 
 
@@ -97,7 +98,7 @@ def test_without_a_prepare_the_worker_publishes_the_sources_itself(demo_knowledg
 
 def test_a_follow_up_is_searched_as_a_standalone_question_about_the_product_in_focus(demo_knowledge, fake_model):
     conversation = Conversation.objects.create(session_key="s")
-    first = _turn("how long does the glotech headlamp last on high?", conversation, status=TurnStatus.DONE,
+    first = _turn("how long does the glotech headlamp last on high?", conversation, status=JobStatus.DONE,
                   answer="On High it runs about 2.5 hours [1].")
     follow_up = _turn("and how long does it take to charge?", conversation)
 
@@ -115,7 +116,7 @@ def test_a_follow_up_is_searched_as_a_standalone_question_about_the_product_in_f
 
 def test_a_question_naming_another_product_leaves_the_previous_focus(demo_knowledge):
     conversation = Conversation.objects.create(session_key="s")
-    _turn("how long does the glotech headlamp last on high?", conversation, status=TurnStatus.DONE, answer="2.5 hours [1].")
+    _turn("how long does the glotech headlamp last on high?", conversation, status=JobStatus.DONE, answer="2.5 hours [1].")
     turn = _turn("how heavy is the ecovolt solarboost power bank?", conversation)
 
     context = chat_turn_context(turn=turn)

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from eshop.services.accounts import demo_users_ensure
 from support.models import Ticket
-from support.models.tickets import AIStatus
 from support.selectors import ticket_training_examples
 from support.services.demo_tickets import DEMO_TICKETS_FILE, demo_tickets_ensure
 from support.services.tickets import ticket_correct, ticket_create
@@ -40,7 +40,7 @@ def test_demo_tickets_load_once_with_order_numbers_and_ask_for_triage(demo_peopl
     with django_capture_on_commit_callbacks(execute=True):
         first = demo_tickets_ensure()
     assert first.created == len(demo_people) >= 60 and first.without_customer == 0
-    assert Ticket.objects.filter(ai_status=AIStatus.PENDING).count() == first.created
+    assert Ticket.objects.filter(ai_status=JobStatus.PENDING).count() == first.created
     assert [name for name, *_ in no_enqueue].count("support.tasks.triage_ticket_due") == first.created
 
     t01 = Ticket.objects.get(demo_ref="T01")
@@ -86,7 +86,7 @@ def test_admin_shows_ai_failures_the_newest_head_and_reruns_triage(client, custo
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
     ticket = ticket_create(customer=customer, body="hello")
-    Ticket.objects.filter(pk=ticket.pk).update(ai_status=AIStatus.FAILED, ai_last_error="GenerationTimeout: too slow")
+    Ticket.objects.filter(pk=ticket.pk).update(ai_status=JobStatus.FAILED, ai_error="GenerationTimeout: too slow")
     ClassifierHead.objects.create(task="category", version=3, labels=["a", "b"], weights=[[0.0], [0.0]], intercepts=[0, 0],
                                   train_size=80, holdout_size=20, holdout_accuracy=0.85, holdout_macro_f1=0.8)
     page = client.get(reverse("admin:support_ticket_changelist")).content.decode()
@@ -94,4 +94,4 @@ def test_admin_shows_ai_failures_the_newest_head_and_reruns_triage(client, custo
 
     client.post(reverse("admin:support_ticket_changelist"), {"action": "retriage", "_selected_action": [ticket.pk]})
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.PENDING and ticket.ai_last_error == ""
+    assert ticket.ai_status == JobStatus.PENDING and ticket.ai_error == ""

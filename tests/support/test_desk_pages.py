@@ -4,8 +4,9 @@ actions, and who may see it."""
 import pytest
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from support.models import Ticket, TicketCategory
-from support.models.tickets import AIStatus, TicketStatus
+from support.models.tickets import TicketStatus
 from support.services.tickets import ticket_create
 from tests.factories import OrderFactory, UserFactory
 
@@ -22,7 +23,7 @@ def _triaged(customer, body, *, category, urgency="normal", sentiment="neutral",
     ticket = ticket_create(customer=customer, body=body)
     Ticket.objects.filter(pk=ticket.pk).update(category=TicketCategory.objects.get(slug=category), urgency=urgency,
                                                sentiment=sentiment, status=status, title=title or body[:40],
-                                               ai_status=AIStatus.DONE)
+                                               ai_status=JobStatus.DONE)
     return Ticket.objects.get(pk=ticket.pk)
 
 
@@ -127,7 +128,7 @@ def test_an_empty_reply_is_refused_and_a_too_long_one_is_kept_for_editing(agent_
 
 def test_a_failed_triage_is_visible_on_the_ticket_page(agent_client, customer, ticket_categories, no_enqueue):
     ticket = ticket_create(customer=customer, body="hello")
-    Ticket.objects.filter(pk=ticket.pk).update(ai_status=AIStatus.FAILED, ai_attempts=3, ai_last_error="GenerationTimeout: 90 s")
+    Ticket.objects.filter(pk=ticket.pk).update(ai_status=JobStatus.FAILED, ai_attempts=3, ai_error="GenerationTimeout: 90 s")
     page = agent_client.get(reverse("support:desk-ticket", args=[ticket.number])).content.decode()
     assert "AI triage failed after 3 attempts: GenerationTimeout: 90 s" in page
 

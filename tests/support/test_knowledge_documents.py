@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.jobs import JobStatus
 from support.models import KnowledgeChunk, KnowledgeDocument
-from support.models.knowledge import IndexStatus
 from support.services.knowledge import (
     UPLOAD_MAX_BYTES,
     KnowledgeDocumentError,
@@ -88,7 +88,7 @@ def test_upload_stores_the_file_and_queues_indexing_on_commit(django_capture_on_
                                    uploaded_file=SimpleUploadedFile("lamp.pdf", pdf_with_pages("Hold 4 seconds to unlock.")))
 
     assert queued == [document.pk]
-    assert document.index_status == IndexStatus.PENDING and document.format == "pdf" and document.file.name.endswith(".pdf")
+    assert document.status == JobStatus.PENDING and document.format == "pdf" and document.file.name.endswith(".pdf")
     assert document.body == ""  # read by the embed worker, not in the request
     assert document_text_from_file(document=document) is True
     assert "<!-- page: 1 -->" in KnowledgeDocument.objects.get().body
@@ -101,7 +101,7 @@ def test_an_unreadable_file_fails_its_document_with_the_reason_in_the_worker():
 
         assert document_index(document_id=document.pk) is False
         document.refresh_from_db()
-        assert document.index_status == IndexStatus.FAILED and message in document.index_error
+        assert document.status == JobStatus.FAILED and message in document.error
 
 
 @pytest.mark.parametrize("name, data, kind, message", [
@@ -139,7 +139,8 @@ def test_indexing_is_idempotent_and_reuses_unchanged_chunk_vectors(monkeypatch):
     assert document_index(document_id=document.pk) is False  # same content: nothing done
 
     document.refresh_from_db()
-    assert (document.index_status, document.chunks_total, document.chunks_done) == (IndexStatus.INDEXED, 2, 2)
+    assert (document.status, document.chunks_total, document.chunks_done) == (JobStatus.DONE, 2, 2)
+    assert document.attempts == 1 and document.started_at <= document.finished_at  # the no-op run counts no attempt
     assert len(embedded) == 2
     chunk = KnowledgeChunk.objects.get(document=document, position=0)
     assert chunk.heading == "Rule" and chunk.embedding is not None and chunk.search_vector
@@ -250,5 +251,5 @@ def test_the_index_command_indexes_pending_documents_in_process(capsys):
 
     call_command("knowledge_index", "--now")
 
-    assert KnowledgeDocument.objects.get().index_status == IndexStatus.INDEXED
+    assert KnowledgeDocument.objects.get().status == JobStatus.DONE
     assert "1/1 indexed: Care" in capsys.readouterr().out

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from config.celery import app
 from core import embedded
+from core.jobs import JobStatus
 from support.models import Message, Ticket
-from support.models.tickets import AIStatus
 from support.services.tickets import ticket_create
 from support.services.triage import triage_sweep
 from support.tasks import llm_triage_ticket, sweep_stale_triage
@@ -56,7 +56,7 @@ def start_worker(other_workers_paused):
 
 
 def _triaged(ticket_id: int, timeout: float = 240) -> Ticket:
-    return wait_for(lambda: Ticket.objects.filter(pk=ticket_id, ai_status__in=[AIStatus.DONE, AIStatus.FAILED]).first(),
+    return wait_for(lambda: Ticket.objects.filter(pk=ticket_id, ai_status__in=[JobStatus.DONE, JobStatus.FAILED]).first(),
                     timeout=timeout, interval=0.5)
 
 
@@ -64,19 +64,19 @@ def test_a_worker_killed_mid_triage_is_recovered_by_the_sweeper_without_duplicat
     worker = start_worker("doomed")
     ticket = ticket_create(customer=customer, subject="Stove",
                            body="The burner of my propane stove will not light and I smell gas. What should I do?")
-    wait_for(lambda: Ticket.objects.filter(pk=ticket.pk, ai_status=AIStatus.RUNNING).exists(), timeout=120, interval=0.05)
+    wait_for(lambda: Ticket.objects.filter(pk=ticket.pk, ai_status=JobStatus.RUNNING).exists(), timeout=120, interval=0.05)
     stale_request = Ticket.objects.get(pk=ticket.pk).ai_requested_at
 
     os.killpg(worker.pid, signal.SIGKILL)  # the whole worker: main process and its pool child
     worker.wait(timeout=10)
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.RUNNING and ticket.ai_attempts == 1  # what a dead worker leaves
+    assert ticket.ai_status == JobStatus.RUNNING and ticket.ai_attempts == 1  # what a dead worker leaves
 
     start_worker("rescuer")
     assert triage_sweep(running_stale=__import__("datetime").timedelta(0))["requeued"] == 1
     done = _triaged(ticket.pk)
 
-    assert done.ai_status == AIStatus.DONE, done.ai_last_error
+    assert done.ai_status == JobStatus.DONE, done.ai_error
     assert done.ai_attempts == 2 and done.title and done.category is not None
     # no duplicate effects: one ticket, one message, one confirmation e-mail
     assert Ticket.objects.filter(customer=customer).count() == 1
@@ -102,7 +102,7 @@ def test_a_ticket_filed_while_the_broker_is_down_is_saved_and_triaged_once_it_is
         ticket = Ticket.objects.get(customer=customer)
         assert client.get(response.url).status_code == 200
         ticket.refresh_from_db()
-        assert ticket.ai_status == AIStatus.PENDING and ticket.ai_requested_at is None  # not sent: the sweeper will
+        assert ticket.ai_status == JobStatus.PENDING and ticket.ai_requested_at is None  # not sent: the sweeper will
     finally:
         embedded.redis_start(services)
 
@@ -110,7 +110,7 @@ def test_a_ticket_filed_while_the_broker_is_down_is_saved_and_triaged_once_it_is
     sweep_stale_triage.delay()  # what beat does each minute, through the worker
     done = _triaged(ticket.pk)
 
-    assert done.ai_status == AIStatus.DONE, done.ai_last_error
+    assert done.ai_status == JobStatus.DONE, done.ai_error
     assert done.ai_attempts == 1 and done.summary
     assert Message.objects.filter(ticket=done).count() == 1 and Ticket.objects.filter(customer=customer).count() == 1
     wait_for(lambda: Ticket.objects.filter(pk=ticket.pk, embedding__isnull=False).exists(), timeout=120, interval=1)

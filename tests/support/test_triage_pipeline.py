@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from llm.services.common import LLMInputError
 from llm.services.triage import TriageResult
 from support.models import Ticket, TicketCorrection
-from support.models.tickets import AIStatus
 from support.services.tickets import ticket_correct, ticket_create, ticket_customer_reply
 from support.services.triage import ticket_triage_due, ticket_triage_request, ticket_triage_run, triage_sweep
 from support.tasks import llm_triage_ticket
@@ -58,7 +58,7 @@ def test_new_ticket_enqueues_triage_and_embedding_only_after_commit(customer, ti
     assert triage[1] == (ticket.pk,) and triage[2] == due[2] and triage[3].get("countdown") is None, \
         "nothing with a countdown goes to the llm queue (its worker would hold it ahead of chat turns)"
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.PENDING and ticket.ai_requested_at is not None
+    assert ticket.ai_status == JobStatus.PENDING and ticket.ai_requested_at is not None
 
 
 def test_run_fills_the_ai_fields_and_a_second_run_changes_nothing(customer, ticket_categories, no_enqueue, fake_triage):
@@ -66,7 +66,7 @@ def test_run_fills_the_ai_fields_and_a_second_run_changes_nothing(customer, tick
     assert ticket_triage_run(ticket_id=ticket.pk) == "done"
     ticket.refresh_from_db()
     assert (ticket.category.slug, ticket.sentiment, ticket.urgency, ticket.title) == ("returns-refunds", "negative", "normal", "Return a tent")
-    assert ticket.ai_status == AIStatus.DONE and ticket.ai_attempts == 1 and ticket.ai_input_hash
+    assert ticket.ai_status == JobStatus.DONE and ticket.ai_attempts == 1 and ticket.ai_input_hash
     finished = ticket.ai_finished_at
 
     assert ticket_triage_run(ticket_id=ticket.pk) == "unchanged"
@@ -79,7 +79,7 @@ def test_a_new_customer_message_is_triaged_again(customer, ticket_categories, no
     ticket_triage_run(ticket_id=ticket.pk)
     ticket_customer_reply(ticket=ticket, customer=customer, body="Actually it arrived broken!")
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.PENDING
+    assert ticket.ai_status == JobStatus.PENDING
     fake_triage.result = canned(category="defect-warranty")
     assert ticket_triage_run(ticket_id=ticket.pk) == "done"
     ticket.refresh_from_db()
@@ -140,7 +140,7 @@ def test_bad_input_ends_visibly_failed_without_retry(customer, ticket_categories
     ticket = ticket_create(customer=customer, body="Hi")
     assert llm_triage_ticket.apply(args=[ticket.pk]).get() == "failed"
     ticket.refresh_from_db()
-    assert ticket.ai_status == AIStatus.FAILED and "empty" in ticket.ai_last_error
+    assert ticket.ai_status == JobStatus.FAILED and "empty" in ticket.ai_error
 
 
 def test_a_transient_error_is_retried_then_recorded_as_failed(customer, ticket_categories, no_enqueue, monkeypatch):
@@ -155,7 +155,7 @@ def test_a_transient_error_is_retried_then_recorded_as_failed(customer, ticket_c
     result = llm_triage_ticket.apply(args=[ticket.pk])
     ticket.refresh_from_db()
     assert result.get(propagate=False) == "failed" or result.failed()
-    assert ticket.ai_status == AIStatus.FAILED and "GenerationTimeout" in ticket.ai_last_error
+    assert ticket.ai_status == JobStatus.FAILED and "GenerationTimeout" in ticket.ai_error
     assert ticket.ai_attempts == llm_triage_ticket.max_retries + 1
 
 
@@ -167,8 +167,8 @@ def test_the_sweeper_resends_stale_work_and_gives_up_after_the_attempts(customer
     exhausted = ticket_create(customer=customer, body="keeps dying")
     fresh = ticket_create(customer=customer, body="just asked")
     Ticket.objects.filter(pk=pending.pk).update(ai_requested_at=long_ago)
-    Ticket.objects.filter(pk=running.pk).update(ai_status=AIStatus.RUNNING, ai_started_at=long_ago, ai_attempts=1)
-    Ticket.objects.filter(pk=exhausted.pk).update(ai_status=AIStatus.RUNNING, ai_started_at=long_ago, ai_attempts=5)
+    Ticket.objects.filter(pk=running.pk).update(ai_status=JobStatus.RUNNING, ai_started_at=long_ago, ai_attempts=1)
+    Ticket.objects.filter(pk=exhausted.pk).update(ai_status=JobStatus.RUNNING, ai_started_at=long_ago, ai_attempts=5)
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = triage_sweep()
@@ -178,7 +178,7 @@ def test_the_sweeper_resends_stale_work_and_gives_up_after_the_attempts(customer
     assert resent == sorted([pending.pk, running.pk])
     assert fresh.pk not in resent
     exhausted.refresh_from_db()
-    assert exhausted.ai_status == AIStatus.FAILED and "attempts" in exhausted.ai_last_error
+    assert exhausted.ai_status == JobStatus.FAILED and "attempts" in exhausted.ai_error
 
 
 def test_an_agent_reply_refreshes_the_summary_debounced(customer, agent, ticket_categories, no_enqueue, fake_triage,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from core.jobs import JobStatus
 from support.models import KnowledgeDocument
-from support.models.knowledge import IndexStatus
 from support.services.knowledge import document_index, document_reindex_request
 
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, all, now, **options):
         documents = KnowledgeDocument.objects.order_by("pk")
         if not all:
-            documents = documents.exclude(index_status=IndexStatus.INDEXED)
+            documents = documents.exclude(status=JobStatus.DONE)
         documents = list(documents)
         for n, document in enumerate(documents, 1):
             if now:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.jobs import JobStatus
 from support.models import Ticket
-from support.models.tickets import AIStatus
 from support.selectors.tickets import triage_progress
 from support.services.triage import ticket_triage_request, triage_sweep
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, status, failed, all, sweep, numbers, **options):
         tickets = Ticket.objects.none()
         if failed:
-            tickets = Ticket.objects.filter(ai_status=AIStatus.FAILED)
+            tickets = Ticket.objects.filter(ai_status=JobStatus.FAILED)
         if all:
             tickets = Ticket.objects.all()
         if numbers:

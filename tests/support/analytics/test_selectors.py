@@ -3,9 +3,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from support.analytics import selectors
 from support.analytics.selectors import DateRange
-from support.models.tickets import AIStatus
 from tests.support.factories import (ChatTurnFactory, ConversationFactory, TaskRunFactory, TicketCategoryFactory,
                                      TicketCorrectionFactory, TicketFactory, days_ago)
 
@@ -32,7 +32,7 @@ def test_tickets_per_day_counts_each_category_per_day_and_leaves_out_other_days(
 
 def test_sentiment_per_day_counts_levels_and_untriaged_as_unknown():
     TicketFactory(sentiment="very_negative", created_at=days_ago(1))
-    TicketFactory(sentiment="", ai_status=AIStatus.PENDING, created_at=days_ago(1))
+    TicketFactory(sentiment="", ai_status=JobStatus.PENDING, created_at=days_ago(1))
 
     rows = selectors.sentiment_per_day(period=last_week())
 
@@ -60,7 +60,7 @@ def test_response_times_give_median_and_p90_in_hours():
 
 def test_ai_accuracy_is_the_share_of_triaged_tickets_whose_field_no_agent_corrected():
     tickets = TicketFactory.create_batch(4)
-    TicketFactory(ai_status=AIStatus.PENDING)  # not triaged: not counted
+    TicketFactory(ai_status=JobStatus.PENDING)  # not triaged: not counted
     TicketCorrectionFactory(ticket=tickets[0], field="category")
     TicketCorrectionFactory(ticket=tickets[0], field="category")  # corrected twice: one ticket
     TicketCorrectionFactory(ticket=tickets[1], field="urgency")
