@@ -14,6 +14,7 @@ Two ways to name the options:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from llm import engine
@@ -50,6 +51,14 @@ def choose_text(*, system: str, user: str, labels: list[str], texts: list[str], 
     `answer_prefix`."""
     shares = engine.generator(model).text_probabilities(_messages(system, user), texts=texts, answer_prefix=answer_prefix)
     return _choice(labels, shares)
+
+
+def agreed(choices: list[Choice]) -> Choice:
+    """One choice from the same question asked in several forms: the geometric mean of their
+    distributions, renormalised (a label every form finds likely wins; one form's lean is damped)."""
+    labels = list(choices[0].probabilities)
+    means = [math.prod(c.probabilities[label] for c in choices) ** (1 / len(choices)) for label in labels]
+    return _choice(labels, [m / sum(means) for m in means])
 
 
 def _choice(labels: list[str], shares: list[float]) -> Choice:

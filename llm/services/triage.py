@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES, URGENCY_LEVELS
-from llm.services.choices import DIGITS, Choice, choose, choose_text
+from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
 from llm.services.language import detect_language
@@ -71,6 +71,9 @@ CATEGORY_ANSWER_PREFIX = '{"category": "'
 MAX_CATEGORIES = 52
 SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
                       "Answer with the level's number only.")
+SENTIMENT_NAME_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
+                           'Reply with JSON: {"attitude": "<the level\'s name>"}')
+SENTIMENT_ANSWER_PREFIX = '{"attitude": "'
 URGENCY_QUESTION = "Which urgency level fits this ticket? Answer with the level's number only."
 
 
@@ -113,9 +116,17 @@ def category_choice(thread: list[dict], categories: list[CategoryOption], *, mod
 
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    """The numbered attitude level; its distribution gives the score (sentiment_score)."""
-    return choose(system=triage_system(categories), user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
-                  model=model)
+    """The attitude level, asked two ways (its number; its name as JSON) and the two distributions agreed
+    (choices.agreed); the distribution gives the score (sentiment_score). On the tune parts of both labelled
+    sets, exact / within-one: by number 0.49 / 0.85 and 0.55 / 1.00, by name 0.49 / 0.87 and 0.73 / 0.95,
+    agreed 0.55 / 0.91 and 0.70 / 0.98."""
+    system = triage_system(categories)
+    by_number = choose(system=system, user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
+                       model=model)
+    by_name = choose_text(system=system, user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
+                          texts=[level.replace("_", " ") for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
+                          model=model)
+    return agreed([by_number, by_name])
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from llm.services.choices import Choice, agreed
 from llm.services.common import LLMInputError
 from llm.services.triage import CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_STATUS
@@ -64,17 +65,30 @@ def test_more_categories_than_keys_is_refused(fake_generator):
 
 
 def test_sentiment_score_is_the_expected_value_of_the_levels(fake_generator):
-    def very_negative(messages, options):
+    def very_negative(messages, options):  # asked by number and by name, the same answer
         content = messages[-1]["content"]
-        return "1" if "attitude level" in content else None
+        return ("1" if "1" in options else "very negative") if "attitude level" in content else None
 
-    fake_generator(choose=very_negative)
+    fake = fake_generator(choose=very_negative)
 
     result = triage_ticket(messages=[{"author": "customer", "body": "Useless!!"}], categories=_categories(2), use_head=False)
 
     # 0.9 x -1 + 0.025 x (-0.5 + 0 + 0.5 + 1)
     assert result.sentiment == "very_negative"
     assert result.sentiment_score == pytest.approx(-0.875, abs=1e-3)
+    asked = [c for c in fake.calls if "attitude level" in c["messages"][-1]["content"]]
+    assert [c.get("options") or c.get("texts") for c in asked] == [list("12345"), ["very negative", "negative", "neutral",
+                                                                                    "positive", "very positive"]]
+
+
+def test_a_level_both_forms_find_likely_wins_over_one_forms_lean():
+    by_number = Choice("neutral", 0.5, {"negative": 0.4, "neutral": 0.5, "positive": 0.1})
+    by_name = Choice("negative", 0.6, {"negative": 0.6, "neutral": 0.1, "positive": 0.3})
+
+    both = agreed([by_number, by_name])
+
+    assert both.label == "negative" and sum(both.probabilities.values()) == pytest.approx(1.0)
+    assert both.confidence == pytest.approx((0.24 ** 0.5) / (0.24 ** 0.5 + 0.05 ** 0.5 + 0.03 ** 0.5), abs=1e-4)
 
 
 def test_only_values_are_generated_into_a_prefilled_skeleton(fake_generator):

@@ -29,6 +29,8 @@ class FollowsExamples:
         return [1 / len(options)] * len(options)
 
     def text_probabilities(self, messages, *, texts, answer_prefix=""):
+        if not answer_prefix.startswith('{"category"'):  # the attitude level by its name
+            return [1 / len(texts)] * len(texts)
         self.prompts.append(messages)
         shown = re.findall(r"^- '.*': (.+)$", messages[-1]["content"], re.MULTILINE)
         wanted = shown[0] if shown else texts[0]
