@@ -33,7 +33,8 @@ def triage_system(categories: Sequence = ()) -> str:
     fixed for a category set, so llama.cpp keeps it evaluated from ticket to ticket, and each ticket's thread
     is evaluated once for all its questions. `categories` (CategoryOption) are listed right after the rules as
     "- slug: Name. Description": on the tune parts of both labelled sets this placement did as well as a
-    category question with a system prompt of its own, and the list placed last did worse (README, Triage)."""
+    category question with a system prompt of its own, and the list placed last did worse (README, Category
+    confidence)."""
     parts = [RULES]
     if categories:
         parts.append("Categories (choose the one that matches what the customer mainly wants):\n"
