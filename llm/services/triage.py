@@ -4,8 +4,9 @@ How `triage_ticket` spends the model's time (the old one-call path, kept for the
 triage_one_call.py):
 - category, urgency and sentiment are each read from the model's probabilities (llm/services/choices.py):
   of answering with each category's slug, of each numbered urgency and attitude level (the attitude
-  also by its name, the two readings agreed); nothing is generated, and the probability of the chosen option is the confidence. Any admin-defined set of
-  2 to 52 categories works; no prompt names a category that may not exist;
+  also by its name, the two readings agreed); nothing is generated, and the probability of the
+  chosen option is the confidence. Any admin-defined set of 2 to 52 categories works; no prompt
+  names a category that may not exist;
 - title, need, status, next step and urgency reason are generated as values only
   (llm/services/triage_summary.py): the JSON skeleton is written into the prompt (prefilled) and
   each value ends at its closing quote (need, status and next step at their first sentence);
