@@ -44,7 +44,7 @@ llama:
 		echo "==> llama-cpp-python $(LLAMA_VERSION) already installed ($(LLAMA_CMAKE_ARGS))"; \
 	else \
 		if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
-			echo "==> Building llama-cpp-python $(LLAMA_VERSION) ($(LLAMA_CMAKE_ARGS)): 5-10 minutes on 2 cores"; \
+			echo "==> Building llama-cpp-python $(LLAMA_VERSION) ($(LLAMA_CMAKE_ARGS)): 4-10 minutes on 2 cores"; \
 			mkdir -p $(LLAMA_WHEEL_DIR); \
 			CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) wheel --no-deps --no-cache-dir \
 				--progress-bar on -w $(LLAMA_WHEEL_DIR) llama-cpp-python==$(LLAMA_VERSION) \
