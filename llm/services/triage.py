@@ -91,29 +91,21 @@ def _user(thread: list[dict], question: str, *parts: str) -> str:
     return "\n\n".join([thread_block(thread), *(p for p in parts if p), question])
 
 
-def category_messages(thread: list[dict], categories: list[CategoryOption], examples: list[LabelledExample] = ()) -> list[dict]:
-    """The category question: the shared system prompt (which lists the categories as "- slug: Name.
-    Description"), then the thread, the shop's most similar labelled tickets with their slug, and the question;
-    the answer is JSON whose first value is the slug (CATEGORY_ANSWER_PREFIX is written for the model)."""
-    slugs = {c.slug for c in categories}
+def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
+                    examples: list[LabelledExample] = ()) -> Choice:
+    """The category from the model's probabilities of answering with each active category's slug: the shared
+    system prompt lists the categories, the user turn is the thread, the shop's most similar labelled tickets
+    (`examples`) with their slug, and the question; the answer is JSON whose first value is the slug
+    (CATEGORY_ANSWER_PREFIX is written for the model)."""
+    check_categories(categories)
+    slugs = [c.slug for c in categories]
     shown = [e for e in examples if e.category in slugs]
     lines = ""
     if shown:
         lines = "Similar earlier tickets and the category this shop's agents gave them:\n" + "\n".join(
             f"- {' '.join(e.text.split())[:300]!r}: {e.category}" for e in shown)
-    return [{"role": "system", "content": triage_system(categories)},
-            {"role": "user", "content": _user(thread, CATEGORY_QUESTION, lines)}]
-
-
-def category_choice(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
-                    examples: list[LabelledExample] = ()) -> Choice:
-    """The category from the model's probabilities of answering with each active category's slug
-    (category_messages); `examples` are the shop's labelled tickets most similar to this one."""
-    check_categories(categories)
-    messages = category_messages(thread, categories, examples)
-    slugs = [c.slug for c in categories]
-    return choose_text(system=messages[0]["content"], user=messages[1]["content"], labels=slugs, texts=slugs,
-                       answer_prefix=CATEGORY_ANSWER_PREFIX, model=model)
+    return choose_text(system=triage_system(categories), user=_user(thread, CATEGORY_QUESTION, lines), labels=slugs,
+                       texts=slugs, answer_prefix=CATEGORY_ANSWER_PREFIX, model=model)
 
 
 def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:

@@ -37,13 +37,18 @@ def triage_system(categories: Sequence = ()) -> str:
     confidence)."""
     parts = [RULES]
     if categories:
-        parts.append("Categories (choose the one that matches what the customer mainly wants):\n"
-                     + "\n".join(f"- {c.slug}: {c.name}. {c.description}" for c in categories))
+        parts.append(category_block(categories))
     parts.append("Customer attitude levels:\n" + option_lines(
         [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
     parts.append("Urgency levels:\n" + option_lines([f"{level}: {URGENCY_MEANINGS[level]}" for level in URGENCY_LEVELS], DIGITS))
     parts.append(SUMMARY_TASK)
     return "\n\n".join(parts)
+
+
+def category_block(categories: Sequence) -> str:
+    """The categories (CategoryOption) as the triage prompts list them: "- slug: Name. Description"."""
+    return ("Categories (choose the one that matches what the customer mainly wants):\n"
+            + "\n".join(f"- {c.slug}: {c.name}. {c.description}" for c in categories))
 
 
 def clean_thread(messages: list[dict]) -> list[dict]:
