@@ -25,7 +25,8 @@ def backend_health() -> dict:
         text = str(exc).strip().splitlines()
         return {"ok": False, **line, "error": f"{type(exc).__name__}: {text[0] if text else ''}"}
     return {"ok": True, **line, "server": caps["server"], "json_schema": caps["json_schema"], "logprobs": caps["logprobs"],
-            "prefill": caps["prefill"], "uses": describe(caps)}
+            "prefill": caps["prefill"],
+            "whole_prompts": caps["completions"], "uses": describe(caps)}
 
 
 def log_backend_at_worker_start() -> None:

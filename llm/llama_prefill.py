@@ -14,6 +14,14 @@ import numpy as np
 
 
 class LlamaPrefill:
+    @classmethod
+    def vocabulary_only(cls, path) -> LlamaPrefill:
+        """The chat template and tokenizer of a GGUF file without its weights (milliseconds, a few MB):
+        to write prompts for a server that runs the model (llm/openai_backend.py)."""
+        from llama_cpp import Llama
+
+        return cls(Llama(model_path=str(path), vocab_only=True, verbose=False))
+
     def __init__(self, llama):
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

@@ -7,8 +7,11 @@ the first use asks the server (llm/openai_capabilities.py) and uses what is ther
 
 - JSON-schema output: OpenAI's `json_schema` response format, else llama.cpp's `json_object` with a
   `schema`, else the schema in the system prompt and the caller's check (as with transformers).
-- top logprobs for `option_probabilities` and `text_probabilities` (after an assistant-prefix
-  message where the server continues one, else after a request in words for what follows it).
+- top logprobs for `option_probabilities` and `text_probabilities`, and `continue_text`: after an
+  assistant-prefix message where the server continues one (llama-server, vLLM); where it does not
+  (llama-cpp-python's server), the whole prompt is written here with the model's own chat template
+  (LLM_PROMPT_TEMPLATE, read from the GGUF file) and sent to /v1/completions, so the server reads
+  exactly what the in-process model reads; with neither, a request in words for what follows.
 
 Errors keep the engine's contract, so the durable retry paths hold: an unreachable or busy server
 (connection refused, 429, 502-504) is tried LLM_HTTP_RETRIES more times with backoff, then raises
@@ -32,6 +35,7 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from llm.errors import GenerationTimeout, GenerationUnavailable
+from llm.model_files import ModelFileError, resolve_generative_model
 from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, describe, probe, schema_request
 
 logger = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ class OpenAIChatBackend:
         self.retries = settings.LLM_HTTP_RETRIES if retries is None else retries
         self._capabilities: dict | None = None
         self._probe_lock = threading.Lock()
+        self._writer, self._writer_read = None, False
 
     # --- what Generator calls ------------------------------------------------------------------
 
@@ -72,7 +77,8 @@ class OpenAIChatBackend:
             raise ValueError("options must be a list of at least two non-empty strings.")
         if len(set(options)) != len(options):
             raise ValueError("options must differ from each other.")
-        if answer_prefix and not self.capabilities()["prefill"]:
+        caps = self.capabilities()
+        if answer_prefix and not (caps["prefill"] or caps["completions"]):
             raise InferenceServerError(f"the server at {self.base_url} does not continue an assistant prefix.")
         return option_shares(self._top_logprobs(messages, answer_prefix), options)
 
@@ -82,25 +88,25 @@ class OpenAIChatBackend:
         share "order"), as the in-process trie walk does with token ids (engine.Generator.text_probabilities).
         A text none of whose next tokens is among the top ones gets a small floor probability; a text that ends
         where another goes on gets the probability of stopping there. A server that does not continue an
-        assistant prefix is asked in words for what comes after it (as continue_text does)."""
+        assistant prefix is sent the whole prompt, or else asked in words (as continue_text does)."""
         log_p = [0.0] * len(texts)
 
         def walk(written: str, members: list[int]) -> None:
             top = self._top_logprobs(messages, answer_prefix + written)
-            branches: dict[str, list[int]] = {}
+            branches: dict[str | None, list[int]] = {}
+            shares: dict[str, float] = {}
             for i in members:
-                rest = texts[i][len(written):]
-                matches = [t["token"].strip() for t in top if t.get("token", "").strip()
-                           and rest.lower().startswith(t["token"].strip().lower())]
-                branches.setdefault(max(matches, key=len, default="" if not rest else None), []).append(i)
-            shares = {t["token"].strip(): math.exp(t["logprob"]) for t in reversed(top) if t.get("token", "").strip()}
-            going_on = sum(shares[token] for token in branches if token)
-            for token, group in branches.items():
-                share = shares[token] if token else (max(1.0 - going_on, MISSING_SHARE) if token == "" else MISSING_SHARE)
+                piece, share = next_piece(top, texts[i][len(written):])
+                branches.setdefault(piece, []).append(i)
+                if piece:
+                    shares[piece] = share
+            going_on = sum(shares.values())
+            for piece, group in branches.items():
+                share = shares[piece] if piece else (max(1.0 - going_on, MISSING_SHARE) if piece == "" else MISSING_SHARE)
                 for i in group:
                     log_p[i] += math.log(share)
-                if token and len(group) > 1:
-                    walk(written + texts[group[0]][len(written):len(written) + len(token)], group)
+                if piece and len(group) > 1:
+                    walk(written + piece, group)
 
         walk("", list(range(len(texts))))
         if all(p <= math.log(MISSING_SHARE) for p in log_p):
@@ -113,6 +119,13 @@ class OpenAIChatBackend:
         caps = self.capabilities()
         if not caps["logprobs"]:
             raise InferenceServerError(f"the server at {self.base_url} gives no logprobs, so option probabilities cannot be read.")
+        if answer_prefix and self._whole_prompts():
+            data = self.post_json("/completions", self._completion(messages, answer_prefix, max_tokens=1, logprobs=TOP_LOGPROBS))
+            try:
+                top = data["choices"][0]["logprobs"]["top_logprobs"][0]
+                return [{"token": token, "logprob": logprob} for token, logprob in top.items()]
+            except (KeyError, IndexError, TypeError, AttributeError):
+                raise InferenceServerError(f"the server's completion has no top logprobs: {str(data)[:200]}") from None
         turn, extra = self._continuation(answer_prefix) if answer_prefix else (None, {})
         body = {"model": self.model, "messages": [*messages, *([turn] if turn else [])], "max_tokens": 1, "temperature": 0.0,
                 "logprobs": True, "top_logprobs": TOP_LOGPROBS, **caps["sampling"], **extra}
@@ -131,25 +144,65 @@ class OpenAIChatBackend:
                                            f"explanation:\n{answer_prefix}"}, {}
 
     def continue_text(self, messages: list[dict], *, answer_prefix: str, max_tokens: int, stop: list[str]) -> tuple[str, int]:
-        """What the assistant writes after `answer_prefix` (an assistant message the server continues),
-        at temperature 0, up to the first stop string; with the number of tokens generated."""
+        """What the assistant writes after `answer_prefix` (an assistant message the server continues, or
+        the whole prompt written here), at temperature 0, up to the first stop string; with the number of
+        tokens generated."""
         caps = self.capabilities()
-        turn, extra = self._continuation(answer_prefix)
-        body = {"model": self.model, "messages": [*messages, turn], "max_tokens": max_tokens, "temperature": 0.0,
-                "stop": stop, **caps["sampling"], **extra}
-        data = self.post_json("/chat/completions", body)
+        whole_prompts = self._whole_prompts()
+        if whole_prompts:
+            data = self.post_json("/completions", self._completion(messages, answer_prefix, max_tokens=max_tokens, stop=stop))
+        else:
+            turn, extra = self._continuation(answer_prefix)
+            body = {"model": self.model, "messages": [*messages, turn], "max_tokens": max_tokens, "temperature": 0.0,
+                    "stop": stop, **caps["sampling"], **extra}
+            data = self.post_json("/chat/completions", body)
         try:
-            text = data["choices"][0]["message"]["content"] or ""
+            choice = data["choices"][0]
+            text = (choice["text"] if whole_prompts else choice["message"]["content"]) or ""
         except (KeyError, IndexError, TypeError):
-            raise InferenceServerError(f"the server's answer has no message: {str(data)[:200]}") from None
+            raise InferenceServerError(f"the server's answer has no text: {str(data)[:200]}") from None
         if text.startswith(answer_prefix):  # some servers echo the prefix they continued
             text = text[len(answer_prefix):]
         return text, int((data.get("usage") or {}).get("completion_tokens") or 0)
 
     def tokenize(self, text: bytes, add_bos: bool = False) -> list[int]:
-        """An estimate (about 4 bytes a token): the OpenAI API has no tokenizer, and the count only
-        feeds the usage figures. Token ids are not known here."""
+        """The model's tokens where its GGUF file is on this machine (LLM_PROMPT_TEMPLATE), else an
+        estimate (about 4 bytes a token): the OpenAI API has no tokenizer, and the count only feeds
+        the usage figures."""
+        if (writer := self.prompt_writer()) is not None:
+            return writer.llama.tokenize(text, add_bos=add_bos)
         return [0] * max(1, math.ceil(len(text) / 4))
+
+    # --- whole prompts, for a server that does not continue an assistant message ----------------
+
+    def prompt_writer(self):
+        """The served model's chat template and tokenizer (llm/llama_prefill.py), read from the GGUF file
+        LLM_PROMPT_TEMPLATE names (default: LLM_MODEL where that names one on this machine), or None.
+        A file named in LLM_PROMPT_TEMPLATE that cannot be read is an error; the default may be absent."""
+        if not self._writer_read:
+            source = settings.LLM_PROMPT_TEMPLATE or self.model
+            if source.lower() != "none":
+                from llm.llama_prefill import LlamaPrefill
+
+                try:
+                    path = resolve_generative_model(source, settings.LLM_MODEL_DIR)
+                    self._writer = LlamaPrefill.vocabulary_only(path) if path.is_file() else None
+                except (ModelFileError, ValueError) as exc:
+                    if settings.LLM_PROMPT_TEMPLATE:
+                        raise ModelFileError(f"LLM_PROMPT_TEMPLATE={source!r}: {exc}") from exc
+                    logger.info("no chat template for %s on this machine (%s)", source, exc)
+            self._writer_read = True
+        return self._writer
+
+    def _whole_prompts(self) -> bool:
+        caps = self.capabilities()
+        return not caps["prefill"] and caps["completions"]
+
+    def _completion(self, messages: list[dict], answer_prefix: str, **fields) -> dict:
+        """A /v1/completions request for what the assistant writes after `answer_prefix`: the prompt written
+        with the model's chat template, as the in-process model reads it (llm/llama_prefill.py)."""
+        prompt = self.prompt_writer().render_chat(messages) + answer_prefix
+        return {"model": self.model, "prompt": prompt, "temperature": 0.0, **self.capabilities()["sampling"], **fields}
 
     def reset(self) -> None:
         """Nothing to reset here: the server keeps (and reuses) its own prompt cache."""
@@ -239,6 +292,22 @@ class OpenAIChatBackend:
             response.close()  # also when the consumer stops early: the server then stops generating
         if not finished:
             raise GenerationUnavailable("the inference server closed the answer before its end", "".join(produced))
+
+
+def next_piece(top_logprobs: list[dict], rest: str) -> tuple[str | None, float]:
+    """The top token `rest` goes on with, as a tokenizer splits it: the longest top token that starts it as
+    written ("com" for "complaint", not " complaint", a whole word after a space that the in-process model's
+    own split never uses); failing that, the longest that starts it once its leading space is dropped. Case
+    is kept ("Order" is not "order"). ("", 0.0) where the text ends; (None, 0.0) where no top token fits."""
+    if not rest:
+        return "", 0.0
+    for form in (lambda token: token, lambda token: token.lstrip()):
+        fitting = [(form(t["token"]), math.exp(t["logprob"])) for t in top_logprobs
+                   if t.get("token") and form(t["token"]) and rest.startswith(form(t["token"]))]
+        if fitting:
+            piece = max(fitting, key=lambda fit: len(fit[0]))[0]
+            return piece, max(share for text, share in fitting if text == piece)
+    return None, 0.0
 
 
 def option_shares(top_logprobs: list[dict], options: list[str]) -> list[float]:

@@ -2,8 +2,9 @@
 
 `probe` runs once per process on first use (and when a worker starts, for its log line): the
 models list, a one-token logprobs call, a tiny JSON-schema call in each of the two known request
-forms, and an assistant-prefix call. Also here: how each form is asked for, and the line that says
-what is used (worker log, /healthz: llm/backend_status.py).
+forms, an assistant-prefix call and, where that fails and the model's chat template is on this
+machine, a whole-prompt call on /v1/completions. Also here: how each form is asked for, and the
+line that says what is used (worker log, /healthz: llm/backend_status.py).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def probe(backend: OpenAIChatBackend) -> dict:
     caps["logprobs"] = _supports_logprobs(backend, caps)
     caps["json_schema"] = _json_schema_mode(backend, caps)
     caps["prefill"] = _supports_prefill(backend, caps)
+    caps["completions"] = not caps["prefill"] and _supports_whole_prompts(backend, caps)
     return caps
 
 
@@ -107,8 +109,35 @@ def _supports_prefill(backend: OpenAIChatBackend, caps: dict) -> bool:
         return False
 
 
+def _supports_whole_prompts(backend: OpenAIChatBackend, caps: dict) -> bool:
+    """Does the server continue a prompt written here with the model's chat template on /v1/completions,
+    with top logprobs? Only asked where that template is on this machine (LLM_PROMPT_TEMPLATE); the
+    prompt is then right by construction (how well a model continues it is the model's affair)."""
+    writer = backend.prompt_writer()
+    if writer is None:
+        return False
+    prompt = writer.render_chat([{"role": "user", "content": "Write the word orange, nothing else."}]) + "ora"
+    body = {"model": backend.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 2, **caps["sampling"]}
+    try:
+        data = backend.post_json("/completions", body, timeout=60)
+        return isinstance(data["choices"][0]["text"], str) and bool(data["choices"][0]["logprobs"]["top_logprobs"][0])
+    except InferenceServerError as exc:
+        logger.info("inference server refused a capability probe: %s", exc)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        pass
+    return False
+
+
 def describe(caps: dict) -> str:
     """One line for the worker log and /healthz."""
     return (f"openai-compatible server {caps['base_url']} ({caps['server']}), model {caps['model']}: "
             f"JSON schema by {caps['json_schema']}, logprobs {'yes' if caps['logprobs'] else 'no'}, "
-            f"assistant prefix {'yes' if caps['prefill'] else 'no'}, {settings.LLM_MAX_CONCURRENCY} generations at once per worker")
+            f"assistant prefix {_prefix_line(caps)}, {settings.LLM_MAX_CONCURRENCY} generations at once per worker")
+
+
+def _prefix_line(caps: dict) -> str:
+    if caps["prefill"]:
+        return "yes"
+    if caps.get("completions"):
+        return "by whole prompts on /v1/completions (the model's chat template, written here)"
+    return "no (asked in words)"

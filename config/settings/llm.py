@@ -36,6 +36,11 @@ if LLM_MAX_CONCURRENCY < 1:
 # Busy (429/503) or unreachable server: tries before the generation fails as GenerationUnavailable
 # (then the task's own retry with backoff takes over, as after a timeout).
 LLM_HTTP_RETRIES = env_int("LLM_HTTP_RETRIES", 2)
+# A server that cannot continue an assistant message (llama-cpp-python's) is sent whole prompts on
+# /v1/completions, written here with the served model's chat template: read from this GGUF (a
+# registry name or a path). Default: LLM_MODEL, where it names a GGUF file on this machine; "none":
+# never (such a server is then asked in words what follows a prefix).
+LLM_PROMPT_TEMPLATE = env_str("LLM_PROMPT_TEMPLATE", "").strip()
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 EMBEDDING_DIMENSIONS = 384
 # Web processes load the search query encoder at start (config/wsgi.py), not on the first search.

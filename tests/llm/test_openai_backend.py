@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from llm import engine
-from llm.openai_backend import MISSING_SHARE, InferenceServerError, OpenAIChatBackend, option_shares
+from llm.model_files import ModelFileError
+from llm.openai_backend import MISSING_SHARE, InferenceServerError, OpenAIChatBackend, next_piece, option_shares
 from llm.services.common import LLMOutputError
 from llm.services.generate import generate_json, generate_stream
 from tests.conftest import use_openai_backend
@@ -87,7 +88,14 @@ def test_option_probabilities_come_from_the_top_logprobs(on_server):
     assert written in {"Yes", "No"} and shares[["Yes", "No"].index(written)] > 0.5  # the option it writes is the likelier
     with pytest.raises(ValueError, match="differ"):
         generator.option_probabilities(STORY, options=["Yes", "Yes"])
-    with pytest.raises(InferenceServerError, match="assistant prefix"):  # this server does not continue one
+
+
+def test_without_a_chat_template_here_a_server_that_cannot_continue_a_prefix_refuses_options_after_one(on_server, settings):
+    settings.LLM_PROMPT_TEMPLATE = "none"
+    generator = engine.generator(SERVED_NAME)
+
+    assert generator.backend.capabilities()["completions"] is False
+    with pytest.raises(InferenceServerError, match="assistant prefix"):
         generator.option_probabilities(STORY, options=["Yes", "No"], answer_prefix='{"answer": "')
 
 
@@ -114,6 +122,16 @@ def test_text_probabilities_walk_the_top_logprobs_where_texts_start_alike(monkey
     assert asked == ['{"c": "', '{"c": "order'], "one request at the start, one where the two order texts part"
 
 
+def test_a_texts_next_piece_is_the_token_it_starts_with_as_written_before_a_spaced_whole_word():
+    top = [{"token": "com", "logprob": math.log(0.8)}, {"token": " complaint", "logprob": math.log(0.002)},
+           {"token": "Order", "logprob": math.log(0.1)}, {"token": " ret", "logprob": math.log(0.05)}]
+
+    assert next_piece(top, "complaint") == ("com", pytest.approx(0.8))  # how the tokenizer splits it after '"'
+    assert next_piece(top, "returns") == ("ret", pytest.approx(0.05))  # only with its space dropped
+    assert next_piece(top, "order-status") == (None, 0.0)  # case kept
+    assert next_piece(top, "") == ("", 0.0)
+
+
 def test_text_probabilities_over_the_server_ask_again_where_texts_part(on_server, monkeypatch):
     generator = engine.generator(SERVED_NAME)
     messages = [{"role": "system", "content": "Answer with the name of the right category only."},
@@ -127,9 +145,59 @@ def test_text_probabilities_over_the_server_ask_again_where_texts_part(on_server
 
     assert len(shares) == 3 and sum(shares) == pytest.approx(1.0)
     assert asked == ["", "Order"], "the server's top tokens hold 'Order': it is asked again where the two names part"
-    # this server does not continue an assistant prefix: it is asked in words what follows one
-    shares = generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"answer": "')
-    assert len(shares) == 2 and sum(shares) == pytest.approx(1.0) and asked[-1] == '{"answer": "'
+
+
+CATEGORY_QUESTION = [{"role": "system", "content": "Sort support tickets. Categories: order-status, order-change, returns."},
+                     {"role": "user", "content": "Ticket: 'Where is my parcel? It was due on Monday.' Reply with JSON."}]
+CATEGORIES = ["order-status", "order-change", "returns"]
+
+
+def test_a_server_that_cannot_continue_a_prefix_reads_what_the_in_process_model_reads(on_server, settings, monkeypatch):
+    """llama-cpp-python's server answers a final assistant message anew; the prompt is then written here with
+    the model's chat template (from its GGUF file) and sent whole to /v1/completions: the same shares and the
+    same continuation as in-process."""
+    backend = engine.generator(SERVED_NAME).backend
+    caps = backend.capabilities()
+    assert caps["prefill"] is False and caps["completions"] is True
+    sent = []
+    post = backend.post_json
+    monkeypatch.setattr(backend, "post_json", lambda path, body, **kw: sent.append((path, body)) or post(path, body, **kw))
+
+    over_http = engine.generator(SERVED_NAME).text_probabilities(CATEGORY_QUESTION, texts=CATEGORIES, answer_prefix='{"category": "')
+    continued = engine.generator(SERVED_NAME).continue_text(CATEGORY_QUESTION, answer_prefix='{"category": "', max_tokens=6,
+                                                            stop=['"'])
+    settings.LLM_BACKEND = "local"
+    monkeypatch.setattr(engine, "_generators", {})
+    in_process = engine.generator(SERVED_NAME).text_probabilities(CATEGORY_QUESTION, texts=CATEGORIES, answer_prefix='{"category": "')
+
+    assert {path for path, _ in sent} == {"/completions"}
+    assert sent[0][1]["prompt"].endswith('<|im_start|>assistant\n{"category": "') and "Where is my parcel?" in sent[0][1]["prompt"]
+    assert max(in_process) > 0.5 and over_http.index(max(over_http)) == in_process.index(max(in_process))
+    # the same prompt, token for token: the two order texts (both among the server's top tokens) stand in the same ratio
+    assert over_http[0] / over_http[1] == pytest.approx(in_process[0] / in_process[1], rel=1e-3)
+    # "returns" is not among the server's top 20 tokens: it gets the floor share, the in-process model its own small one
+    assert over_http[2] < 0.05 and in_process[2] < 0.05
+    assert continued == engine.generator(SERVED_NAME).continue_text(CATEGORY_QUESTION, answer_prefix='{"category": "', max_tokens=6,
+                                                                    stop=['"'])
+
+
+def test_without_a_chat_template_here_a_prefix_is_asked_for_in_words(on_server, settings, monkeypatch):
+    settings.LLM_PROMPT_TEMPLATE = "none"
+    generator = engine.generator(SERVED_NAME)
+    read, asked = generator.backend._top_logprobs, []
+    monkeypatch.setattr(generator.backend, "_top_logprobs", lambda m, prefix: asked.append(prefix) or read(m, prefix))
+
+    shares = generator.text_probabilities(CATEGORY_QUESTION, texts=["yes", "no"], answer_prefix='{"answer": "')
+
+    assert len(shares) == 2 and sum(shares) == pytest.approx(1.0) and asked == ['{"answer": "']
+    assert generator.backend._continuation('{"answer": "')[0]["role"] == "user"
+
+
+def test_a_prompt_template_named_but_missing_is_a_clear_error(on_server, settings, tmp_path):
+    settings.LLM_PROMPT_TEMPLATE = str(tmp_path / "absent.gguf")
+
+    with pytest.raises(ModelFileError, match="LLM_PROMPT_TEMPLATE"):
+        engine.generator(SERVED_NAME).backend.capabilities()
 
 
 def test_a_busy_server_is_tried_again(openai_server, settings, monkeypatch):
