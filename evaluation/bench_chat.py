@@ -10,6 +10,9 @@ first, then the new ones, so that the new path keeps its prompt prefix from one 
 next as the llm worker does between chats (interleaving would reset it every time); both blocks run
 on the same machine minutes apart, so load that changes between them shows in the ratios.
 
+With `prompt_lookup`, the new path runs a third time with llama.cpp's prompt-lookup speculative decoding
+(LLM_PROMPT_LOOKUP_TOKENS), the model loaded anew for it, to say whether it pays on this machine.
+
 Times are from the moment of asking: instant answer, first generated token (the model's first raw
 piece; the customer sees a sentence once it has passed the checks), whole answer.
 """
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.test import override_settings
 
 from evaluation.runner import knowledge_base_ready, latency
 from evaluation.bench_support import CHAT_QUESTIONS
@@ -78,7 +82,8 @@ def _summary(rows: list[dict]) -> dict:
             "abstained": sum(r["abstained"] for r in rows), "n": len(rows)}
 
 
-def bench_chat_compare(*, model: str | None, questions: int, progress: Callable[[str], None]) -> dict:
+def bench_chat_compare(*, model: str | None, questions: int, progress: Callable[[str], None], prompt_lookup: int = 0) -> dict:
+    from llm import engine
     from llm.warmup import warm_up
 
     knowledge_base_ready(progress)
@@ -94,24 +99,44 @@ def bench_chat_compare(*, model: str | None, questions: int, progress: Callable[
         progress(f"    old: {old[-1]['prompt_tokens']} prompt tokens, first token {old[-1]['first_token'] or 0:.1f} s, "
                  f"whole {old[-1]['whole']:.1f} s: {question}")
     warm_up(model)
+    new = _bench_new_block(asked, model=model, label="new", failed=failed, progress=progress)
+    old_figures, new_figures = _summary(old), _summary(new)
+    figures = {"old": old_figures, "new": new_figures, "failed": failed, "model": model or settings.LLM_MODEL,
+               "ratios_new_over_old": {key: _ratio(new_figures[key], old_figures[key])
+                                       for key in ("prompt_tokens", "first_token", "whole_answer")}}
+    if prompt_lookup and hasattr(engine.generator(model).backend, "n_ctx"):  # llama.cpp in this process only
+        # The same new path with llama.cpp's prompt-lookup speculative decoding: the model is loaded anew with a
+        # draft of `prompt_lookup` tokens copied from the prompt (which needs logits for every prompt token).
+        with override_settings(LLM_PROMPT_LOOKUP_TOKENS=prompt_lookup):
+            engine.forget_generator(model)
+            warm_up(model)
+            lookup = _bench_new_block(asked, model=model, label=f"new + lookup {prompt_lookup}", failed=failed, progress=progress)
+            engine.forget_generator(model)
+        figures["new_with_prompt_lookup"] = _summary(lookup)
+        figures["prompt_lookup_tokens"] = prompt_lookup
+        figures["ratios_lookup_over_new"] = {key: _ratio(figures["new_with_prompt_lookup"][key], new_figures[key])
+                                             for key in ("first_token", "whole_answer")}
+    return figures
+
+
+def _bench_new_block(asked: list[str], *, model: str | None, label: str, failed: list[str],
+                     progress: Callable[[str], None]) -> list[dict]:
+    rows = []
     conversation = Conversation.objects.create(session_key="bench")
     try:
         for question in asked:
             try:
-                new.append(bench_new_path(question=question, conversation=conversation, model=model))
+                rows.append(bench_new_path(question=question, conversation=conversation, model=model))
             except Exception as exc:  # noqa: BLE001
-                failed.append(f"new: {question}: {type(exc).__name__}: {exc}")
+                failed.append(f"{label}: {question}: {type(exc).__name__}: {exc}")
                 continue
-            row = new[-1]
-            progress(f"    new: {row['prompt_tokens']} prompt tokens, instant {row['instant'] or 0:.2f} s, "
+            row = rows[-1]
+            progress(f"    {label}: {row['prompt_tokens']} prompt tokens, instant {row['instant'] or 0:.2f} s, "
                      f"first token {row['first_token'] or 0:.1f} s, whole {row['whole']:.1f} s: {question}")
             conversation.turns.all().delete()  # every question starts a conversation: no history, as for the old path
     finally:
         conversation.delete()
-    old_figures, new_figures = _summary(old), _summary(new)
-    return {"old": old_figures, "new": new_figures, "failed": failed, "model": model or settings.LLM_MODEL,
-            "ratios_new_over_old": {key: _ratio(new_figures[key], old_figures[key])
-                                    for key in ("prompt_tokens", "first_token", "whole_answer")}}
+    return rows
 
 
 def bench_chat_behind_triage(*, tickets: int, progress: Callable[[str], None]) -> dict:

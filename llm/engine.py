@@ -245,12 +245,26 @@ def generator(name: str | None = None) -> Generator:
         return _generators[name]
 
 
+def forget_generator(name: str | None = None) -> None:
+    """Close and drop a loaded generator, so the next `generator(name)` loads it anew with the settings of
+    then (the chat bench compares prompt-lookup decoding with the plain model this way)."""
+    with _lock:
+        loaded = _generators.pop(name or settings.LLM_MODEL, None)
+    if loaded is not None:
+        loaded.backend.close()
+
+
 def _llama_backend(path: Path):
     from llama_cpp import Llama
 
+    draft = {}
+    if settings.LLM_PROMPT_LOOKUP_TOKENS > 0:
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        draft["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=settings.LLM_PROMPT_LOOKUP_TOKENS)
     try:
         return Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
-                     n_batch=512, verbose=False)
+                     n_batch=512, verbose=False, **draft)
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"Model {path} could not be loaded by llama.cpp: {exc}") from exc
 

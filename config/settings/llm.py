@@ -18,6 +18,11 @@ LLM_MODEL_DIR = Path(env_str("LLM_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 4096)
 LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
+# llama.cpp's prompt-lookup speculative decoding: draft up to this many tokens copied from the prompt
+# (answers quote their passages). 0 = off, the default: it needs logits for every prompt token
+# (n_ctx x vocabulary floats, ~2.5 GB for Qwen at 4096), and `make bench --part chat` measures it
+# against the plain path (README, "Chat speed").
+LLM_PROMPT_LOOKUP_TOKENS = env_int("LLM_PROMPT_LOOKUP_TOKENS", 0)
 # Load the model and its answer prompt when a "chat"/"llm" worker process starts (llm/warmup.py).
 LLM_WARM_UP = env_int("LLM_WARM_UP", 1) == 1
 

@@ -91,6 +91,26 @@ def test_continue_text_generates_after_a_prefilled_prefix():
     assert '"' not in text and 1 <= generator.last_usage.completion_tokens <= 8
 
 
+def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
+    """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
+    keeps only drafted tokens the model itself would write, so the answer (here one that copies its passage,
+    under a JSON schema as chat answers are) is the same."""
+    passage = "Passage [1]: The Trailblaze headlamp charges fully in about 3 hours from a 5 V / 1 A USB port."
+    messages = [{"role": "system", "content": "Answer from the passage, copying its words."},
+                {"role": "user", "content": f"{passage}\nQuestion: how long does it take to charge?"}]
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    plain = engine.generator(SMALL).complete(messages, max_tokens=40, json_schema=schema)
+    monkeypatch.setattr(engine, "_generators", {})
+    settings.LLM_PROMPT_LOOKUP_TOKENS = 8
+
+    drafted = engine.generator(SMALL)
+
+    assert drafted.backend.draft_model is not None and drafted.backend.draft_model.num_pred_tokens == 8
+    assert drafted.complete(messages, max_tokens=40, json_schema=schema) == plain and len(plain) > 10
+    engine.forget_generator(SMALL)
+    assert SMALL not in engine._generators
+
+
 @pytest.mark.django_db
 def test_small_model_triage_stays_inside_the_label_sets(categories):
     result = triage_ticket(messages=[{"author": "customer", "body": "Where is my order TH-104213? It is a week late."}],

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--pipeline", action="store_true", help="triage: also time the pipeline through real workers.")
         parser.add_argument("--questions", type=int, default=8, help="Questions for the chat benchmark.")
         parser.add_argument("--threads", type=int, default=8, help="Concurrent clients for the page benchmark.")
+        parser.add_argument("--prompt-lookup", type=int, default=10,
+                            help="chat: also run the new path with prompt-lookup decoding of this many draft tokens (0: skip).")
         parser.add_argument("--no-backlog", action="store_true", help="chat: skip the run behind a triage backlog.")
         parser.add_argument("--streams", type=int, default=200, help="Open chat event streams for the streams part (1-1000).")
         parser.add_argument("--port", type=int, default=0, help="Port of the streams part's web server (default: any free one).")
@@ -40,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=10, help="load: concurrent Locust users.")
         parser.add_argument("--seconds", type=int, default=60, help="load: how long the load runs.")
 
-    def handle(self, *args, part, model, tickets, pipeline, threads, questions, no_backlog, streams, port, base_url, server_port,
+    def handle(self, *args, part, model, tickets, pipeline, threads, questions, prompt_lookup, no_backlog, streams, port, base_url, server_port,
                chunks, scale_tickets, ef_search, host, users, seconds, **options):
         if not 1 <= streams <= 1000:
             raise CommandError(f"--streams must be between 1 and 1000 (got {streams}).")
@@ -72,7 +74,8 @@ class Command(BaseCommand):
                 results["triage_pipeline"] = support.bench_triage_pipeline(tickets=tickets, progress=say)
         if "chat" in wanted:
             say(self.style.MIGRATE_HEADING("==> chat"))
-            figures = results["chat"] = bench_chat.bench_chat_compare(model=model, questions=questions, progress=say)
+            figures = results["chat"] = bench_chat.bench_chat_compare(model=model, questions=questions, progress=say,
+                                                                      prompt_lookup=prompt_lookup)
             say(f"  {'':<16} {'old p50':>9} {'old p95':>9} {'new p50':>9} {'new p95':>9} {'new/old p50':>12}")
             for name, unit in (("prompt_tokens", ""), ("instant_answer", "s"), ("first_token", "s"), ("whole_answer", "s")):
                 old, new = figures["old"][name], figures["new"][name]
@@ -81,6 +84,13 @@ class Command(BaseCommand):
                     f"{new['p50_s']:>9} {new['p95_s']:>9} {ratio if ratio is not None else '-':>12}  {unit}")
             say(f"  abstained: old {figures['old']['abstained']}/{figures['old']['n']}, new {figures['new']['abstained']}/"
                 f"{figures['new']['n']}; failed: {len(figures['failed'])}")
+            if "new_with_prompt_lookup" in figures:
+                lookup, ratios = figures["new_with_prompt_lookup"], figures["ratios_lookup_over_new"]
+                say(f"  new path with prompt-lookup decoding ({figures['prompt_lookup_tokens']} draft tokens), same questions:")
+                for name in ("first_token", "whole_answer"):
+                    say(f"  {name:<16} p50 {lookup[name]['p50_s']} s, p95 {lookup[name]['p95_s']} s; "
+                        f"lookup / new p50 {ratios[name] if ratios[name] is not None else '-'}")
+                say(f"  abstained with lookup: {lookup['abstained']}/{lookup['n']}")
             if not no_backlog:
                 say(self.style.MIGRATE_HEADING("==> chat behind a triage backlog (real llm worker)"))
                 results["chat_behind_triage"] = bench_chat.bench_chat_behind_triage(tickets=tickets, progress=say)
