@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from llm.errors import GenerationTimeout, GenerationUnavailable  # noqa: F401 - callers use engine.GenerationTimeout
+from llm.llama_prefill import tokens_after
 from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
 from llm.openai_backend import OpenAIChatBackend
 
@@ -153,7 +154,7 @@ class Generator:
 
         ops = self._prefill()
         prompt = ops.render_chat(messages) + answer_prefix
-        tails = [_tokens_after(ops, prompt, text) for text in texts]
+        tails = [tokens_after(ops, prompt, text) for text in texts]
         log_p = [0.0] * len(texts)
         evaluated = 0
         started = time.monotonic()
@@ -214,17 +215,9 @@ class Generator:
         return len(self.backend.tokenize(text.encode("utf-8"), add_bos=False))
 
 
-def _tokens_after(ops, prompt: str, text: str) -> list[int]:
-    """The tokens of `text` right after `prompt`, tokenized in context (a space or a newline before it changes
-    the first token); the end of the prompt stands in for all of it."""
-    tail = prompt[-32:]
-    base, full = ops.tokenize_text(tail), ops.tokenize_text(tail + text)
-    return full[len(base):] if len(full) > len(base) and full[: len(base)] == base else ops.tokenize_text(text)
-
-
 def _first_token(ops, prompt: str, option: str) -> int:
     """The token that starts `option` right after `prompt`."""
-    return _tokens_after(ops, prompt, option)[0]
+    return tokens_after(ops, prompt, option)[0]
 
 
 def generator(name: str | None = None) -> Generator:

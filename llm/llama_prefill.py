@@ -67,3 +67,12 @@ class LlamaPrefill:
         result = self.llama.create_completion(prompt=self.tokenize_text(prompt), max_tokens=max_tokens, temperature=0.0,
                                               stop=stop)
         return result["choices"][0]["text"], result["usage"]["completion_tokens"]
+
+
+def tokens_after(ops, prompt: str, text: str) -> list[int]:
+    """The tokens of `text` right after `prompt`, tokenized in context (a space or a newline before it changes
+    the first token); the end of the prompt stands in for all of it. `ops` has `tokenize_text` (LlamaPrefill,
+    the transformers backend)."""
+    tail = prompt[-32:]
+    base, full = ops.tokenize_text(tail), ops.tokenize_text(tail + text)
+    return full[len(base):] if len(full) > len(base) and full[: len(base)] == base else ops.tokenize_text(text)

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from llm.errors import GenerationTimeout, GenerationUnavailable
+from llm.llama_prefill import tokens_after
 from llm.model_files import ModelFileError, resolve_generative_model
 from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, describe, probe, schema_request
 
@@ -90,13 +91,19 @@ class OpenAIChatBackend:
         where another goes on gets the probability of stopping there. A server that does not continue an
         assistant prefix is sent the whole prompt, or else asked in words (as continue_text does)."""
         log_p = [0.0] * len(texts)
+        splits = self._split_as_the_model_does(messages, answer_prefix, texts)
 
-        def walk(written: str, members: list[int]) -> None:
+        def walk(written: str, depth: int, members: list[int]) -> None:
             top = self._top_logprobs(messages, answer_prefix + written)
             branches: dict[str | None, list[int]] = {}
             shares: dict[str, float] = {}
             for i in members:
-                piece, share = next_piece(top, texts[i][len(written):])
+                if splits[i] is not None:  # the model's own split: its next token, looked up among the top ones
+                    piece = splits[i][depth] if depth < len(splits[i]) else ""
+                    share = max((math.exp(t["logprob"]) for t in top if t.get("token") == piece), default=None)
+                    piece = piece if share is not None or piece == "" else None
+                else:
+                    piece, share = next_piece(top, texts[i][len(written):])
                 branches.setdefault(piece, []).append(i)
                 if piece:
                     shares[piece] = share
@@ -106,13 +113,27 @@ class OpenAIChatBackend:
                 for i in group:
                     log_p[i] += math.log(share)
                 if piece and len(group) > 1:
-                    walk(written + piece, group)
+                    walk(written + piece, depth + 1, group)
 
-        walk("", list(range(len(texts))))
+        walk("", 0, list(range(len(texts))))
         if all(p <= math.log(MISSING_SHARE) for p in log_p):
             logger.warning("none of the texts %s is among the server's top %d next tokens", texts, TOP_LOGPROBS)
         weights = [math.exp(p - max(log_p)) for p in log_p]
         return [w / sum(weights) for w in weights]
+
+    def _split_as_the_model_does(self, messages: list[dict], answer_prefix: str, texts: list[str]) -> list[list[str] | None]:
+        """Each text as the pieces of the tokens the model reads it in after the prompt, where the model's
+        tokenizer is on this machine (prompt_writer); else None, and the walk guesses from the top tokens
+        (next_piece). A text whose pieces do not spell it back (a character cut between two tokens) is None."""
+        writer = self.prompt_writer()
+        if writer is None:
+            return [None] * len(texts)
+        prompt = writer.render_chat(messages) + answer_prefix
+        splits: list[list[str] | None] = []
+        for text in texts:
+            pieces = [writer.llama.detokenize([token]).decode("utf-8", "replace") for token in tokens_after(writer, prompt, text)]
+            splits.append(pieces if "".join(pieces) == text else None)
+        return splits
 
     def _top_logprobs(self, messages: list[dict], answer_prefix: str) -> list[dict]:
         """The top logprobs of the first token the assistant writes after `answer_prefix`."""
@@ -295,18 +316,17 @@ class OpenAIChatBackend:
 
 
 def next_piece(top_logprobs: list[dict], rest: str) -> tuple[str | None, float]:
-    """The top token `rest` goes on with, as a tokenizer splits it: the longest top token that starts it as
-    written ("com" for "complaint", not " complaint", a whole word after a space that the in-process model's
-    own split never uses); failing that, the longest that starts it once its leading space is dropped. Case
-    is kept ("Order" is not "order"). ("", 0.0) where the text ends; (None, 0.0) where no top token fits."""
+    """The top token `rest` most likely goes on with, where the model's tokenizer is not at hand: the likeliest
+    top token that starts it as written ("com" for "complaint", not the rarer "comp", nor " complaint", a whole
+    word after a space); failing that, the likeliest that starts it once its leading space is dropped. Case is
+    kept ("Order" is not "order"). ("", 0.0) where the text ends; (None, 0.0) where no top token fits."""
     if not rest:
         return "", 0.0
     for form in (lambda token: token, lambda token: token.lstrip()):
         fitting = [(form(t["token"]), math.exp(t["logprob"])) for t in top_logprobs
                    if t.get("token") and form(t["token"]) and rest.startswith(form(t["token"]))]
         if fitting:
-            piece = max(fitting, key=lambda fit: len(fit[0]))[0]
-            return piece, max(share for text, share in fitting if text == piece)
+            return max(fitting, key=lambda fit: fit[1])
     return None, 0.0
 
 

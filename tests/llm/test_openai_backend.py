@@ -122,11 +122,12 @@ def test_text_probabilities_walk_the_top_logprobs_where_texts_start_alike(monkey
     assert asked == ['{"c": "', '{"c": "order'], "one request at the start, one where the two order texts part"
 
 
-def test_a_texts_next_piece_is_the_token_it_starts_with_as_written_before_a_spaced_whole_word():
+def test_without_the_tokenizer_a_texts_next_piece_is_the_likeliest_top_token_that_starts_it_as_written():
     top = [{"token": "com", "logprob": math.log(0.8)}, {"token": " complaint", "logprob": math.log(0.002)},
-           {"token": "Order", "logprob": math.log(0.1)}, {"token": " ret", "logprob": math.log(0.05)}]
+           {"token": "comp", "logprob": math.log(0.0002)}, {"token": "Order", "logprob": math.log(0.1)},
+           {"token": " ret", "logprob": math.log(0.05)}]
 
-    assert next_piece(top, "complaint") == ("com", pytest.approx(0.8))  # how the tokenizer splits it after '"'
+    assert next_piece(top, "complaint") == ("com", pytest.approx(0.8))  # the likeliest, not the longest, as written
     assert next_piece(top, "returns") == ("ret", pytest.approx(0.05))  # only with its space dropped
     assert next_piece(top, "order-status") == (None, 0.0)  # case kept
     assert next_piece(top, "") == ("", 0.0)
