@@ -43,8 +43,13 @@ def ask_row(row: dict, *, model: str | None) -> dict:
     with transaction.atomic():
         conversation = Conversation.objects.create(session_key="evaluation")
         for earlier in row["history"]:
-            ChatTurn.objects.create(conversation=conversation, question=earlier["question"], answer=earlier["answer"],
-                                    status=JobStatus.DONE)
+            # As the chat stores an answered turn: with the sources its question was answered from (a
+            # follow-up's product in focus can come from them, chat_sources._product_of_turn).
+            before = ChatTurn.objects.create(conversation=conversation, question=earlier["question"], answer=earlier["answer"],
+                                             product_id=_page_product_id(row))
+            found, _ = chat_sources_for_turn(turn=before, context=chat_turn_context(turn=before))
+            before.sources, before.status = [s.card() for s in found], JobStatus.DONE
+            before.save(update_fields=["sources", "status"])
         turn = ChatTurn.objects.create(conversation=conversation, question=row["question"],
                                        product_id=_page_product_id(row))
         context = chat_turn_context(turn=turn)

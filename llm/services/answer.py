@@ -177,7 +177,7 @@ class AnswerStream:
         return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
 
     def _on_topic(self, claim: grounding.Claim) -> bool:
-        return grounding.on_topic(claim, f"{self.question} {self.focus}", self.name_words, self.close_in_meaning)
+        return grounding.on_topic(claim, self.question, self.name_words, self.close_in_meaning, focus=self.focus)
 
     def _line_instead(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The whole line the claim quotes, as the sentence, when the model's own sentence failed

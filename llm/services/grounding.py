@@ -149,18 +149,20 @@ def key_terms(question: str, name_words: str = "") -> set[str]:
 
 
 def on_topic(claim: Claim, question: str, name_words: str = "",
-             close_in_meaning: Callable[[str], bool] | None = None) -> bool:
+             close_in_meaning: Callable[[str], bool] | None = None, focus: str = "") -> bool:
     """The claim is about the question and its sentence gives the figure, unit or price the
-    question asks for (asked_in). About the question: it shares a key word of the question (words
-    compared by their first 5 letters, so "weight" meets "weighs"; a question with no key word left
-    puts every claim on topic), or, when it shares none, `close_in_meaning` says its sentence is
-    ("on a plane?" / "Air travel: ... carry-on luggage"; not its quote: the first words of a line say
-    less than the sentence that uses them)."""
-    terms = {t[:5] for t in key_terms(question, name_words)}
+    question asks for (asked_in). About the question: it shares a key word of the question or of
+    its `focus` (the standalone question a follow-up was searched with; words compared by their
+    first 5 letters, so "weight" meets "weighs"; a question with no key word left puts every claim
+    on topic), or, when it shares none, `close_in_meaning` says its sentence is ("on a plane?" /
+    "Air travel: ... carry-on luggage"; not its quote: the first words of a line say less than the
+    sentence that uses them). What it must be given in comes from the question's own words: a
+    follow-up "does it remove viruses?" after "how heavy is it?" asks for no figure."""
+    terms = {t[:5] for t in key_terms(f"{question} {focus}", name_words)}
     if terms and not terms & {w[:5] for w in content_words(f"{claim.text} {claim.quote}")}:
         if close_in_meaning is None or not close_in_meaning(strip_citations(claim.text)):
             return False
-    return all(_gives(claim.text, wanted) for wanted in asked_in(question))  # what the customer reads gives it
+    return all(_gives(claim.text, wanted, question) for wanted in asked_in(question))  # what the customer reads gives it
 
 
 # Units a question can ask its answer in, each with the spellings that count as it.
@@ -210,10 +212,11 @@ def asked_in(question: str) -> set[str]:
     return wanted
 
 
-def _gives(text: str, wanted: str) -> bool:
+def _gives(text: str, wanted: str, question: str = "") -> bool:
+    text = strip_citations(text)
     lowered = text.lower()
-    if wanted == "figure":
-        return bool(numbers_in(text))
+    if wanted == "figure":  # a figure of its own: not a citation's number, nor the question's ("every 10 minutes")
+        return bool(numbers_in(text) - numbers_in(question))
     if wanted == "price":
         return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
     if wanted.startswith("currency:"):

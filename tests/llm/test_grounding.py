@@ -142,6 +142,15 @@ def test_a_sentence_that_shares_no_word_is_on_topic_when_close_in_meaning():
     assert not on_topic(claim, "may I fly with the lantern?", "Lumo"), "no judge of meaning given: words decide"
 
 
+def test_a_follow_up_asks_in_its_own_words_and_is_about_its_focus_too():
+    claim = Claim(cite=1, quote="The hollow-fibre membrane removes bacteria", text="It removes bacteria and protozoa, not viruses.")
+    focus = "How heavy is the AquaMax filter? does it get rid of viruses too?"  # the earlier question read with it
+
+    assert on_topic(claim, "does it get rid of viruses too?", focus=focus), "the earlier 'how heavy' asks this turn for no figure"
+    assert on_topic(Claim(cite=1, quote="", text="The AquaMax filter weighs 310 g."), "and the weight?", focus="AquaMax filter")
+    assert not on_topic(Claim(cite=1, quote="", text="The bag holds water."), "and how long does it last?", focus=focus)
+
+
 def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     claim = Claim(cite=1, quote="Charge it fully before your first trip", text="Charge it fully before the first trip.")
 
@@ -170,6 +179,9 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
     ("It runs 30 h on Low.", "how many hours does it run on Low?", True),
     ("Charge it fully before your first trip.", "and how long does it take to charge?", False),
     ("A full charge takes about three hours.", "and how long does it take to charge?", True),
+    ("Charge it fully before your first trip [2].", "and how long does it take to charge?", False),  # a citation is no figure
+    ("Tracking every 10 minutes [1].", "how long does the battery last if it tracks every 10 min?", False),  # its own figure
+    ("At one fix every 10 minutes it lasts about 36 hours [1].", "how long does the battery last if it tracks every 10 min?", True),
     ("SOS rescue is included in every plan.", "does the SOS rescue cost extra on top of the plan?", True),
     ("An active plan is required for SOS.", "how much is the plan per month?", False),
     ("The plan is $14.99 per month.", "how much is the plan per month?", True),
