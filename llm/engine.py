@@ -254,7 +254,9 @@ def _llama_backend(path: Path):
     if settings.LLM_PROMPT_LOOKUP_TOKENS > 0:
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
-        draft["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=settings.LLM_PROMPT_LOOKUP_TOKENS)
+        # logits_all said outright: a draft model turns it on inside Llama, but the logits buffer is sized by the
+        # argument (n_batch rows), and the first prompt longer than that fails to broadcast (llama-cpp-python 0.3.x).
+        draft = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=settings.LLM_PROMPT_LOOKUP_TOKENS), "logits_all": True}
     try:
         return Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
                      n_batch=512, verbose=False, **draft)

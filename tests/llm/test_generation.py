@@ -95,7 +95,7 @@ def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, mon
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
     keeps only drafted tokens the model itself would write, so the answer (here one that copies its passage,
     under a JSON schema as chat answers are) is the same."""
-    passage = "Passage [1]: The Trailblaze headlamp charges fully in about 3 hours from a 5 V / 1 A USB port."
+    passage = ("Passage [1]: The Trailblaze headlamp charges fully in about 3 hours from a 5 V / 1 A USB port. " * 24).strip()  # > n_batch (512) tokens
     messages = [{"role": "system", "content": "Answer from the passage, copying its words."},
                 {"role": "user", "content": f"{passage}\nQuestion: how long does it take to charge?"}]
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
