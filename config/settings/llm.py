@@ -20,8 +20,8 @@ LLM_THREADS = env_int("LLM_THREADS", 2)
 LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 90)
 # llama.cpp's prompt-lookup speculative decoding: draft up to this many tokens copied from the prompt
 # (answers quote their passages). 0 = off, the default: it needs logits for every prompt token
-# (n_ctx x vocabulary floats, ~2.5 GB for Qwen at 4096), and `make bench --part chat` measures it
-# against the plain path (README, "Chat speed").
+# (n_ctx x vocabulary floats, ~2.5 GB for Qwen at 4096), and `make bench --part chat` measured no
+# gain against the plain path (README, "Knowledge base and chat assistant").
 LLM_PROMPT_LOOKUP_TOKENS = env_int("LLM_PROMPT_LOOKUP_TOKENS", 0)
 # Load the model and its answer prompt when a "chat"/"llm" worker process starts (llm/warmup.py).
 LLM_WARM_UP = env_int("LLM_WARM_UP", 1) == 1
