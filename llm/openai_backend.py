@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from llm.errors import GenerationTimeout, GenerationUnavailable
-from llm.llama_prefill import tokens_after
+from llm.llama_prefill import LlamaPrefill, tokens_after
 from llm.model_files import ModelFileError, resolve_generative_model
 from llm.openai_capabilities import PREFILL_FIELDS, InferenceServerError, describe, probe, schema_request
 
@@ -56,6 +56,7 @@ class OpenAIChatBackend:
         self._capabilities: dict | None = None
         self._probe_lock = threading.Lock()
         self._writer, self._writer_read = None, False
+        self._writer_lock = threading.Lock()
 
     # --- what Generator calls ------------------------------------------------------------------
 
@@ -200,20 +201,19 @@ class OpenAIChatBackend:
         """The served model's chat template and tokenizer (llm/llama_prefill.py), read from the GGUF file
         LLM_PROMPT_TEMPLATE names (default: LLM_MODEL where that names one on this machine), or None.
         A file named in LLM_PROMPT_TEMPLATE that cannot be read is an error; the default may be absent."""
-        if not self._writer_read:
-            source = settings.LLM_PROMPT_TEMPLATE or self.model
-            if source.lower() != "none":
-                from llm.llama_prefill import LlamaPrefill
-
-                try:
-                    path = resolve_generative_model(source, settings.LLM_MODEL_DIR)
-                    self._writer = LlamaPrefill.vocabulary_only(path) if path.is_file() else None
-                except (ModelFileError, ValueError) as exc:
-                    if settings.LLM_PROMPT_TEMPLATE:
-                        raise ModelFileError(f"LLM_PROMPT_TEMPLATE={source!r}: {exc}") from exc
-                    logger.info("no chat template for %s on this machine (%s)", source, exc)
-            self._writer_read = True
-        return self._writer
+        with self._writer_lock:
+            if not self._writer_read:
+                source = settings.LLM_PROMPT_TEMPLATE or self.model
+                if source.lower() != "none":
+                    try:
+                        path = resolve_generative_model(source, settings.LLM_MODEL_DIR)
+                        self._writer = LlamaPrefill.vocabulary_only(path) if path.is_file() else None
+                    except (ModelFileError, ValueError, RuntimeError, OSError) as exc:  # missing, no template, unreadable
+                        if settings.LLM_PROMPT_TEMPLATE:
+                            raise ModelFileError(f"LLM_PROMPT_TEMPLATE={source!r}: {exc}") from exc
+                        logger.info("no chat template for %s on this machine (%s)", source, exc)
+                self._writer_read = True
+            return self._writer
 
     def _whole_prompts(self) -> bool:
         caps = self.capabilities()
