@@ -35,21 +35,13 @@ def _slug_page(card: dict) -> tuple[str, int | None]:
 
 def ask_row(row: dict, *, model: str | None) -> dict:
     """One row through the chat path; returns what the figures need (rolled back afterwards)."""
-    from core.jobs import JobStatus
     from llm.services.answer import Passage, answer
     from support.models import ChatTurn, Conversation
     from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, knowledge_brands
 
     with transaction.atomic():
         conversation = Conversation.objects.create(session_key="evaluation")
-        for earlier in row["history"]:
-            # As the chat stores an answered turn: with the sources its question was answered from (a
-            # follow-up's product in focus can come from them, chat_sources._product_of_turn).
-            before = ChatTurn.objects.create(conversation=conversation, question=earlier["question"], answer=earlier["answer"],
-                                             product_id=_page_product_id(row))
-            found, _ = chat_sources_for_turn(turn=before, context=chat_turn_context(turn=before))
-            before.sources, before.status = [s.card() for s in found], JobStatus.DONE
-            before.save(update_fields=["sources", "status"])
+        earlier_turns_create(conversation=conversation, row=row)
         turn = ChatTurn.objects.create(conversation=conversation, question=row["question"],
                                        product_id=_page_product_id(row))
         context = chat_turn_context(turn=turn)
@@ -61,6 +53,24 @@ def ask_row(row: dict, *, model: str | None) -> dict:
     cards = {s.n: s.card() for s in sources}
     texts = {s.n: f"{s.source}\n{s.text}" for s in sources}
     return {"result": result, "cards": cards, "texts": texts, "standalone": context.standalone}
+
+
+def earlier_turns_create(*, conversation, row: dict) -> list:
+    """A row's earlier turns, answered as the chat stores them: with the sources each question was answered
+    from (retrieval only: a follow-up's product in focus can come from them, chat_sources._product_of_turn)."""
+    from core.jobs import JobStatus
+    from support.models import ChatTurn
+    from support.services.chat_sources import chat_sources_for_turn, chat_turn_context
+
+    turns = []
+    for earlier in row["history"]:
+        turn = ChatTurn.objects.create(conversation=conversation, question=earlier["question"], answer=earlier["answer"],
+                                       product_id=_page_product_id(row))
+        found, _ = chat_sources_for_turn(turn=turn, context=chat_turn_context(turn=turn))
+        turn.sources, turn.status = [s.card() for s in found], JobStatus.DONE
+        turn.save(update_fields=["sources", "status"])
+        turns.append(turn)
+    return turns
 
 
 def _ungrounded(result, texts: dict[int, str]) -> bool:

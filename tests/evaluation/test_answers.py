@@ -1,7 +1,9 @@
 """The labelled answers set keeps the shape the issue asks for, and its scoring normalises facts."""
 
+import pytest
+
 from evaluation import runner
-from evaluation.answers import SPLITS, fact_found
+from evaluation.answers import SPLITS, earlier_turns_create, fact_found
 
 
 def test_the_answers_set_is_a_quarter_unanswerable_with_follow_ups_in_both_splits():
@@ -32,3 +34,26 @@ def test_facts_are_matched_after_normalisation():
     assert fact_found("1,500 liters", "about 1500 liters of water")
     assert fact_found("3 hours", "A full charge takes three hours [1].")
     assert not fact_found("3 hours", "It takes 13 hours.")
+
+
+@pytest.mark.django_db
+def test_a_follow_ups_earlier_turn_is_stored_with_its_sources_as_the_chat_stores_it(demo_knowledge):
+    """The product in focus of a follow-up can come from the sources of the turn before it (the earlier question
+    names the product by one model word only, too little to name it by itself)."""
+    from eshop.models import Product
+    from support.models import Conversation
+    from support.selectors.knowledge import knowledge_product_named
+    from support.services.chat_sources import chat_turn_context
+
+    earlier = "how do I backflush the AquaMax?"
+    assert knowledge_product_named(query=earlier) is None
+    conversation = Conversation.objects.create(session_key="evaluation")
+    row = {"question": "can I drink from a lake with it?", "product_id": None,
+           "history": [{"question": earlier, "answer": "Backflush it with the syringe [1]."}]}
+
+    [turn] = earlier_turns_create(conversation=conversation, row=row)
+    follow_up = conversation.turns.create(question=row["question"])
+
+    assert turn.status == "done" and turn.sources and turn.sources[0]["kind"] == "manual"
+    aquamax = Product.objects.get(model__icontains="AquaMax")
+    assert chat_turn_context(turn=follow_up).product_id == aquamax.pk
