@@ -43,6 +43,7 @@ def schema_request(messages: list[dict], schema: dict, mode: str) -> tuple[list[
 # /v1/models "owned_by" of the servers we know.
 SERVERS = {"llamacpp": "llama.cpp server", "me": "llama-cpp-python server", "vllm": "vLLM", "library": "Ollama", "ollama": "Ollama"}
 # A value no model writes unless a grammar makes it: the schema was enforced, not just hoped for.
+_ORANGE = {"role": "user", "content": "Write the word orange, nothing else."}  # then "ora" written: does it go on?
 _PROBE_SCHEMA = {"type": "object", "properties": {"probe": {"type": "string", "enum": ["zq-7"]}}, "required": ["probe"]}
 
 
@@ -68,9 +69,13 @@ def probe(backend: OpenAIChatBackend) -> dict:
 
 def _chat(backend: OpenAIChatBackend, caps: dict, messages: list[dict], **fields) -> dict | None:
     """One small non-streamed chat completion; None when the server refuses the request's form."""
-    body = {"model": backend.model, "messages": messages, "temperature": 0.0, **caps["sampling"], **fields}
+    return _probe_request(backend, "/chat/completions", {"messages": messages, **caps["sampling"], **fields})
+
+
+def _probe_request(backend: OpenAIChatBackend, path: str, fields: dict) -> dict | None:
+    """One small non-streamed request at temperature 0; None when the server refuses its form."""
     try:
-        return backend.post_json("/chat/completions", body, timeout=60)
+        return backend.post_json(path, {"model": backend.model, "temperature": 0.0, **fields}, timeout=60)
     except InferenceServerError as exc:
         logger.info("inference server refused a capability probe: %s", exc)
         return None
@@ -101,7 +106,7 @@ def _json_schema_mode(backend: OpenAIChatBackend, caps: dict) -> str:
 
 def _supports_prefill(backend: OpenAIChatBackend, caps: dict) -> bool:
     """Does the server continue a final assistant message (rather than answer anew after it)?"""
-    messages = [{"role": "user", "content": "Write the word orange, nothing else."}, {"role": "assistant", "content": "ora"}]
+    messages = [_ORANGE, {"role": "assistant", "content": "ora"}]
     data = _chat(backend, caps, messages, max_tokens=2, **PREFILL_FIELDS)
     try:
         return data["choices"][0]["message"]["content"].lower().startswith("nge")
@@ -116,16 +121,12 @@ def _supports_whole_prompts(backend: OpenAIChatBackend, caps: dict) -> bool:
     writer = backend.prompt_writer()
     if writer is None:
         return False
-    prompt = writer.render_chat([{"role": "user", "content": "Write the word orange, nothing else."}]) + "ora"
-    body = {"model": backend.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 2, **caps["sampling"]}
+    prompt = writer.render_chat([_ORANGE]) + "ora"
+    data = _probe_request(backend, "/completions", {"prompt": prompt, "max_tokens": 1, "logprobs": 2, **caps["sampling"]})
     try:
-        data = backend.post_json("/completions", body, timeout=60)
         return isinstance(data["choices"][0]["text"], str) and bool(data["choices"][0]["logprobs"]["top_logprobs"][0])
-    except InferenceServerError as exc:
-        logger.info("inference server refused a capability probe: %s", exc)
     except (KeyError, IndexError, TypeError, AttributeError):
-        pass
-    return False
+        return False
 
 
 def describe(caps: dict) -> str:
