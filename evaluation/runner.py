@@ -146,8 +146,10 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
     if urgency_pairs:
         from llm.labels import URGENCY_LEVELS
 
+        result["urgency_exact"] = round(sum(g == p for g, p in urgency_pairs) / len(urgency_pairs), 3)
         result["urgency_within_one"] = round(sum(abs(URGENCY_LEVELS.index(g) - URGENCY_LEVELS.index(p)) <= 1
                                                  for g, p in urgency_pairs) / len(urgency_pairs), 3)
+        result["urgency_predicted"] = {level: sum(p == level for _, p in urgency_pairs) for level in URGENCY_LEVELS}
     return result
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llm import engine
+from llm.labels import URGENCY_MEANINGS
 from llm.services.common import words_at_most
 from llm.services.summary_checks import invented_agent_action, shares_phrase
 from llm.services.triage_prompt import SUMMARY_TASK, clean_thread, customer_text, thread_block, triage_system
@@ -16,6 +17,7 @@ SUMMARY_MAX_WORDS = 40
 NO_AGENT_STATUS = "No agent has replied yet"
 SUMMARY_QUESTION = "Write the ticket description as JSON."
 ONE_SENTENCE = {"need", "status", "next_step"}
+EXPLAINED_URGENCY = {"high", "urgent"}  # levels whose reason is worth generating: the others say it by their meaning
 
 
 def _who_wrote(thread: list[dict]) -> str:
@@ -27,16 +29,22 @@ def _who_wrote(thread: list[dict]) -> str:
             f"{thread[-1]['author']}.")
 
 
-def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str,
+def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str, urgency_reason: str = "",
                   model: str | None = None) -> tuple[dict, int]:
     """({title, need, status, next_step, urgency_reason}, tokens generated). `categories` (CategoryOption) only
-    make the system prompt the one the ticket's classification used, so its evaluation is reused."""
+    make the system prompt the one the ticket's classification used, so its evaluation is reused.
+
+    The urgency reason is generated only for a high or urgent level that no rule explained (`urgency_reason`
+    is a rule's reason): a low or normal level is explained by its meaning. It was the longest value (every
+    one ran to its 20-token cap) and most tickets are normal."""
     generator = engine.generator(model)
     messages = [{"role": "system", "content": triage_system(categories)},
                 {"role": "user", "content": f"{thread_block(thread)}\n\n{_who_wrote(thread)} {SUMMARY_QUESTION}"}]
     has_agent = any(m["author"] == "agent" for m in thread)
-    fields = [("title", 24), ("need", 32), ("status", 32), ("next_step", 32), ("urgency_reason", 20)]
-    values, prefix, generated = {}, "{", 0
+    fields = [("title", 24), ("need", 32), ("status", 32), ("next_step", 32)]
+    if not urgency_reason and urgency in EXPLAINED_URGENCY:
+        fields.append(("urgency_reason", 20))
+    values, prefix, generated = {"urgency_reason": urgency_reason or URGENCY_MEANINGS[urgency].capitalize()}, "{", 0
     for name, max_tokens in fields:
         if name == "urgency_reason":
             prefix += f'"urgency": "{urgency}", '

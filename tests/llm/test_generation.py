@@ -137,6 +137,17 @@ def test_default_model_triages_a_clear_ticket(categories):
     assert result.language == "en"
 
 
+@pytest.mark.django_db
+def test_default_model_does_not_rate_thanks_as_urgent(categories):
+    thread = [{"author": "customer", "body": "Quick note to say the tent kept us dry all weekend at the lake. Great shop, thanks!"}]
+
+    result = triage_ticket(messages=thread, categories=categories, model="qwen2.5-coder-1.5b")
+
+    assert result.urgency in {"low", "normal"}
+    assert result.urgency_reason in {"No time pressure: a suggestion, a general question",
+                                     "An ordinary request or problem with no deadline"}
+
+
 def test_embeddings_are_normalized_384d_and_meaningful():
     vectors = embed_texts(texts=["My tent pole snapped", "The tent pole broke on the first night", "Refund to my credit card"])
 

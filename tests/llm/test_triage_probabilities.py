@@ -8,7 +8,7 @@ import pytest
 
 from llm.services.choices import Choice, agreed
 from llm.services.common import LLMInputError
-from llm.services.triage import CategoryOption, LabelledExample, triage_ticket
+from llm.services.triage import URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_STATUS
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
@@ -100,9 +100,38 @@ def test_only_values_are_generated_into_a_prefilled_skeleton(fake_generator):
     prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c and "texts" not in c]
     assert prefixes[0] == '{"title": "'
     assert prefixes[1] == '{"title": "Stove leaks", "need": "'
-    assert result.urgency == "urgent"  # the safety rule raised it, and the skeleton carries the final level
-    assert '"urgency": "urgent", "urgency_reason": "' in prefixes[-1]
+    assert (result.urgency, result.urgency_reason) == ("urgent", "Possible safety hazard")  # the safety rule raised it
+    assert not any("urgency_reason" in p for p in prefixes)  # the rule's reason is not generated again
     assert result.generated_tokens == 3 * len(prefixes)
+
+
+def _rated(level):
+    def urgency_by_number(messages, options):
+        return level if messages[-1]["content"].endswith(URGENCY_QUESTION) else None
+    return urgency_by_number
+
+
+def test_a_high_level_no_rule_explains_gets_a_generated_reason(fake_generator):
+    fake = fake_generator(choose=_rated("high"), values={"urgency_reason": "Tent needed for a trip next week"})
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my tent? Order TH-123456."}],
+                           categories=_categories(2), use_head=False)
+
+    assert (result.urgency, result.urgency_reason) == ("high", "Tent needed for a trip next week")
+    assert fake.calls[-1]["answer_prefix"].endswith('"urgency": "high", "urgency_reason": "')
+
+
+@pytest.mark.parametrize("level", ["low", "normal"])
+def test_a_low_or_normal_level_is_explained_by_its_meaning_not_generated(fake_generator, level):
+    fake = fake_generator(choose=_rated(level))
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my tent? Order TH-123456."}],
+                           categories=_categories(2), use_head=False)
+
+    assert result.urgency == level
+    assert result.urgency_reason == {"low": "No time pressure: a suggestion, a general question",
+                                     "normal": "An ordinary request or problem with no deadline"}[level]
+    assert not any("urgency_reason" in c.get("answer_prefix", "") for c in fake.calls)
 
 
 def test_need_and_next_step_are_one_sentence_each(fake_generator):

@@ -65,7 +65,8 @@ class Command(BaseCommand):
     def _triage_set(self, name: str, figures: dict) -> None:
         say = self.stdout.write
         say(f"  set {name!r}: categories {', '.join(figures['categories'])}; p50 {figures['latency']['p50_s']:.2f} s "
-            f"per ticket; errors {figures['errors']}; urgency within one {figures.get('urgency_within_one', '-')}")
+            f"per ticket; errors {figures['errors']}; urgency exact {figures.get('urgency_exact', '-')}, within one "
+            f"{figures.get('urgency_within_one', '-')}, predicted {figures.get('urgency_predicted', '-')}")
         for split, f in figures["splits"].items():
             c = f["category"]
             say(f"    [{split}] category  accuracy {c['accuracy']:.2f}  macro-F1 {c['macro_f1']:.2f}  (n={c['n']})")
