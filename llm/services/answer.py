@@ -138,7 +138,9 @@ class AnswerStream:
                         break
                     problem = self._problem(claim)
                     about = problem is None and (topical or self._on_topic(claim))
-                    if not about and (line := self._line_instead(claim)) is not None:
+                    # a line the claim quotes cannot say what the passage never mentions ("lowest simmer setting")
+                    replaceable = not (problem or "").startswith(grounding.FIGURE_FOR_OTHER)
+                    if not about and replaceable and (line := self._line_instead(claim)) is not None:
                         dropped.append(f"{claim.text!r}: replaced by the line it quotes ({problem or 'not about what was asked'})")
                         claim, problem, about = line, None, True
                     key = grounding.normalise(grounding.strip_citations(claim.text))
@@ -174,7 +176,8 @@ class AnswerStream:
             first_token_seconds=first_token, first_sentence_seconds=first_sentence)
 
     def _problem(self, claim: grounding.Claim) -> str | None:
-        return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands)
+        return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands,
+                                       name_words=self.name_words)
 
     def _on_topic(self, claim: grounding.Claim) -> bool:
         return grounding.on_topic(claim, self.question, self.name_words, self.close_in_meaning, focus=self.focus)

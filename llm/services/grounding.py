@@ -225,8 +225,26 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
     return any(re.search(_spelled(spelling), lowered) for spelling in _UNITS[wanted])
 
 
+FIGURE_FOR_OTHER = "gives its figure for"
+
+
+def figure_given_for_other(text: str, passage: str, question: str, name_words: str = "") -> list[str]:
+    """The question's words that a sentence stating a figure pairs with it but the cited passage never uses:
+    "The lowest simmer setting is 20,000 BTU/h" from a passage that gives 20,000 BTU/h as the burners' total
+    and says nothing of simmering. The number is in the passage, so the number check passes; what it is
+    a figure of is not. Only when such words are most of the question's words the sentence uses: a
+    sentence that rewords one of them ("Phone support is open ..." from "Phone: ... Monday-Friday") holds.
+    Words are compared by their first 5 letters (as on_topic does)."""
+    if not numbers_in(text) - numbers_in(question):
+        return []
+    used = {w[:5] for w in content_words(passage)}
+    echoed = content_words(text) & key_terms(question, name_words)
+    unsaid = sorted(t for t in echoed if t[:5] not in used)
+    return unsaid if 2 * len(unsaid) > len(echoed) else []
+
+
 def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, question: str = "",
-                  brands: list[str] | None = None) -> str | None:
+                  brands: list[str] | None = None, name_words: str = "") -> str | None:
     """Why the claim must not be shown (a short reason, for logs and tests), or None when it holds."""
     passage = passages.get(claim.cite)
     if passage is None:
@@ -239,6 +257,8 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
     missing = ungrounded_terms(text, passage.text)
     if missing:
         return f"not in the cited passage: {', '.join(missing)}"
+    if question and (unsaid := figure_given_for_other(text, passage.text, question, name_words)):
+        return f"{FIGURE_FOR_OTHER} {', '.join(unsaid)}, which the cited passage does not mention"
     other = [b for b in brands_named(text, brands or []) if b.lower() not in passage.text.lower()]
     if other:
         return f"names {', '.join(other)}, which the cited passage does not"

@@ -278,3 +278,16 @@ def test_a_quoted_line_that_is_not_about_the_question_does_not_replace_anything(
     result = answer(question="What does the GloTech headlamp cost in euros?", passages=PASSAGES, brands=["GloTech"])
 
     assert result.abstained and result.text == ABSTENTION
+
+
+def test_a_figure_given_for_what_the_passage_never_mentions_is_the_abstention(fake_model):
+    passages = [Passage(id=1, source="Backcountry Cook manual, page 2", brand="",
+                        text="| Burners | 2 × 10,000 BTU/h (20,000 BTU/h total) |\n| Ignition | Push-button piezo |")]
+    fake_model({"answer_from": [1], "sentences": [claim(1, "Burners | 2 × 10,000 BTU/h (20,000 BTU/h total)",
+                                                        "The lowest simmer setting is 20,000 BTU/h.")]})
+
+    result = answer(question="How many BTU is the lowest simmer setting?", passages=passages)
+
+    # the line it quotes is grounded, but it does not say what was asked either: no line is put in its place
+    assert result.abstained and result.text == ABSTENTION
+    assert "gives its figure for lowest, sett, simmer" in result.dropped[0]

@@ -190,3 +190,25 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
 ])
 def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
     assert on_topic(Claim(cite=1, quote="", text=text), question) is expected
+
+
+def test_a_figure_the_passage_gives_for_something_else_is_unsupported():
+    stove = GroundingPassage(text="Backcountry Cook Propane Camp Stove — User Manual, page 2\n"
+                                  "| Burners | 2 × 10,000 BTU/h (20,000 BTU/h total) |")
+    claim = Claim(cite=1, quote="20,000 BTU/h total", text="The lowest simmer setting is 20,000 BTU/h.")
+
+    problem = claim_problem(claim, {1: stove}, question="How many BTU is the lowest simmer setting on the Backcountry stove?")
+
+    assert problem == "gives its figure for lowest, sett, simmer, which the cited passage does not mention"
+    # the same figure for what the passage says it is holds, and so does a sentence with no figure
+    total = Claim(cite=1, quote="20,000 BTU/h total", text="Both burners together give 20,000 BTU/h.")
+    assert claim_problem(total, {1: stove}, question="how many BTU do the burners give in total?") is None
+    plain = Claim(cite=1, quote="20,000 BTU/h total", text="The lowest setting is not listed in the table.")
+    assert claim_problem(plain, {1: stove}, question="How many BTU is the lowest simmer setting?") is None
+
+
+def test_the_product_name_is_not_a_thing_a_figure_is_given_for():
+    claim = Claim(cite=1, quote="about 3 hours", text="The GloTech headlamp charges in about 3 hours.")
+
+    assert claim_problem(claim, PASSAGES, question="how long does the glotech headlamp take to charge?",
+                         name_words="GloTech Rechargeable LED Headlamp") is None
