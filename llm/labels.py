@@ -17,10 +17,10 @@ SENTIMENT_MEANINGS = {
 }
 URGENCY_LEVELS = ["low", "normal", "high", "urgent"]
 URGENCY_MEANINGS = {
-    "low": "no time pressure: a suggestion, a general question",
-    "normal": "an ordinary request or problem with no deadline",
-    "high": "the customer is blocked, has a deadline within days, or writes again about the same problem",
-    "urgent": "a safety hazard, a trip within a day, a legal threat or a large double charge",
+    "low": "nothing to fix: praise, a suggestion, a question before buying",
+    "normal": "an ordinary problem or request with no deadline (most tickets)",
+    "high": "only with a deadline within days, a repeated unanswered contact, or money wrongly taken",
+    "urgent": "only with a danger to someone's safety, a trip within a day or a legal threat",
 }
 LANGUAGES = ["en", "es", "de", "fr", "it", "nl", "pt", "other"]
 

@@ -76,14 +76,13 @@ SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not t
 SENTIMENT_NAME_QUESTION = ("Which attitude level fits the customer's own words (not the agent's)? "
                            'Reply with JSON: {"attitude": "<the level\'s name>"}')
 SENTIMENT_ANSWER_PREFIX = '{"attitude": "'
-# The decision rule is in the question: asked for the level's number against the meanings in the system prompt,
-# the model answered "high" (3) for 66 of 67 tune tickets of the default set (exact 0.15, within one 0.75); asked
-# for the name with this rule, 0.60 / 0.97 after the rule floor (urgency_rules.py). README, Urgency.
-URGENCY_QUESTION = (
-    "How urgent is this ticket? Most tickets are normal: an ordinary problem or request. low: nothing to fix "
-    "(praise, a suggestion, a question before buying). high: only with a deadline within days, a repeated "
-    "unanswered contact, or money wrongly taken. urgent: only with a danger to someone's safety, a trip within a "
-    'day or a legal threat. Reply with JSON: {"urgency": "<low, normal, high or urgent>"}')
+# Asked for the level's number against the old meanings in the system prompt ("high: the customer is blocked, ..."),
+# the model answered "high" (3) for 66 of 67 holdout tickets of the default set (exact 0.10, within one 0.69, after
+# the rule floor). Now the levels' names are scored and their meanings (llm/labels.py) state the rule ("only with
+# a deadline within days, ..."); on every second tune ticket, exact / within one after the floor: 0.54 / 0.99 (the
+# rule written into this question instead: 0.60 / 0.97, but ~70 more tokens to evaluate per ticket, about 1 s on
+# 2 cores). README, Urgency.
+URGENCY_QUESTION = 'How urgent is this ticket? Reply with JSON: {"urgency": "<low, normal, high or urgent>"}'
 URGENCY_ANSWER_PREFIX = '{"urgency": "'
 
 

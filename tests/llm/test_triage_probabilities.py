@@ -129,8 +129,8 @@ def test_a_low_or_normal_level_is_explained_by_its_meaning_not_generated(fake_ge
                            categories=_categories(2), use_head=False)
 
     assert result.urgency == level
-    assert result.urgency_reason == {"low": "No time pressure: a suggestion, a general question",
-                                     "normal": "An ordinary request or problem with no deadline"}[level]
+    assert result.urgency_reason == {"low": "Nothing to fix: praise, a suggestion, a question before buying",
+                                     "normal": "An ordinary problem or request with no deadline"}[level]
     assert not any("urgency_reason" in c.get("answer_prefix", "") for c in fake.calls)
 
 
