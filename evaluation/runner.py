@@ -90,8 +90,9 @@ def spearman(x: list[float], y: list[float]) -> float | None:
 
 
 def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> dict:
-    """Category accuracy/macro-F1/reliability and sentiment exact/within-one/Spearman for paired rows and predictions."""
-    from llm.labels import SENTIMENT_LEVELS
+    """Category accuracy/macro-F1/reliability, sentiment exact/within-one/Spearman and urgency exact/within-one/
+    predicted levels for paired rows and predictions."""
+    from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS
 
     figures = {}
     labelled = [(r, p) for r, p in zip(rows, predictions) if r.get("category")]
@@ -107,6 +108,15 @@ def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> di
             "exact": round(sum(d == 0 for d in distance) / len(distance), 3),
             "within_one": round(sum(d <= 1 for d in distance) / len(distance), 3),
             "spearman_score_vs_level": spearman([p.sentiment_score for _, p in pairs], [SENTIMENT_LEVELS.index(g) for g, _ in pairs]),
+        }
+    urgency = [(r["urgency"], p.urgency) for r, p in zip(rows, predictions) if r.get("urgency")]
+    if urgency:
+        figures["urgency"] = {
+            "exact": round(sum(g == p for g, p in urgency) / len(urgency), 3),
+            "within_one": round(sum(abs(URGENCY_LEVELS.index(g) - URGENCY_LEVELS.index(p)) <= 1 for g, p in urgency)
+                                / len(urgency), 3),
+            "predicted": {level: sum(p == level for _, p in urgency) for level in URGENCY_LEVELS},
+            "n": len(urgency),
         }
     rated = [(r["satisfaction"], p.sentiment_score) for r, p in zip(rows, predictions) if r.get("satisfaction") is not None]
     if rated:
@@ -142,14 +152,6 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
         chosen = [(r, p) for r, p in zip(done, predictions) if row_split(r) == split]
         if chosen:
             result["splits"][split] = triage_figures([r for r, _ in chosen], [p for _, p in chosen], labels)
-    urgency_pairs = [(r["urgency"], p.urgency) for r, p in zip(done, predictions) if r.get("urgency")]
-    if urgency_pairs:
-        from llm.labels import URGENCY_LEVELS
-
-        result["urgency_exact"] = round(sum(g == p for g, p in urgency_pairs) / len(urgency_pairs), 3)
-        result["urgency_within_one"] = round(sum(abs(URGENCY_LEVELS.index(g) - URGENCY_LEVELS.index(p)) <= 1
-                                                 for g, p in urgency_pairs) / len(urgency_pairs), 3)
-        result["urgency_predicted"] = {level: sum(p == level for _, p in urgency_pairs) for level in URGENCY_LEVELS}
     return result
 
 

@@ -38,6 +38,18 @@ def test_reliability_table_gives_accuracy_per_confidence_band():
         ("0.0-0.5", 1, 1.0), ("0.5-0.8", 1, 0.0), ("0.8-0.9", 1, 1.0), ("0.9-1.0", 1, 1.0)]
 
 
+def test_urgency_is_reported_per_split_with_the_levels_predicted():
+    from types import SimpleNamespace
+
+    rows = [{"urgency": "normal"}, {"urgency": "low"}, {"urgency": "urgent"}, {}]
+    predictions = [SimpleNamespace(urgency=level) for level in ("normal", "normal", "high", "high")]
+
+    figures = runner.triage_figures(rows, predictions, labels=["a", "b"])
+
+    assert figures["urgency"] == {"exact": pytest.approx(0.333, abs=1e-3), "within_one": 1.0,
+                                  "predicted": {"low": 0, "normal": 2, "high": 1, "urgent": 0}, "n": 3}
+
+
 def test_classification_report_counts_a_confusion():
     report = runner.classification_report(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
 

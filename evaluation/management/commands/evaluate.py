@@ -65,8 +65,7 @@ class Command(BaseCommand):
     def _triage_set(self, name: str, figures: dict) -> None:
         say = self.stdout.write
         say(f"  set {name!r}: categories {', '.join(figures['categories'])}; p50 {figures['latency']['p50_s']:.2f} s "
-            f"per ticket; errors {figures['errors']}; urgency exact {figures.get('urgency_exact', '-')}, within one "
-            f"{figures.get('urgency_within_one', '-')}, predicted {figures.get('urgency_predicted', '-')}")
+            f"per ticket; errors {figures['errors']}")
         for split, f in figures["splits"].items():
             c = f["category"]
             say(f"    [{split}] category  accuracy {c['accuracy']:.2f}  macro-F1 {c['macro_f1']:.2f}  (n={c['n']})")
@@ -77,6 +76,10 @@ class Command(BaseCommand):
                 s = f["sentiment"]
                 say(f"    [{split}] sentiment exact {s['exact']:.2f}  within one {s['within_one']:.2f}  "
                     f"macro-F1 {s['macro_f1']:.2f}  Spearman(score, level) {s['spearman_score_vs_level']}")
+            if "urgency" in f:
+                u = f["urgency"]
+                say(f"    [{split}] urgency exact {u['exact']:.2f}  within one {u['within_one']:.2f}  predicted "
+                    + ", ".join(f"{level} {count}" for level, count in u["predicted"].items()) + f"  (n={u['n']})")
             if "spearman_score_vs_satisfaction" in f:
                 say(f"    [{split}] Spearman(sentiment score, satisfaction) {f['spearman_score_vs_satisfaction']}")
 
