@@ -43,8 +43,8 @@ def schema_request(messages: list[dict], schema: dict, mode: str) -> tuple[list[
 # /v1/models "owned_by" of the servers we know.
 SERVERS = {"llamacpp": "llama.cpp server", "me": "llama-cpp-python server", "vllm": "vLLM", "library": "Ollama", "ollama": "Ollama"}
 # A value no model writes unless a grammar makes it: the schema was enforced, not just hoped for.
-_ORANGE = {"role": "user", "content": "Write the word orange, nothing else."}  # then "ora" written: does it go on?
 _PROBE_SCHEMA = {"type": "object", "properties": {"probe": {"type": "string", "enum": ["zq-7"]}}, "required": ["probe"]}
+_ORANGE = {"role": "user", "content": "Write the word orange, nothing else."}  # then "ora" written: does it go on?
 
 
 def probe(backend: OpenAIChatBackend) -> dict:
