@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -78,6 +80,12 @@ class Product(models.Model):
     external_id = models.PositiveIntegerField(null=True, blank=True, unique=True, help_text="Id in the imported catalog.")
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False)
     embedding_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The full-text document of product search (eshop.selectors.search), kept by PostgreSQL itself: brand and
+    # model weigh above the description. Stored and GIN-indexed so a search does not build 200+ tsvectors.
+    search_document = models.GeneratedField(
+        expression=SearchVector("brand", weight="A", config="english") + SearchVector("model", weight="A", config="english")
+        + SearchVector("description", weight="B", config="english"),
+        output_field=SearchVectorField(), db_persist=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +93,7 @@ class Product(models.Model):
         ordering = ["brand", "model"]
         indexes = [
             HnswIndex(name="product_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"]),
+            GinIndex(name="product_search_document_gin", fields=["search_document"]),
         ]
 
     @property

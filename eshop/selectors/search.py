@@ -5,9 +5,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from core.ranking import normalized, relevance_floor, weighted_fusion
@@ -38,11 +38,11 @@ NAME_FLOOR_GAP, NAME_FLOOR_MIN = 0.3, 0.25
 SEARCH_SHOWN_CAP = 24
 
 
-def _word_document_frequencies(*, words: list[str], vector: SearchVector) -> tuple[int, dict[str, int]]:
+def _word_document_frequencies(*, words: list[str]) -> tuple[int, dict[str, int]]:
     """How many active products match each word (one query): a document frequency, for IDF."""
-    counts = Product.objects.filter(is_active=True).annotate(document=vector).aggregate(
+    counts = Product.objects.filter(is_active=True).aggregate(
         total=Count("id"),
-        **{f"w{i}": Count("id", filter=Q(document=SearchQuery(word, config="english"))) for i, word in enumerate(words)},
+        **{f"w{i}": Count("id", filter=Q(search_document=SearchQuery(word, config="english"))) for i, word in enumerate(words)},
     )
     return counts["total"], {word: counts[f"w{i}"] for i, word in enumerate(words)}
 
@@ -61,16 +61,13 @@ class SearchResults:
 
 
 def _lexical_scores(base: QuerySet, query: str) -> dict[int, float]:
-    """Full-text evidence per product in [0, 1]: PostgreSQL ts_rank (brand and model weighted above
-    the description, websearch syntax) normalised to the best match; a match on only some of the
+    """Full-text evidence per product in [0, 1]: PostgreSQL ts_rank of the stored search document (brand
+    and model weighted above the description, websearch syntax) normalised to the best match; a match on only some of the
     words (a sentence rarely has all its words in one product) or on typo-corrected words counts
     FALLBACK_LEXICAL_SHARE."""
-    vector = (SearchVector("brand", weight="A", config="english") + SearchVector("model", weight="A", config="english")
-              + SearchVector("description", weight="B", config="english"))
-
     def ranks(search_query: SearchQuery) -> dict[int, float]:
         # Filter on the match (@@), not on rank > 0: ts_rank gives non-matching rows a tiny positive rank.
-        return dict(base.annotate(document=vector, rank=SearchRank(vector, search_query)).filter(document=search_query)
+        return dict(base.annotate(rank=SearchRank(F("search_document"), search_query)).filter(search_document=search_query)
                     .order_by("-rank", "id").values_list("pk", "rank")[:SEARCH_CANDIDATES])
 
     scores = normalized(ranks(SearchQuery(query, search_type="websearch", config="english")))
@@ -79,7 +76,7 @@ def _lexical_scores(base: QuerySet, query: str) -> dict[int, float]:
     if not scores and len(words) > 1:
         # Any of the distinctive words: ts_rank has no IDF, so words found in many products ("hike"
         # is in every boot and pack) would drown the rare, telling ones ("drink").
-        total, frequencies = _word_document_frequencies(words=words, vector=vector)
+        total, frequencies = _word_document_frequencies(words=words)
         distinctive = [word for word, n in frequencies.items() if 0 < n <= max(3, total * SEARCH_FALLBACK_MAX_DF)]
         if distinctive:
             partial = normalized(ranks(SearchQuery(" or ".join(distinctive), search_type="websearch", config="english")))

@@ -59,6 +59,20 @@ def test_inactive_products_are_not_found(demo_catalog):
     assert not any("Headlamp" in product.model for product in product_search(query="headlamp"))
 
 
+def test_the_search_document_follows_an_edited_description(demo_catalog):
+    from django.contrib.postgres.search import SearchQuery
+
+    from eshop.services.catalog import product_update
+
+    product = Product.objects.filter(model__icontains="Headlamp").order_by("pk").first()
+    matching = lambda: list(Product.objects.filter(search_document=SearchQuery("zanzibar", config="english")))  # noqa: E731
+    assert matching() == []
+
+    product_update(product=product, data={"description": product.description + " Tested on Zanzibar night dives."})
+
+    assert matching() == [product]
+
+
 @pytest.mark.parametrize("query, style", [
     ("glotech headlamp", "name"),
     ("slepping bag", "name"),  # a typo of a catalog word still reads as a name
