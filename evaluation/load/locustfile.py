@@ -6,6 +6,10 @@ needs an account. Checkout is submitted with the gateway's "declined" test card:
 checkout path runs (form, validation, payment step) without placing orders or taking stock from
 the demo shop. Opening the chat is the help page that holds it: asking questions would measure
 the SLM queue, which `bench --part chat` does.
+
+The statistics start again once every shopper has signed up (unless a sign-up failed, which then
+stays counted): ten simultaneous sign-ups (PBKDF2, about 3 s of CPU each) saturate two cores for
+seconds, a burst of the load generator's own making, not the steady traffic the bar is about.
 """
 
 import random
@@ -18,6 +22,7 @@ SEARCHES = ["headlamp", "something to keep my drinks cold on a hike", "tent for 
             "warm sleeping bag", "snacks for a long hike", "gps watch", "kayak paddle", "first aid kit", "rain jacket",
             "camping stove", "boots that keep my feet dry", "light for the campsite", "trekking poles"]
 DECLINED_CARD = "4000000000000002"
+_signed_up: set[int] = set()
 
 
 class Shopper(HttpUser):
@@ -36,6 +41,10 @@ class Shopper(HttpUser):
         self.client.post("/accounts/signup/", name="/accounts/signup/", data={
             "email": f"loadtest-{uuid.uuid4().hex[:12]}@example.com", "first_name": "Load", "last_name": "Test",
             "password1": password, "password2": password, "csrfmiddlewaretoken": self.client.cookies.get("csrftoken", "")})
+        _signed_up.add(id(self))
+        runner = self.environment.runner
+        if len(_signed_up) == getattr(runner, "target_user_count", -1) and not self.environment.stats.total.num_failures:
+            self.environment.stats.reset_all()
 
     def _csrf(self) -> str:
         return self.client.cookies.get("csrftoken", "")
