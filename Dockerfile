@@ -24,4 +24,4 @@ RUN useradd --create-home app && chown -R app /app /models
 USER app
 EXPOSE 8000
 # uvicorn workers (core/asgi_worker.py): an open chat event stream holds no thread.
-CMD ["gunicorn", "config.asgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "core.asgi_worker.WebWorker", "--workers", "2", "--timeout", "120", "--graceful-timeout", "10"]
+CMD ["gunicorn", "config.asgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "core.asgi_worker.WebWorker", "--workers", "2", "--timeout", "120", "--graceful-timeout", "10", "--keep-alive", "20"]

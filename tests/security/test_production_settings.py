@@ -72,6 +72,14 @@ def test_the_production_image_serves_with_uvicorn_workers():
     assert "core.asgi_worker.WebWorker" in cmd
 
 
+def test_the_production_image_starts_the_web_server_as_make_run_does():
+    from core.asgi_worker import web_server_args
+
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD"))
+
+    assert json.loads(cmd.removeprefix("CMD").strip()) == ["gunicorn", *web_server_args(bind="0.0.0.0:8000")]
+
+
 @pytest.mark.django_db
 def test_the_demo_users_are_not_created_in_production(settings):
     settings.IS_PRODUCTION = True
