@@ -18,7 +18,7 @@ class WebWorker(UvicornWorker):
 
 # An idle keep-alive connection stays open this long. gunicorn's default, 2 s, is what uvicorn workers take, and a
 # shopper's next page comes about as soon: a request sent on a connection the server is closing at that moment ends
-# in "connection reset" (seen once in about 1,200 requests of `bench --part load` at 20 users, which wait 0.5-2 s).
+# in "connection reset" (seen in `bench --part load`, whose shoppers wait 0.5-2 s: 1 at 20 users, 3 in a run at 10).
 WEB_KEEP_ALIVE_SECONDS = 20
 
 
