@@ -18,10 +18,12 @@ SENTIMENT_MEANINGS = {
 URGENCY_LEVELS = ["low", "normal", "high", "urgent"]
 URGENCY_MEANINGS = {
     "low": "nothing to fix: praise, a suggestion, a question before buying",
-    "normal": "an ordinary problem or request with no deadline (most tickets)",
+    "normal": "an ordinary problem or request with no deadline",
     "high": "only with a deadline within days, a repeated unanswered contact, or money wrongly taken",
     "urgent": "only with a danger to someone's safety, a trip within a day or a legal threat",
 }
+# Said to the model after a level's meaning in the triage prompt, not to people (an urgency reason is the meaning).
+URGENCY_HINTS = {"normal": "most tickets"}
 LANGUAGES = ["en", "es", "de", "fr", "it", "nl", "pt", "other"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llm.labels import SENTIMENT_LEVELS, SENTIMENT_MEANINGS, URGENCY_LEVELS, URGENCY_MEANINGS
+from llm.labels import SENTIMENT_LEVELS, SENTIMENT_MEANINGS, URGENCY_HINTS, URGENCY_LEVELS, URGENCY_MEANINGS
 from llm.services.choices import DIGITS, option_lines
 from llm.services.common import LLMInputError, as_data, clean_text
 
@@ -40,7 +40,9 @@ def triage_system(categories: Sequence = ()) -> str:
         parts.append(category_block(categories))
     parts.append("Customer attitude levels:\n" + option_lines(
         [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
-    parts.append("Urgency levels:\n" + option_lines([f"{level}: {URGENCY_MEANINGS[level]}" for level in URGENCY_LEVELS], DIGITS))
+    parts.append("Urgency levels:\n" + option_lines(
+        [f"{level}: {URGENCY_MEANINGS[level]}" + (f" ({URGENCY_HINTS[level]})" if level in URGENCY_HINTS else "")
+         for level in URGENCY_LEVELS], DIGITS))
     parts.append(SUMMARY_TASK)
     return "\n\n".join(parts)
 

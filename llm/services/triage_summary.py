@@ -44,8 +44,7 @@ def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str
     fields = [("title", 24), ("need", 32), ("status", 32), ("next_step", 32)]
     if not urgency_reason and urgency in EXPLAINED_URGENCY:
         fields.append(("urgency_reason", 20))
-    meaning = URGENCY_MEANINGS[urgency].split(" (")[0].capitalize()  # less the model's hint "(most tickets)"
-    values, prefix, generated = {"urgency_reason": urgency_reason or meaning}, "{", 0
+    values, prefix, generated = {"urgency_reason": urgency_reason or URGENCY_MEANINGS[urgency].capitalize()}, "{", 0
     for name, max_tokens in fields:
         if name == "urgency_reason":
             prefix += f'"urgency": "{urgency}", '
