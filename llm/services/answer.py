@@ -118,7 +118,8 @@ class AnswerStream:
     result: AnswerResult | None = None
 
     def __iter__(self) -> Iterator[str]:
-        raw, kept, cited, dropped, quotes, seen, held, topical = "", [], [], [], {}, set(), [], False
+        raw, kept, cited, dropped, quotes, seen, held = "", [], [], [], {}, [], []
+        about_cites: set[int] = set()  # the passages cited by sentences about what was asked
         answer_from: list[int] | None = None
         first_token = first_sentence = None
         parser = _SentenceParser(self.spans)
@@ -137,24 +138,29 @@ class AnswerStream:
                     if len(kept) + len(held) >= MAX_SENTENCES:
                         break
                     problem = self._problem(claim)
-                    about = problem is None and (topical or self._on_topic(claim))
+                    about = problem is None and self._on_topic(claim)
                     # a line the claim quotes cannot say what the passage never mentions ("lowest simmer setting")
                     replaceable = not (problem or "").startswith(grounding.FIGURE_FOR_OTHER)
-                    if not about and replaceable and (line := self._line_instead(claim)) is not None:
+                    beside = problem is None and claim.cite in about_cites  # shown as it is, beside the answer
+                    if not about and not beside and replaceable and (line := self._line_instead(claim)) is not None:
                         dropped.append(f"{claim.text!r}: replaced by the line it quotes ({problem or 'not about what was asked'})")
                         claim, problem, about = line, None, True
-                    key = grounding.normalise(grounding.strip_citations(claim.text))
-                    if problem is None and key in seen:
-                        problem = "repeats an earlier sentence"
+                    key = f" {grounding.normalise(grounding.strip_citations(claim.text))} "
+                    if problem is None and any(key in earlier for earlier in seen):
+                        problem = "repeats an earlier sentence"  # or a part of one ("about 2 hours" after the whole line)
+                    if problem is None and not about and about_cites and claim.cite not in about_cites:
+                        problem = "not about what was asked, and from another source than the answer"
                     if problem:
                         dropped.append(f"{claim.text!r}: {problem}")
                         continue
-                    seen.add(key)
+                    seen.append(key)
                     held.append(claim)
-                    if not about:
-                        continue  # held back until a sentence about what was asked arrives
-                    topical = True
-                    for claim in held:
+                    if about:
+                        about_cites.add(claim.cite)
+                    # A sentence not about what was asked is shown only beside one that is, from the same source
+                    # ("The headlamp ships half charged" with the charging time): held back until then.
+                    shown, held = [c for c in held if c.cite in about_cites], [c for c in held if c.cite not in about_cites]
+                    for claim in shown:
                         sentence = grounding.sentence_with_citation(claim.text, claim.cite)
                         kept.append(sentence)
                         quotes.setdefault(claim.cite, []).append(claim.quote)
@@ -163,7 +169,6 @@ class AnswerStream:
                         if first_sentence is None:
                             first_sentence = time.monotonic() - self.started
                         yield sentence
-                    held = []
         finally:
             if hasattr(self.pieces, "close"):
                 self.pieces.close()  # stops generation when the reader stopped early

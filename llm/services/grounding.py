@@ -180,6 +180,12 @@ _UNITS = {
 _FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
                            r"temperature|length)\b", re.IGNORECASE)
 _PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b", re.IGNORECASE)
+# "What are the phone support hours?", "when is the store open?", "what time do you close?": the answer states
+# a time or the days (a number of its own, a weekday, "24/7"), not what to have ready when calling.
+_TIME_ASKED = re.compile(r"\b(?:support|opening|business|office|phone|service|store|shop)\s+hours\b|\bwhat time\b"
+                         r"|\bwhen\b[^?.!]{0,40}\b(?:open|close|closed|available|reachable)\b", re.IGNORECASE)
+_TIME_GIVEN = re.compile(r"\b(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?s?\b|\bweekdays?\b|\bweekends?\b|24/7"
+                         r"|\baround the clock\b|\bnoon\b|\bmidnight\b|\d", re.IGNORECASE)
 _PRICE_GIVEN = re.compile(r"\b(free|included|includes|including|no extra|no charge|at no cost|costs? nothing|cost|costs|price|"
                           r"prices|fee|fees)\b", re.IGNORECASE)
 
@@ -197,12 +203,15 @@ def _spelled(spelling: str) -> str:
 
 def asked_in(question: str) -> set[str]:
     """What the question asks its answer in: "figure" when it asks how long / many / far ..., the
-    units it names ("in km/h", "how many BTU"), "price" when it asks what something costs, and the
-    currency it names ("in euros" -> "currency:euro")."""
+    units it names ("in km/h", "how many BTU"), "price" when it asks what something costs, the
+    currency it names ("in euros" -> "currency:euro"), and "time" when it asks for hours or when
+    something is open ("phone support hours": a time or the days, not what to have ready)."""
     lowered = question.lower()
     wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
     if _FIGURE_ASKED.search(question):
         wanted.add("figure")
+    if _TIME_ASKED.search(question):
+        wanted.add("time")
     wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
         r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
     for unit, spellings in _UNITS.items():
@@ -217,6 +226,8 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
     lowered = text.lower()
     if wanted == "figure":  # a figure of its own: not a citation's number, nor the question's ("every 10 minutes")
         return bool(numbers_in(text) - numbers_in(question))
+    if wanted == "time":
+        return bool(_TIME_GIVEN.search(text))
     if wanted == "price":
         return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
     if wanted.startswith("currency:"):
@@ -243,6 +254,29 @@ def figure_given_for_other(text: str, passage: str, question: str, name_words: s
     return unsaid if 2 * len(unsaid) > len(echoed) else []
 
 
+# "Is it compatible with Petzl helmet clips?", "can it charge my MacBook Pro?": what it would work with.
+_WORKS_WITH = re.compile(r"\b(?:compatible with|works? with|charge my|fits? (?:on|onto|in|into) (?:my|a|an|the)|"
+                         r"use (?:it |them |this |that )?with)\s+(?:(?:my|a|an|the|your|our)\s+)?([^?.!,;]{2,60})",
+                         re.IGNORECASE)
+
+
+def counterpart_unmentioned(question: str, passage: str, name_words: str = "") -> list[str]:
+    """The words naming what a compatibility question asks the product to work with ("Petzl helmet clips",
+    "MacBook Pro 16 inch") that the cited passage never uses: a manual that does not name it cannot say
+    whether it fits, whatever true sentence about ports or mounts it gives. Only when the first such word
+    (usually the brand or the kind of thing) or most of them are missing; compared by stem, inside words
+    ("phone" is in "smartphone"). The product's own name words do not count."""
+    match = _WORKS_WITH.search(question)
+    if not match:
+        return []
+    names = content_words(name_words)
+    words = [w for w in _WORD.findall(match.group(1).lower())
+             if len(w) > 2 and not w.isdigit() and w not in _STOP and w not in _ASKING and _stem(w) not in names][:4]
+    lowered = unicodedata.normalize("NFKC", passage).lower()
+    missing = [w for w in words if _stem(w) not in lowered]
+    return missing if words and (words[0] in missing or 2 * len(missing) > len(words)) else []
+
+
 def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, question: str = "",
                   brands: list[str] | None = None, name_words: str = "") -> str | None:
     """Why the claim must not be shown (a short reason, for logs and tests), or None when it holds."""
@@ -259,6 +293,8 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
         return f"not in the cited passage: {', '.join(missing)}"
     if question and (unsaid := figure_given_for_other(text, passage.text, question, name_words)):
         return f"{FIGURE_FOR_OTHER} {', '.join(unsaid)}, which the cited passage does not mention"
+    if question and (unnamed := counterpart_unmentioned(question, passage.text, name_words)):
+        return f"the cited passage never mentions {' '.join(unnamed)}, which the question asks it to work with"
     other = [b for b in brands_named(text, brands or []) if b.lower() not in passage.text.lower()]
     if other:
         return f"names {', '.join(other)}, which the cited passage does not"
@@ -271,7 +307,7 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
 def sentence_with_citation(text: str, cite: int) -> str:
     """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1].";
     table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W")."""
-    text = strip_citations(text).strip(" |")
+    text = strip_citations(text).replace("**", "").strip(" |")  # no markdown bold copied from a passage
     text = re.sub(r"\s*\|\s*", ", ", re.sub(r"\s*\|\s*", ": ", text, count=1))
     end = re.search(r"[.!?]+$", text)
     body, stop = (text[: end.start()], end.group(0)) if end else (text, ".")

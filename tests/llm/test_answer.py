@@ -291,3 +291,28 @@ def test_a_figure_given_for_what_the_passage_never_mentions_is_the_abstention(fa
     # the line it quotes is grounded, but it does not say what was asked either: no line is put in its place
     assert result.abstained and result.text == ABSTENTION
     assert "gives its figure for lowest, sett, simmer" in result.dropped[0]
+
+
+def test_a_sentence_not_about_the_question_is_shown_only_beside_one_from_its_own_source(fake_model):
+    fake_model({"answer_from": [1, 2], "sentences": [
+        claim(2, "Returns are accepted within 30 days of delivery", "Returns are accepted within 30 days."),
+        claim(1, "Charging time | about 3 hours (5 V / 1 A)", "A full charge takes about 3 hours."),
+        claim(1, "Weight | 78 g including headband", "It weighs 78 g with the headband."),
+    ]})
+
+    result = answer(question="how long does it take to charge?", passages=PASSAGES)
+
+    assert result.sentences == ["A full charge takes about 3 hours [1].", "It weighs 78 g with the headband [1]."]
+    assert result.cited_ids == [1] and result.dropped == ["'Returns are accepted within 30 days.': not about what was asked"]
+
+
+def test_a_sentence_that_repeats_part_of_an_earlier_one_is_left_out(fake_model):
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "Charging time | about 3 hours (5 V / 1 A)", "Charging time: about 3 hours (5 V / 1 A)."),
+        claim(1, "Charging time | about 3 hours (5 V / 1 A)", "about 3 hours"),
+    ]})
+
+    result = answer(question="how long does it take to charge?", passages=PASSAGES)
+
+    assert result.sentences == ["Charging time: about 3 hours (5 V / 1 A) [1]."]
+    assert result.dropped == ["'about 3 hours': repeats an earlier sentence"]

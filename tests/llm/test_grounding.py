@@ -7,6 +7,7 @@ from llm.services.grounding import (
     GroundingPassage,
     asked_in,
     claim_problem,
+    counterpart_unmentioned,
     normalise,
     numbers_in,
     on_topic,
@@ -88,6 +89,7 @@ def test_the_citation_sits_inside_its_sentence_once_never_trailing():
 def test_table_bars_copied_from_a_passage_read_as_prose():
     assert sentence_with_citation("The total output, all ports | 36 W", 2) == "The total output, all ports: 36 W [2]."
     assert sentence_with_citation("| High | 400 lm | 2.5 hours |", 1) == "High: 400 lm, 2.5 hours [1]."
+    assert sentence_with_citation("It records for about **25 minutes**", 3) == "It records for about 25 minutes [3]."
 
 
 def test_another_brand_named_in_the_sentence_is_unsupported():
@@ -165,7 +167,8 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("does the SOS rescue cost extra?", {"price"}),
     ("What does the headlamp cost in euros?", {"price", "currency:euro"}),
     ("how long does it take to charge?", {"figure"}),
-    ("What are the phone support hours?", set()),
+    ("What are the phone support hours?", {"time"}),  # a time or the days, not the unit "hour"
+    ("when is your store open on sundays?", {"time"}),
     ("how much does it weigh?", set()),
     ("can I pay in installments?", set()),
 ])
@@ -187,6 +190,9 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
     ("The plan is $14.99 per month.", "how much is the plan per month?", True),
     ("The headlamp sells for $56.94.", "What does the headlamp cost in euros?", False),
     ("The headlamp sells for 52 euros.", "What does the headlamp cost in euros?", True),
+    ("You need the IMEI number shown on the back label.", "What are Adventure Link's phone support hours?", False),
+    ("Phone support is open Monday-Friday [2].", "What are the phone support hours?", True),
+    ("Phone support answers from 8 am to 6 pm.", "What are the phone support hours?", True),
 ])
 def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
     assert on_topic(Claim(cite=1, quote="", text=text), question) is expected
@@ -212,3 +218,18 @@ def test_the_product_name_is_not_a_thing_a_figure_is_given_for():
 
     assert claim_problem(claim, PASSAGES, question="how long does the glotech headlamp take to charge?",
                          name_words="GloTech Rechargeable LED Headlamp") is None
+
+
+def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does_not_answer_it():
+    bank = GroundingPassage(text="Ecovolt SolarBoost manual, page 2\n| Total output, all ports | 36 W |\n"
+                                 "A full charge tops up a typical smartphone about 4 times.", brand="Ecovolt")
+    true_but_beside = Claim(cite=1, quote="Total output, all ports | 36 W", text="The total output is 36 W.")
+
+    problem = claim_problem(true_but_beside, {1: bank}, question="Can the Ecovolt SolarBoost charge my MacBook Pro 16 inch?",
+                            brands=BRANDS, name_words="Ecovolt SolarBoost")
+
+    assert problem == "the cited passage never mentions macbook pro inch, which the question asks it to work with"
+    # what the manual does name is answered ("phone" is in "smartphone"), and other questions are not touched
+    assert counterpart_unmentioned("will it charge my phone?", bank.text) == []
+    assert counterpart_unmentioned("how much power does it give?", bank.text) == []
+    assert counterpart_unmentioned("is it compatible with Petzl helmet clips?", "Fits most helmets with the clips.") == ["petzl"]
