@@ -95,11 +95,13 @@ def _figures(items: list[dict]) -> dict:
         return round(sum(fact_found(f, i["result"].text) for f, i in facts) / max(len(facts), 1), 3)
 
     answered = [i for i in answerable if not i["result"].abstained]
-    right = 0
+    wrong_citations = []
     for i in answered:
         gold = [_gold_source(s) for s in i["row"]["sources"]]
         cited = [_slug_page(i["cards"][n]) for n in i["result"].cited_ids if n in i["cards"]]
-        right += bool(cited) and all(any(slug == g and (page is None or page == p) for g, page in gold) for slug, p in cited)
+        if not (cited and all(any(slug == g and (page is None or page == p) for g, page in gold) for slug, p in cited)):
+            wrong_citations.append(i["row"]["id"])
+    right = len(answered) - len(wrong_citations)
     return {
         "fact_recall": recall(single),
         "follow_up_fact_recall": recall(follow),
@@ -119,6 +121,7 @@ def _figures(items: list[dict]) -> dict:
                    if (i["row"]["answerable"] and (i["result"].abstained or not all(fact_found(f, i["result"].text)
                                                                                      for f in i["row"]["required_facts"])))
                    or (not i["row"]["answerable"] and not i["result"].abstained)],
+        "citation_misses": wrong_citations,
     }
 
 

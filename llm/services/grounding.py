@@ -270,7 +270,10 @@ def counterpart_unmentioned(question: str, passage: str, name_words: str = "") -
     if not match:
         return []
     names = content_words(name_words)
-    words = [w for w in _WORD.findall(match.group(1).lower())
+    # The thing named ends where a clause or a preposition starts: "my phone | while it is plugged in".
+    thing = re.split(r"\b(?:while|when|whilst|if|because|and|or|but|so|from|on|in|at|with|without|during|to|for|that|which|"
+                     r"as|after|before|by|via|it|it's|is|are|too|also|please|at once|or not)\b", match.group(1).lower(), maxsplit=1)[0]
+    words = [w for w in _WORD.findall(thing)
              if len(w) > 2 and not w.isdigit() and w not in _STOP and w not in _ASKING and _stem(w) not in names][:4]
     lowered = unicodedata.normalize("NFKC", passage).lower()
     missing = [w for w in words if _stem(w) not in lowered]

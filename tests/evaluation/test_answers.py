@@ -57,3 +57,21 @@ def test_a_follow_ups_earlier_turn_is_stored_with_its_sources_as_the_chat_stores
     assert turn.status == "done" and turn.sources and turn.sources[0]["kind"] == "manual"
     aquamax = Product.objects.get(model__icontains="AquaMax")
     assert chat_turn_context(turn=follow_up).product_id == aquamax.pk
+
+
+def test_an_answer_citing_any_page_outside_its_gold_sources_is_a_citation_miss():
+    from evaluation.answers import _figures
+    from llm.services.answer import AnswerResult
+
+    def item(row_id, pages):
+        row = {"id": row_id, "answerable": True, "history": [], "required_facts": ["3 hours"],
+               "sources": ["manuals/40-glotech-rechargeable-led-headlamp.md#page=1"]}
+        cards = {n: {"url": f"/support/help/40-glotech-rechargeable-led-headlamp/#page={page}", "page": page}
+                 for n, page in enumerate(pages, 1)}
+        result = AnswerResult(text="It takes 3 hours [1].", raw_text="", cited_ids=list(cards), removed_citations=0,
+                              abstained=False)
+        return {"row": row, "result": result, "cards": cards, "texts": {}}
+
+    figures = _figures([item("right", [1]), item("one-wrong-page", [1, 2])])
+
+    assert figures["citation_right_document_and_page"] == 0.5 and figures["citation_misses"] == ["one-wrong-page"]

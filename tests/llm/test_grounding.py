@@ -232,4 +232,5 @@ def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does
     # what the manual does name is answered ("phone" is in "smartphone"), and other questions are not touched
     assert counterpart_unmentioned("will it charge my phone?", bank.text) == []
     assert counterpart_unmentioned("how much power does it give?", bank.text) == []
+    assert counterpart_unmentioned("can it charge my smartphone when the sun is out?", bank.text) == []  # the thing ends at "when"
     assert counterpart_unmentioned("is it compatible with Petzl helmet clips?", "Fits most helmets with the clips.") == ["petzl"]

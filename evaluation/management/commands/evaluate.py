@@ -138,6 +138,7 @@ class Command(BaseCommand):
                     for name in ("first_token", "first_sentence", "whole_answer"):
                         say(f"    {name:<34} p50 {f[name]['p50_s']:.2f} s  p95 {f[name]['p95_s']:.2f} s")
                     say(f"    misses: {', '.join(f['misses']) or 'none'}")
+                    say(f"    citation misses: {', '.join(f['citation_misses']) or 'none'}")
                 say(f"  errors {figures['errors']}")
             elif key == "category_head":
                 say(f"  accuracy {figures['accuracy']:.2f}  macro-F1 {figures['macro_f1']:.2f}  (head v{figures['head_version']}, "
