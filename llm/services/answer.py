@@ -11,7 +11,8 @@ Answerability is decided first (an empty "answer_from" is the abstention and sto
 each sentence is yielded the moment its object is complete and has passed llm.services.grounding
 (quote found in the cited passage, every number/price/date/e-mail/URL/code in it, brands right, no
 shop policy for a brand's question, not empty). Text the checks remove is never yielded; a failed
-sentence whose quoted line holds and is about the question gives way to that line, verbatim. With
+sentence whose quoted line holds and is about the question gives way to that line, verbatim. A
+sentence not about the question is shown only beside one that is, from the same passage. With
 nothing left, the answer is the abstention (the chat then offers a human).
 
 Speed: the system prompt (rules and one worked example) is constant and byte-identical between
