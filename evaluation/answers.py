@@ -24,9 +24,34 @@ from llm.services import grounding
 SPLITS = ("tune", "holdout")
 
 
+# A unit written out or abbreviated is one unit: "78 g" is recalled by "78 grams".
+_UNIT_WORDS = {"g": "gram", "grams": "gram", "kg": "kilogram", "kilograms": "kilogram", "h": "hour", "hr": "hour",
+               "hrs": "hour", "hours": "hour", "min": "minute", "mins": "minute", "minutes": "minute", "l": "liter",
+               "liters": "liter", "litre": "liter", "litres": "liter", "mm": "millimeter", "cm": "centimeter"}
+
+
+_INFLECTIONS = {"s", "es", "d", "ed", "ing", "ings"}
+
+
+def _fact_words(text: str) -> list[str]:
+    return [_UNIT_WORDS.get(w, w) for w in grounding.normalise(text).split()]
+
+
+def _same_word(fact_word: str, word: str) -> bool:
+    """Numbers exactly; words up to an inflection ("virus" = "viruses", "overheat" = "overheating", not
+    "charge" = "charger")."""
+    if fact_word == word:
+        return True
+    short, long = sorted((fact_word, word), key=len)
+    return short.isalpha() and long.startswith(short) and long[len(short):] in _INFLECTIONS
+
+
 def fact_found(fact: str, text: str) -> bool:
-    """The fact occurs in the answer, normalised the same way as grounding ("1,500" = "1500")."""
-    return f" {grounding.normalise(fact)} " in f" {grounding.normalise(text)} "
+    """The fact occurs in the answer as consecutive words, normalised the same way as grounding ("1,500" =
+    "1500", "six" = "6"), a unit's spellings as one ("g" = "grams") and a word with or without its ending."""
+    wanted, words = _fact_words(fact), _fact_words(text)
+    return bool(wanted) and any(all(_same_word(f, w) for f, w in zip(wanted, words[i:i + len(wanted)]))
+                                for i in range(len(words) - len(wanted) + 1))
 
 
 def _slug_page(card: dict) -> tuple[str, int | None]:

@@ -34,6 +34,15 @@ def test_facts_are_matched_after_normalisation():
     assert fact_found("1,500 liters", "about 1500 liters of water")
     assert fact_found("3 hours", "A full charge takes three hours [1].")
     assert not fact_found("3 hours", "It takes 13 hours.")
+    assert not fact_found("3 hours", "It takes 30 hours.") and not fact_found("1.5 hours", "about 1 hour")
+
+
+def test_a_fact_is_recalled_with_its_unit_spelled_out_or_its_word_inflected():
+    assert fact_found("78 g", "It weighs 78 grams with the band [1].")
+    assert fact_found("virus", "It does not remove viruses [1].")
+    assert fact_found("overheat", "Overheating: in 4K 60 fps ...")
+    assert fact_found("3 hours", "about 3 h (5 V / 1 A)")
+    assert not fact_found("virus", "It removes bacteria [1].") and not fact_found("charger", "charge it")
 
 
 @pytest.mark.django_db
