@@ -10,15 +10,18 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
 4. every brand it names occurs in that passage (a GloTech answer cannot come from an Ecovolt manual);
 5. a shop policy is not cited for a question about a brand's product unless the question is about a
    shop matter (returns, shipping, warranty, ...): "Adventure Link's phone hours" are not ours;
-6. it says something: not empty, not only a citation or punctuation.
+6. it says something: not empty, not only a citation or punctuation;
+7. for a compatibility question ("compatible with Petzl helmet clips?", "can it charge my MacBook?"), the
+   passage names what it asks about (counterpart_unmentioned).
 And the answer as a whole must be about the question: at least one of its sentences (or quotes)
 shares a key word with the question, not counting the product's name, or is close to it in meaning
 (on_topic; a price question
 is not answered by the lamp's weight), and gives what the question asks it in: a question that names
 its unit ("in km/h", "how many BTU") needs a sentence in that unit, and a price question ("what does
 it cost", "how much is the plan") a sentence with a currency, "free"/"included", or the word it
-asked with (asked_in). The answer service holds back sentences that share none
-until one that does arrives, and shows none of them if none does.
+asked with (asked_in), or a time or the days for an hours question. The answer service holds back
+a sentence that is not about the question until one that is arrives from the same passage, and shows
+it only then.
 """
 
 from __future__ import annotations
@@ -272,7 +275,7 @@ def counterpart_unmentioned(question: str, passage: str, name_words: str = "") -
     names = content_words(name_words)
     # The thing named ends where a clause or a preposition starts: "my phone | while it is plugged in".
     thing = re.split(r"\b(?:while|when|whilst|if|because|and|or|but|so|from|on|in|at|with|without|during|to|for|that|which|"
-                     r"as|after|before|by|via|it|it's|is|are|too|also|please|at once|or not)\b", match.group(1).lower(), maxsplit=1)[0]
+                     r"as|after|before|by|via|it|is|are|too|also|please)\b", match.group(1).lower(), maxsplit=1)[0]
     words = [w for w in _WORD.findall(thing)
              if len(w) > 2 and not w.isdigit() and w not in _STOP and w not in _ASKING and _stem(w) not in names][:4]
     lowered = unicodedata.normalize("NFKC", passage).lower()
