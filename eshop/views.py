@@ -78,7 +78,7 @@ def search(request):
     if form.is_bound and form.is_valid() and form.cleaned_data["q"]:
         data = form.cleaned_data
         page, results = product_search_page(page=request.GET.get("page"), show_all=show_all, query=data["q"],
-                                            category_slug=data["category"].slug if data["category"] else None,
+                                            category_slug=data["category"] or None,
                                             min_price=data["min_price"], max_price=data["max_price"])
         context.update(query=data["q"], page=page, products=page.object_list,
                        more_count=0 if show_all else len(results.products) - results.shown)

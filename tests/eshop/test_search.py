@@ -218,6 +218,29 @@ def test_search_page_explains_bad_filters(client, demo_catalog, params, message)
     assert message in response.content
 
 
+def test_search_page_filters_by_category_and_keeps_it_selected(client, demo_catalog):
+    response = client.get("/search/", {"q": "tent", "category": "camping-shelters"})
+
+    assert response.status_code == 200
+    assert response.context["products"]
+    assert {product.category.slug for product in response.context["products"]} == {"camping-shelters"}
+    assert b'<option value="camping-shelters" selected>Camping Shelters</option>' in response.content
+    assert response.content.count(b" selected>") == 1
+    assert response.content.count(b"<option ") == Category.objects.count() + 1  # and "All categories"
+
+
+def test_search_page_escapes_html_in_category_names(client, demo_catalog):
+    from tests.factories import CategoryFactory
+
+    CategoryFactory(name='<b>Bold</b> & "Co"', slug="bold-co")
+
+    response = client.get("/search/", {"q": "tent", "category": "bold-co"})
+
+    assert response.status_code == 200
+    assert b"<b>Bold</b>" not in response.content
+    assert b'<option value="bold-co" selected>&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;Co&quot;</option>' in response.content
+
+
 def test_search_page_escapes_html_in_the_query(client, demo_catalog):
     response = client.get("/search/", {"q": "<script>alert(1)</script>"})
 
