@@ -7,7 +7,7 @@ from django.forms.utils import flatatt
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from eshop.models import Address, Country, ShippingMethod, User
+from eshop.models import Address, Category, Country, ShippingMethod, User
 
 
 class SignUpForm(forms.Form):
@@ -115,8 +115,6 @@ class DirectOptionsSelect(forms.Select):
 
 
 def category_choices() -> list[tuple[str, str]]:
-    from eshop.models import Category
-
     return [("", "All categories"), *Category.objects.values_list("slug", "name")]
 
 
