@@ -117,8 +117,9 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
 
     Two rankers over the published chunks, fused by weighted scores (core.ranking, as product
     search): pgvector cosine similarity to the query's MiniLM vector (HNSW) and PostgreSQL
-    full-text search (any of the query's words, title and heading weighted above the text), whose
-    weight depends on how the query reads (eshop.selectors.search_query.search_query_style). With `product_id`
+    full-text search (ranked by any of the query's words, title and heading weighted above the text,
+    among the chunks that hold every word or are the similarity's candidates), whose weight depends
+    on how the query reads (eshop.selectors.search_query.search_query_style). With `product_id`
     (the page the customer is on, or the product the question names, see knowledge_product_named)
     only that product's manual and the general articles are searched. A blank query finds nothing.
     Passages whose text `exclude` rejects are dropped before the floor is drawn (so a rejected best
@@ -128,11 +129,15 @@ def knowledge_search(*, query: str, product_id: int | None = None, limit: int = 
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:30]
     if not words:
         return []
-    chunks = _published_chunks(product_id)
-    search_query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
-    fulltext = normalized(dict(chunks.filter(search_vector=search_query).annotate(rank=SearchRank("search_vector", search_query))
-                               .order_by("-rank", "id").values_list("pk", "rank")[:KNOWLEDGE_CANDIDATES]))
     semantic = _semantic_scores(search_query_vector(query=query), product_id)
+    any_word = SearchQuery(" or ".join(words), search_type="websearch", config="english")
+    every_word = SearchQuery(" ".join(words), search_type="plain", config="english")
+    # Ranked by any word, but only the chunks holding every word or found by meaning: ranking every
+    # any-word match is what made hybrid search slow at 100k chunks (`bench --part scale`).
+    lexical = (_published_chunks(product_id).filter(search_vector=any_word)
+               .filter(Q(search_vector=every_word) | Q(pk__in=list(semantic))))
+    fulltext = normalized(dict(lexical.annotate(rank=SearchRank("search_vector", any_word))
+                               .order_by("-rank", "id").values_list("pk", "rank")[:KNOWLEDGE_CANDIDATES]))
     weight = KNOWLEDGE_NEED_LEXICAL_WEIGHT if search_query_style(query) == "need" else KNOWLEDGE_NAME_LEXICAL_WEIGHT
     fused = weighted_fusion([(semantic, 1.0), (fulltext, weight)])
     if exclude is not None:

@@ -15,6 +15,8 @@ def test_scale_bench_measures_recall_and_latency_and_drops_its_schema():
     assert figures["knowledge_product_filter"]["recall_at_10"] >= 0.9
     assert figures["similar_tickets"]["recall_at_10"] >= 0.9
     assert figures["hybrid"]["latency"]["n"] == 10
+    assert figures["hybrid_every_any_word_match_ranked"]["latency"]["n"] == 10
+    assert 0 <= figures["hybrid"]["same_top_10_as_every_match_ranked"] <= 1
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", [SCHEMA])
         assert cursor.fetchone()[0] == 0
