@@ -146,6 +146,9 @@ class AnswerStream:
                     if not about and not beside and replaceable and (line := self._line_instead(claim)) is not None:
                         dropped.append(f"{claim.text!r}: replaced by the line it quotes ({problem or 'not about what was asked'})")
                         claim, problem, about = line, None, True
+                    elif problem is None and (line := self._fuller_line(claim)) is not None:
+                        dropped.append(f"{claim.text!r}: replaced by the line it quotes, which gives a figure it left out")
+                        claim, about = line, about or self._on_topic(line)
                     key = f" {grounding.normalise(grounding.strip_citations(claim.text))} "
                     if problem is None and any(key in earlier for earlier in seen):
                         problem = "repeats an earlier sentence"  # or a part of one ("about 2 hours" after the whole line)
@@ -187,6 +190,20 @@ class AnswerStream:
 
     def _on_topic(self, claim: grounding.Claim) -> bool:
         return grounding.on_topic(claim, self.question, self.name_words, self.close_in_meaning, focus=self.focus)
+
+    def _fuller_line(self, claim: grounding.Claim) -> grounding.Claim | None:
+        """The line the claim quotes, when the claim restates it (most of the line's words) without any of
+        its figures ("The red, blinking LED indicates that the lamp is charging" quoting "red, blinking |
+        charging, below 50%") and the line passes the checks: verbatim, it says what the passage says."""
+        line = self.lines.get(claim.quote, "")
+        if not line or len(line) > LINE_MAX_CHARS or grounding.numbers_in(claim.text) or not grounding.numbers_in(line):
+            return None
+        line_words = grounding.content_words(line)
+        shared = len(line_words & grounding.content_words(claim.text))
+        if shared < 2 or shared * 2 < len(line_words):
+            return None
+        candidate = grounding.Claim(cite=claim.cite, quote=claim.quote, text=line)
+        return candidate if self._problem(candidate) is None else None
 
     def _line_instead(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The whole line the claim quotes, as the sentence, when the model's own sentence failed

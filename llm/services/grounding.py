@@ -312,9 +312,12 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
 
 def sentence_with_citation(text: str, cite: int) -> str:
     """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1].";
-    table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W")."""
+    table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W");
+    a first word in lower case capitalised."""
     text = strip_citations(text).replace("**", "").strip(" |")  # no markdown bold copied from a passage
     text = re.sub(r"\s*\|\s*", ", ", re.sub(r"\s*\|\s*", ": ", text, count=1))
+    if re.match(r"[a-z]+(?![^\W\d_])", text):  # a line that starts in lower case ("red, blinking"), not "microSD"
+        text = text[0].upper() + text[1:]
     end = re.search(r"[.!?]+$", text)
     body, stop = (text[: end.start()], end.group(0)) if end else (text, ".")
     return f"{body.rstrip(' ,;:')} [{cite}]{stop}"

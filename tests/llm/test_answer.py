@@ -272,6 +272,29 @@ def test_a_sentence_with_a_number_its_passage_lacks_gives_way_to_the_line_it_quo
     assert answer(question="charging time?", passages=PASSAGES).sentences == ["Charging time: about 3 hours (5 V / 1 A) [1]."]
 
 
+def test_a_sentence_that_leaves_out_the_figure_of_the_line_it_restates_gives_way_to_the_line(fake_model):
+    passages = [Passage(id=1, source="GloTech headlamp manual, page 3", brand="GloTech",
+                        text="| LED | Meaning |\n| red, blinking | charging, below 50% |\n| green | fully charged |")]
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "red, blinking | charging, below 50%", "The red, blinking light means the lamp is charging.")]})
+
+    result = answer(question="the light by the port blinks red, is it broken?", passages=passages, brands=["GloTech"])
+
+    assert result.sentences == ["Red, blinking: charging, below 50% [1]."]
+    assert "which gives a figure it left out" in result.dropped[0]
+
+
+def test_a_sentence_that_gives_a_figure_or_says_something_else_than_its_line_stays_as_written(fake_model):
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "Charging time | about 3 hours (5 V / 1 A)", "A full charge takes about 3 hours."),
+        claim(1, "Charging time | about 3 hours (5 V / 1 A)", "Charge it fully before the first trip.")]})
+
+    result = answer(question="how long does the glotech take to charge?", passages=PASSAGES, brands=["GloTech"])
+
+    assert result.sentences[0] == "A full charge takes about 3 hours [1]."
+    assert all("which gives a figure" not in reason for reason in result.dropped)
+
+
 def test_a_quoted_line_that_is_not_about_the_question_does_not_replace_anything(fake_model):
     fake_model({"answer_from": [1], "sentences": [claim(1, "Weight | 78 g including headband", "It costs 78 euros.")]})
 

@@ -92,6 +92,14 @@ def test_table_bars_copied_from_a_passage_read_as_prose():
     assert sentence_with_citation("It records for about **25 minutes**", 3) == "It records for about 25 minutes [3]."
 
 
+def test_a_sentence_starts_with_a_capital_unless_its_first_word_is_cased_on_purpose():
+    assert sentence_with_citation("red, blinking | charging, below 50%", 2) == "Red, blinking: charging, below 50% [2]."
+    assert sentence_with_citation("or a GPS watch about 12 times", 1) == "Or a GPS watch about 12 times [1]."
+    assert sentence_with_citation("microSD, up to 512 GB", 1) == "microSD, up to 512 GB [1]."
+    assert sentence_with_citation("iPhone 15 and later", 1) == "iPhone 15 and later [1]."
+    assert sentence_with_citation("5 V / 2 A charger", 1) == "5 V / 2 A charger [1]."
+
+
 def test_another_brand_named_in_the_sentence_is_unsupported():
     claim = Claim(cite=1, quote="about 3 hours", text="The Ecovolt power bank charges in about 3 hours.")
 
