@@ -58,10 +58,10 @@ def test_unpublished_documents_are_not_searched(demo_knowledge):
 
 @pytest.mark.django_db
 def test_words_rank_only_chunks_found_by_meaning_or_holding_every_word(demo_knowledge):
-    # French that the English embedding model does not read: "profil" stems like "profile", but one stray
-    # shared word is no answer (before, it brought a satellite communicator's test page and a stove warranty).
+    # French, which the English embedding model does not read: a word or two it shares with English pages
+    # after stemming is no answer (before, it brought a satellite communicator's test page and a stove warranty).
     french = "Bonjour, je n'arrive pas à modifier mon numéro de téléphone dans mon profil"
     assert knowledge_search(query=french, limit=5) == []
-    # Every word held: found by words alone.
+    # A short question whose every word a page holds still finds that page.
     passages = knowledge_search(query="IMEI number", limit=5)
     assert any("IMEI" in p.text for p in passages)
