@@ -182,8 +182,9 @@ def _measure(cursor, chunk_vectors, products, ticket_vectors, questions, query_v
         # hold every word or are candidates (GIN), weighted score fusion. Before: every any-word match ranked.
         words = list(dict.fromkeys(w.lower() for w in re.findall(r"[^\W_]{2,}", question)))[:30]
         fused = {}
-        forms = [(hybrid, "AND (search_vector @@ plainto_tsquery('english', %(all)s) OR id = ANY(%(ids)s))"), (hybrid_any_word, "")]
-        for timings, ranked_among in forms[:: 1 if len(hybrid) % 2 else -1]:  # each form first every other query
+        forms = [("app", hybrid, "AND (search_vector @@ plainto_tsquery('english', %(all)s) OR id = ANY(%(ids)s))"),
+                 ("any_word", hybrid_any_word, "")]
+        for form, timings, ranked_among in forms[:: 1 if len(hybrid) % 2 else -1]:  # each form first every other query
             started = time.monotonic()
             cursor.execute(f"SELECT id, 1 - (embedding <=> %(q)s) FROM {SCHEMA}.chunk ORDER BY embedding <=> %(q)s LIMIT 30",
                            {"q": query})
@@ -191,9 +192,9 @@ def _measure(cursor, chunk_vectors, products, ticket_vectors, questions, query_v
             cursor.execute(f"""SELECT id, ts_rank(search_vector, q) FROM {SCHEMA}.chunk, websearch_to_tsquery('english', %(any)s) q
                                WHERE search_vector @@ q {ranked_among} ORDER BY 2 DESC, id LIMIT 30""",
                            {"any": " or ".join(words), "all": " ".join(words), "ids": list(semantic)})
-            fused[id(timings)] = [pk for pk, _ in weighted_fusion([(semantic, 1.0), (normalized(dict(cursor.fetchall())), 0.1)])]
+            fused[form] = [pk for pk, _ in weighted_fusion([(semantic, 1.0), (normalized(dict(cursor.fetchall())), 0.1)])]
             timings.append(time.monotonic() - started)
-        agreement.append(len(set(fused[id(hybrid)][:k]) & set(fused[id(hybrid_any_word)][:k])) / k)
+        agreement.append(len(set(fused["app"][:k]) & set(fused["any_word"][:k])) / k)
     mean = lambda values: round(float(np.mean(values)), 3)  # noqa: E731
     return {
         "knowledge": {"latency": latency(plain), "recall_at_10": mean(recall["plain"])},

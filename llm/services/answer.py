@@ -191,30 +191,33 @@ class AnswerStream:
     def _on_topic(self, claim: grounding.Claim) -> bool:
         return grounding.on_topic(claim, self.question, self.name_words, self.close_in_meaning, focus=self.focus)
 
+    def _quoted_line(self, claim: grounding.Claim) -> grounding.Claim | None:
+        """The whole line the claim quotes, as a claim of its own, if it is short enough to show."""
+        line = self.lines.get(claim.quote, "")
+        return grounding.Claim(cite=claim.cite, quote=claim.quote, text=line) if line and len(line) <= LINE_MAX_CHARS else None
+
     def _fuller_line(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The line the claim quotes, when the claim restates it (most of the line's words) without any of
         its figures ("The red, blinking LED indicates that the lamp is charging" quoting "red, blinking |
         charging, below 50%") and the line passes the checks: verbatim, it says what the passage says."""
-        line = self.lines.get(claim.quote, "")
-        if not line or len(line) > LINE_MAX_CHARS or grounding.numbers_in(claim.text) or not grounding.numbers_in(line):
+        line = self._quoted_line(claim)
+        if line is None or grounding.numbers_in(claim.text) or not grounding.numbers_in(line.text):
             return None
-        line_words = grounding.content_words(line)
+        line_words = grounding.content_words(line.text)
         shared = len(line_words & grounding.content_words(claim.text))
         if shared < 2 or shared * 2 < len(line_words):
             return None
-        candidate = grounding.Claim(cite=claim.cite, quote=claim.quote, text=line)
-        return candidate if self._problem(candidate) is None else None
+        return line if self._problem(line) is None else None
 
     def _line_instead(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The whole line the claim quotes, as the sentence, when the model's own sentence failed
         (a number the passage lacks, or not about the question) and the line holds and is about the
         question: "How long to charge?" quoting "Charging time | about 3 hours" but writing "Charge it
         fully first" gets the line. Verbatim from the passage, so grounded by construction."""
-        line = self.lines.get(claim.quote, "")
-        if not line or len(line) > LINE_MAX_CHARS or line == grounding.strip_citations(claim.text):
+        line = self._quoted_line(claim)
+        if line is None or line.text == grounding.strip_citations(claim.text):
             return None
-        candidate = grounding.Claim(cite=claim.cite, quote=claim.quote, text=line)
-        return candidate if self._problem(candidate) is None and self._on_topic(candidate) else None
+        return line if self._problem(line) is None and self._on_topic(line) else None
 
 
 class _SentenceParser:
