@@ -17,11 +17,12 @@ from pathlib import Path
 from django.conf import settings
 
 from llm.errors import GenerationTimeout, GenerationUnavailable  # noqa: F401 - callers use engine.GenerationTimeout
-from llm.llama_prefill import tokens_after
+from llm.llama_prefill import PARALLEL_SEQUENCES, tokens_after
 from llm.model_files import ModelFileError, embedding_model_path, resolve_generative_model
 from llm.openai_backend import OpenAIChatBackend
 
 _lock = threading.Lock()
+_lock_for_params = threading.Lock()  # _parallel_sequences_context
 _embedders: dict[str, object] = {}
 _embedder_load_seconds: dict[str, float] = {}
 _generators: dict[str, Generator] = {}
@@ -201,6 +202,30 @@ class Generator:
         self.last_usage = Usage(completion_tokens=generated, seconds=time.monotonic() - started)
         return text
 
+    def continue_texts(self, messages: list[dict], *, answer_prefixes: list[str], max_tokens: list[int],
+                       stops: list[list[str]]) -> list[str]:
+        """continue_text after each of `answer_prefixes` (each with its own max_tokens and stop strings), the
+        continuations independent of each other: llama.cpp decodes them side by side as sequences of one batch
+        (LlamaPrefill.continue_texts), other backends one after another. last_usage.completion_tokens counts the
+        tokens of all of them."""
+        if not len(answer_prefixes) == len(max_tokens) == len(stops):
+            raise ValueError("continue_texts needs one max_tokens and one stop list per answer prefix.")
+        in_process_llama = not hasattr(self.backend, "next_token_logits") and not hasattr(self.backend, "continue_text")
+        ops = self._prefill() if in_process_llama else None
+        if ops is None or not 1 < len(answer_prefixes) <= ops.parallel_sequences():
+            texts, generated = [], 0
+            for prefix, limit, stop in zip(answer_prefixes, max_tokens, stops, strict=True):
+                texts.append(self.continue_text(messages, answer_prefix=prefix, max_tokens=limit, stop=stop))
+                generated += self.last_usage.completion_tokens
+            self.last_usage = Usage(completion_tokens=generated)
+            return texts
+        started = time.monotonic()
+        prompt = ops.render_chat(messages)
+        with self._in_use:
+            results = ops.continue_texts([prompt + prefix for prefix in answer_prefixes], max_tokens=max_tokens, stops=stops)
+        self.last_usage = Usage(completion_tokens=sum(n for _, n in results), seconds=time.monotonic() - started)
+        return [text for text, _ in results]
+
     def _prefill(self):
         if hasattr(self.backend, "next_token_logits"):
             return self.backend  # the transformers backend (and any backend with the same three methods)
@@ -258,10 +283,34 @@ def _llama_backend(path: Path):
         # argument (n_batch rows), and the first prompt longer than that fails to broadcast (llama-cpp-python 0.3.x).
         draft = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=settings.LLM_PROMPT_LOOKUP_TOKENS), "logits_all": True}
     try:
-        return Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
-                     n_batch=512, verbose=False, **draft)
+        with _parallel_sequences_context():
+            return Llama(model_path=str(path), n_ctx=settings.LLM_CONTEXT_TOKENS, n_threads=settings.LLM_THREADS,
+                         n_batch=512, verbose=False, **draft)
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"Model {path} could not be loaded by llama.cpp: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _parallel_sequences_context():
+    """Llama() takes no argument for the number of sequences its context holds, and builds its context from
+    llama_context_default_params(): that is widened here, while one Llama is made, to PARALLEL_SEQUENCES
+    sequences sharing one KV cache of n_ctx cells (kv_unified; else each sequence gets n_ctx / n_seq_max), for
+    Generator.continue_texts. One sequence at a time runs as fast as before (the cache is the same size)."""
+    import llama_cpp.llama_cpp as low_level
+
+    default = low_level.llama_context_default_params
+
+    def widened():
+        params = default()
+        params.n_seq_max, params.kv_unified = PARALLEL_SEQUENCES, True
+        return params
+
+    with _lock_for_params:
+        low_level.llama_context_default_params = widened
+        try:
+            yield
+        finally:
+            low_level.llama_context_default_params = default
 
 
 def _transformers_backend(path: Path):

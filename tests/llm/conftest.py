@@ -9,7 +9,7 @@ class FakeGenerator:
     """Stands in for the SLM in unit tests of one service; replies with canned text.
 
     option_probabilities / text_probabilities: `choose(messages, options)` decides (default: uniform); continue_text: the
-    field being filled (the last `"name": "` of the prefix) is looked up in `values`.
+    field being filled (the last `"name": "` of the prefix) is looked up in `values`; continue_texts: each prefix so.
     """
 
     def __init__(self, reply: str = "", *, choose=None, values: dict | None = None):
@@ -46,6 +46,12 @@ class FakeGenerator:
         self.last_usage = type("Usage", (), {"completion_tokens": 3})()
         value = self.values.get(field, f"the {field} of the ticket")
         return min((value[:value.index(s)] for s in stop if s in value), key=len, default=value)  # as a model stops
+
+    def continue_texts(self, messages, *, answer_prefixes, max_tokens, stops):
+        texts = [self.continue_text(messages, answer_prefix=prefix, max_tokens=limit, stop=stop)
+                 for prefix, limit, stop in zip(answer_prefixes, max_tokens, stops, strict=True)]
+        self.last_usage = type("Usage", (), {"completion_tokens": 3 * len(texts)})()
+        return texts
 
     def stream(self, messages, **kwargs):
         self.calls.append({"messages": messages, **kwargs})

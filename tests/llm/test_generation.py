@@ -91,6 +91,27 @@ def test_continue_text_generates_after_a_prefilled_prefix():
     assert '"' not in text and 1 <= generator.last_usage.completion_tokens <= 8
 
 
+def test_continuations_side_by_side_are_what_each_one_alone_would_be():
+    """llama.cpp decodes independent continuations of one prompt as sequences of one batch; each is the greedy
+    continuation it would be alone, with its own stop strings and token limit, and the context afterwards holds
+    the shared prompt only (a later question about it is answered as before)."""
+    generator = engine.generator(SMALL)
+    assert generator._prefill().parallel_sequences() >= 3  # the context is made for sequences side by side
+    messages = [{"role": "system", "content": "You reply with JSON."}, {"role": "user", "content": "Describe Paris as JSON."}]
+    prefixes, limits, stops = ['{"country": "', '{"river": "', '{"sights": "'], [8, 8, 3], [['"'], ['"'], ["\n"]]
+    before = generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"big": "')
+
+    together = generator.continue_texts(messages, answer_prefixes=prefixes, max_tokens=limits, stops=stops)
+    used = generator.last_usage.completion_tokens
+    alone = [generator.continue_text(messages, answer_prefix=p, max_tokens=n, stop=s) for p, n, s in zip(prefixes, limits, stops)]
+
+    assert together == alone and together[0] and '"' not in together[0] + together[1]
+    assert 3 <= used <= sum(limits)
+    assert generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"big": "') == pytest.approx(before, abs=1e-4)
+    with pytest.raises(ValueError, match="one max_tokens and one stop list"):
+        generator.continue_texts(messages, answer_prefixes=prefixes, max_tokens=[8], stops=stops)
+
+
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
     keeps only drafted tokens the model itself would write, so the answer (here one that copies its passage,

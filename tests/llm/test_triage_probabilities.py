@@ -8,7 +8,7 @@ import pytest
 
 from llm.services.choices import Choice, agreed
 from llm.services.common import LLMInputError
-from llm.services.triage import URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
+from llm.services.triage import CATEGORY_QUESTION, URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_STATUS
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
@@ -21,7 +21,7 @@ def _category_lines(messages) -> dict[str, str]:
 
 def _by_name_in_thread(messages, options):
     """Pick the category whose name the customer wrote."""
-    if "category slugs" not in messages[-1]["content"]:
+    if not messages[-1]["content"].endswith(CATEGORY_QUESTION):
         return None
     thread = messages[-1]["content"].split("</thread>")[0].lower()
     names = _category_lines(messages)
@@ -91,18 +91,32 @@ def test_a_level_both_forms_find_likely_wins_over_one_forms_lean():
     assert both.confidence == pytest.approx((0.24 ** 0.5) / (0.24 ** 0.5 + 0.05 ** 0.5 + 0.03 ** 0.5), abs=1e-4)
 
 
-def test_only_values_are_generated_into_a_prefilled_skeleton(fake_generator):
+def test_only_values_are_generated_each_into_a_prefilled_skeleton_of_its_own(fake_generator):
     fake = fake_generator(values={"title": "Stove leaks", "need": "Wants the leaking stove replaced"})
 
     result = triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"}], categories=_categories(2),
                            use_head=False)
 
     prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c and "texts" not in c]
-    assert prefixes[0] == '{"title": "'
-    assert prefixes[1] == '{"title": "Stove leaks", "need": "'
+    # no agent reply: independent values, written side by side; the next step after the stated status
+    assert prefixes == ['{"title": "', '{"need": "', f'{{"status": "{NO_AGENT_STATUS}", "next_step": "']
+    assert result.title == "Stove leaks" and result.summary.startswith("Wants the leaking stove replaced. ")
     assert (result.urgency, result.urgency_reason) == ("urgent", "Possible safety hazard")  # the safety rule raised it
     assert not any("urgency_reason" in p for p in prefixes)  # the rule's reason is not generated again
     assert result.generated_tokens == 3 * len(prefixes)
+
+
+def test_where_an_agent_wrote_each_value_follows_the_ones_before_it(fake_generator):
+    fake = fake_generator(values={"title": "Stove leaks", "need": "Wants the stove replaced", "status": "Agent asked for a photo"})
+
+    triage_ticket(messages=[{"author": "customer", "body": "My stove leaks."}, {"author": "agent", "body": "A photo, please?"}],
+                  categories=_categories(2), use_head=False)
+
+    prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c and "texts" not in c]
+    assert prefixes == ['{"title": "', '{"title": "Stove leaks", "need": "',
+                        '{"title": "Stove leaks", "need": "Wants the stove replaced", "status": "',
+                        ('{"title": "Stove leaks", "need": "Wants the stove replaced", "status": "Agent asked for a photo", '
+                         '"next_step": "')]
 
 
 def _rated(level):

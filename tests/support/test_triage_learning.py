@@ -36,8 +36,8 @@ class FollowsExamples:
         wanted = shown[0] if shown else texts[0]
         return [0.9 if text == wanted else 0.1 / (len(texts) - 1) for text in texts]
 
-    def continue_text(self, messages, *, answer_prefix, max_tokens, stop):
-        return "Plain words"
+    def continue_texts(self, messages, *, answer_prefixes, max_tokens, stops):
+        return ["Plain words"] * len(answer_prefixes)
 
 
 @pytest.fixture
