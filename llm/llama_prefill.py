@@ -78,11 +78,11 @@ class LlamaPrefill:
         return int(llama_cpp.llama_n_seq_max(self.llama._ctx.ctx))
 
     def continue_texts(self, prompts: list[str], *, max_tokens: list[int], stops: list[list[str]]) -> list[tuple[str, int]]:
-        """continue_text for each of `prompts` (which share their start; `stops[i]` ends the i-th), decoded side by side: the shared start is
-        evaluated once on sequence 0 and copied to the others, each prompt's own end goes into one batch, then each
-        step decodes the next token of every unfinished prompt in one batch (greedy, as continue_text at temperature
-        0). On 2 cores a step of 3 tokens takes about 1.9x a step of one (`bench --part triage` measures the whole).
-        Afterwards the context holds the shared start only, so the next call reuses it."""
+        """continue_text for each of `prompts` (which share their start; `stops[i]` ends the i-th), decoded side by
+        side: the shared start is evaluated once on sequence 0 and copied to the others, each prompt's own end goes
+        into one batch, then each step decodes the next token of every unfinished prompt in one batch (greedy, as
+        continue_text at temperature 0). On 2 cores a step of 3 tokens takes about 1.9x a step of one (`bench --part
+        triage` measures the whole). Afterwards the context holds the shared start only, so the next call reuses it."""
         import llama_cpp
 
         llama, ctx = self.llama, self.llama._ctx.ctx
@@ -95,7 +95,9 @@ class LlamaPrefill:
                 common = i
                 break
         own = sum(len(t) - common for t in tokens)
-        if own > llama.n_batch or common + own + sum(max_tokens) >= llama.n_ctx():
+        if own > llama.n_batch:
+            raise ValueError(f"the prompts differ in {own} tokens; one batch holds {llama.n_batch}")
+        if common + own + sum(max_tokens) >= llama.n_ctx():
             raise ValueError(f"the prompts need {common + own + sum(max_tokens)} cells; the context holds {llama.n_ctx()}")
         shared = 0
         for held, wanted in zip(llama.input_ids[: min(llama.n_tokens, common)], tokens[0]):

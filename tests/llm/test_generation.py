@@ -110,6 +110,9 @@ def test_continuations_side_by_side_are_what_each_one_alone_would_be():
     assert generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"big": "') == pytest.approx(before, abs=1e-4)
     with pytest.raises(ValueError, match="one max_tokens and one stop list"):
         generator.continue_texts(messages, answer_prefixes=prefixes, max_tokens=[8], stops=stops)
+    with pytest.raises(ValueError, match="the context holds"):  # refused before anything is evaluated
+        generator.continue_texts(messages, answer_prefixes=prefixes, max_tokens=[8, 8, generator.context_tokens],
+                                 stops=stops)
 
 
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):

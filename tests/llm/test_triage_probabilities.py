@@ -107,7 +107,8 @@ def test_only_values_are_generated_each_into_a_prefilled_skeleton_of_its_own(fak
 
 
 def test_where_an_agent_wrote_each_value_follows_the_ones_before_it(fake_generator):
-    fake = fake_generator(values={"title": "Stove leaks", "need": "Wants the stove replaced", "status": "Agent asked for a photo"})
+    fake = fake_generator(values={"title": "Stove leaks", "need": "Wants the stove replaced",
+                                  "status": "Agent asked for a photo"})
 
     triage_ticket(messages=[{"author": "customer", "body": "My stove leaks."}, {"author": "agent", "body": "A photo, please?"}],
                   categories=_categories(2), use_head=False)
