@@ -83,7 +83,10 @@ def test_customer_files_agent_triages_corrects_and_replies_customer_sees_it(live
     row.get_by_role("link").first.click()
     desk.wait_for_url(f"**/support/desk/tickets/{ticket.number}/")
     assert desk.get_by_test_id("ai-summary").inner_text().strip() not in ("", "—")
-    corrected = TicketCategory.objects.exclude(pk=ticket.category_id).get(slug__in=["defect-warranty", "product-question"])
+    # a how-to question is a product question; the model's label for it is close to a coin flip (README, Category
+    # confidence), so the agent corrects to product-question, or to another category when the model chose that
+    wanted = "product-question" if ticket.category.slug != "product-question" else "defect-warranty"
+    corrected = TicketCategory.objects.get(slug=wanted)
     desk.get_by_label("Category").select_option(corrected.slug)
     desk.locator("form:has(#correct-category)").get_by_role("button", name="Save").click()
     desk.wait_for_load_state()
