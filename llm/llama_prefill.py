@@ -54,17 +54,21 @@ class LlamaPrefill:
         tokens = self.tokenize_text(prompt) + list(after)
         if len(tokens) >= llama.n_ctx():
             raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {llama.n_ctx()}")
-        shared = 0
-        for held, wanted in zip(llama.input_ids[: llama.n_tokens], tokens):
-            if held != wanted:
-                break
-            shared += 1
-        shared = min(shared, len(tokens) - 1)  # at least one token is evaluated, so the logits are fresh
+        shared = min(self._tokens_held(tokens), len(tokens) - 1)  # at least one token is evaluated: fresh logits
         llama.n_tokens = shared
         llama.eval(tokens[shared:])
         pointer = llama_cpp.llama_get_logits_ith(llama._ctx.ctx, -1)
         logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).copy()
         return logits, len(tokens) - shared
+
+    def _tokens_held(self, tokens: list[int]) -> int:
+        """How many of `tokens`, from the start, the context already holds."""
+        held = 0
+        for have, want in zip(self.llama.input_ids[: self.llama.n_tokens], tokens):
+            if have != want:
+                break
+            held += 1
+        return held
 
     def continue_text(self, prompt: str, *, max_tokens: int, stop: list[str]) -> tuple[str, int]:
         """(text generated after `prompt` at temperature 0 until a stop string, tokens generated)."""
@@ -99,11 +103,7 @@ class LlamaPrefill:
             raise ValueError(f"the prompts differ in {own} tokens; one batch holds {llama.n_batch}")
         if common + own + sum(max_tokens) >= llama.n_ctx():
             raise ValueError(f"the prompts need {common + own + sum(max_tokens)} cells; the context holds {llama.n_ctx()}")
-        shared = 0
-        for held, wanted in zip(llama.input_ids[: min(llama.n_tokens, common)], tokens[0]):
-            if held != wanted:
-                break
-            shared += 1
+        shared = min(self._tokens_held(tokens[0]), common)
         llama.n_tokens = shared
         if common > shared:
             llama.eval(tokens[0][shared:common])  # drops every cell after `shared` first
