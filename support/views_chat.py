@@ -11,7 +11,8 @@ from django.shortcuts import render
 
 from core.permissions import can_read_unpublished_knowledge
 from support.models.knowledge import DocumentKind
-from support.selectors.knowledge import knowledge_document_get_published, knowledge_document_get_readable, knowledge_document_list
+from support.selectors.knowledge import (knowledge_document_get_published, knowledge_document_get_readable,
+                                         knowledge_document_titles_published)
 
 _PAGE_MARK = re.compile(r"<!--\s*page:\s*(\d+)\s*-->")
 _ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
@@ -35,10 +36,9 @@ def knowledge_document(request, slug):
 
 
 def knowledge_index(request):
-    documents = knowledge_document_list().filter(is_published=True)
     return render(request, "support/knowledge_index.html", {
-        "policies": documents.filter(kind=DocumentKind.POLICY).order_by("title"),
-        "manuals": documents.filter(kind=DocumentKind.MANUAL).order_by("title"),
+        "policies": knowledge_document_titles_published(kind=DocumentKind.POLICY),
+        "manuals": knowledge_document_titles_published(kind=DocumentKind.MANUAL),
     })
 
 

@@ -15,7 +15,14 @@ EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6391)
 _embedded = EmbeddedServices(root=EMBEDDED_SERVICES_DIR, redis_port=EMBEDDED_REDIS_PORT)
 
 DATABASE_URL = env_str("DATABASE_URL")
-DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)  # 0 in the ASGI web server (config/asgi.py)
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)
+# The ASGI web server (config/asgi.py) sets DB_POOL_MAX_SIZE: there each request's sync code runs in a thread of its
+# own that ends with the request, so a persistent connection would be left in a dead thread. Its requests borrow a
+# connection from a psycopg pool of this many per process instead (Django's "pool" option) and give it back at the
+# end: opening one per request (a new PostgreSQL backend, its catalog caches cold) cost more than some pages' queries.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+if DB_POOL_MAX_SIZE:
+    DB_CONN_MAX_AGE = 0  # Django: a pooled connection is never kept by the thread
 USES_EMBEDDED_POSTGRES = not DATABASE_URL
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
@@ -23,6 +30,9 @@ else:
     DATABASES = {"default": {**_embedded.database_settings(), "CONN_MAX_AGE": DB_CONN_MAX_AGE, "CONN_HEALTH_CHECKS": True}}
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+if DB_POOL_MAX_SIZE:
+    # timeout: how long a request waits for a free connection before it fails (a 500, logged).
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": 10}
 # pgvector's HNSW search breadth for every query of the app (pgvector's default is 40): recall@10
 # against exact search at 100k knowledge chunks is measured by `bench --part scale`.
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 200)

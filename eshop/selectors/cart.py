@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Sum
 
-from eshop.models import Cart, CartItem, Product, User
+from eshop.models import PRODUCT_UNSHOWN_FIELDS, Cart, CartItem, Product, User
 from eshop.shipping import FREE_STANDARD_OVER, shipping_cost
 
 SESSION_CART_KEY = "cart"
@@ -81,12 +81,13 @@ def cart_get(*, user: User | None, session: SessionBase | None) -> CartSummary:
     Inactive or deleted products are left out.
     """
     if user is not None and user.is_authenticated:
-        items = CartItem.objects.filter(cart__user=user, product__is_active=True).select_related("product__category")
+        items = (CartItem.objects.filter(cart__user=user, product__is_active=True).select_related("product__category")
+                 .defer(*(f"product__{field}" for field in PRODUCT_UNSHOWN_FIELDS)))
         return CartSummary(lines=[CartLine(product=item.product, quantity=item.quantity) for item in items])
     quantities = session_cart_items(session=session) if session is not None else {}
     if not quantities:
         return CartSummary()
-    products = Product.objects.filter(pk__in=quantities, is_active=True).select_related("category").order_by("brand", "model")
+    products = Product.objects.for_display().filter(pk__in=quantities, is_active=True).select_related("category").order_by("brand", "model")
     return CartSummary(lines=[CartLine(product=product, quantity=quantities[product.pk]) for product in products])
 
 

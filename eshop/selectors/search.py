@@ -122,7 +122,7 @@ def product_search_ranked(*, query: str, category_slug: str | None = None, min_p
     fused = weighted_fusion([(semantic, 1.0), (lexical, weight)])[:limit]
     gap, minimum = (NEED_FLOOR_GAP, NEED_FLOOR_MIN) if style == "need" else (NAME_FLOOR_GAP, NAME_FLOOR_MIN)
     shown = relevance_floor([score for _, score in fused], gap=gap, minimum=minimum, cap=SEARCH_SHOWN_CAP)
-    products = Product.objects.select_related("category").in_bulk([pk for pk, _ in fused])
+    products = Product.objects.for_display().select_related("category").in_bulk([pk for pk, _ in fused])
     return SearchResults(products=[products[pk] for pk, _ in fused if pk in products], shown=shown, style=style)
 
 

@@ -175,6 +175,12 @@ def knowledge_document_get_readable(*, slug: str, include_unpublished: bool) -> 
     return (documents if include_unpublished else documents.filter(is_published=True)).select_related("product").first()
 
 
+def knowledge_document_titles_published(*, kind: str) -> QuerySet[KnowledgeDocument]:
+    """The published documents of one kind for the help center's index, by title: only slug and title are read
+    (a manual's body runs to tens of kilobytes, and loading all of them took most of the page's time)."""
+    return KnowledgeDocument.objects.filter(is_published=True, kind=kind).only("slug", "title").order_by("title", "id")
+
+
 def knowledge_document_list(*, kind: str | None = None, product_id: int | None = None) -> QuerySet[KnowledgeDocument]:
     """Every document with its indexing status (staff API, admin), newest first."""
     documents = KnowledgeDocument.objects.select_related("product").order_by("-updated_at", "-id")

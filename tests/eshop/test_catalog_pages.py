@@ -107,3 +107,28 @@ def test_catalog_pages_make_a_fixed_number_of_queries(client, django_assert_max_
 
     with django_assert_max_num_queries(6):
         client.get(reverse("category-detail", args=[category.slug]))
+
+
+def test_product_lists_do_not_read_the_vectors_no_page_shows():
+    """A listed product carries neither its embedding (384 floats parsed from text) nor its full-text document: on a
+    search page they were a tenth of the time, and reading one later would cost a query per product."""
+    from eshop.models import Product
+    from eshop.selectors.cart import cart_get
+    from eshop.selectors.catalog import product_list_featured, product_list_for_category, product_list_popular
+    from eshop.selectors.search import product_search
+    from eshop.services.cart import cart_item_add
+    from tests.factories import UserFactory
+
+    category = CategoryFactory()
+    products = ProductFactory.create_batch(3, category=category, model="Summit Lantern", embedding=[0.1] * 384)
+    customer = UserFactory()
+    cart_item_add(user=customer, session=None, product_id=products[0].pk, quantity=1)
+    listed = {
+        "featured": product_list_featured(), "category": list(product_list_for_category(category=category, page=1)),
+        "related": product_list_related(product=Product.objects.get(pk=products[0].pk)), "popular": product_list_popular(),
+        "search": product_search(query="summit lantern"), "cart": [line.product for line in cart_get(user=customer, session=None).lines],
+    }
+
+    for name, items in listed.items():
+        assert items, name
+        assert all({"embedding", "search_document"} <= item.get_deferred_fields() for item in items), name

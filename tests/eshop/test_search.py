@@ -7,7 +7,7 @@ import pytest
 from eshop.models import Category, Product
 from eshop.selectors.catalog import product_list_related
 from eshop.selectors.search import product_search, product_search_ranked
-from eshop.selectors.search_query import search_query_style
+from eshop.selectors.search_query import search_query_style, typo_corrections
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,17 @@ def test_semantic_query_without_shared_words_finds_drink_gear(demo_catalog):
     top5 = product_search(query=DRINKS_COLD)[:5]
 
     assert any(_is_for_cold_drinks(product) for product in top5), [p.name for p in top5]
+
+
+def test_a_new_products_name_is_a_typo_target_at_once(demo_catalog):
+    """The name vocabulary is remembered per process, under the catalog's version: a new product counts at once."""
+    assert "zanzibar" not in typo_corrections("zanzibr lantern")
+
+    Product.objects.create(category=Category.objects.first(), brand="Zanzibar", model="Reef Lantern", slug="zanzibar-reef-lantern",
+                           description="A lantern.", price=Decimal("20.00"), stock=3)
+
+    assert "zanzibar" in typo_corrections("zanzibr lantern")
+    assert search_query_style("zanzibr lantern") == "name"
 
 
 def test_category_filter_keeps_only_that_category(demo_catalog):

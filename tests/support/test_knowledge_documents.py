@@ -244,6 +244,20 @@ def test_the_article_page_renders_markdown_safely_with_page_anchors(client):
     assert client.get(reverse("support:kb-document", args=["nope"])).status_code == 404
 
 
+def test_the_help_center_lists_published_policies_and_manuals_by_title(client):
+    KnowledgeDocument.objects.create(title="Returns", slug="returns", kind="policy", body="## Returns\n\nThirty days.")
+    KnowledgeDocument.objects.create(title="Lamp manual", slug="lamp-manual", kind="manual", body="## Charging\n\nFour hours.")
+    KnowledgeDocument.objects.create(title="Draft policy", slug="draft", kind="policy", body="Not yet.", is_published=False)
+    KnowledgeDocument.objects.create(title="Exchanges", slug="exchanges", kind="policy", body="## Exchanges\n\nFree.")
+
+    page = client.get(reverse("support:kb-index")).content.decode()
+    policies, manuals = page.split('id="manuals-heading"')
+
+    assert policies.index("Exchanges") < policies.index("Returns") and "Lamp manual" not in policies
+    assert 'href="/support/help/lamp-manual/"' in manuals and "Returns" not in manuals
+    assert "Draft policy" not in page
+
+
 def test_the_index_command_indexes_pending_documents_in_process(capsys):
     from django.core.management import call_command
 
