@@ -87,7 +87,8 @@ def cart_get(*, user: User | None, session: SessionBase | None) -> CartSummary:
     quantities = session_cart_items(session=session) if session is not None else {}
     if not quantities:
         return CartSummary()
-    products = Product.objects.for_display().filter(pk__in=quantities, is_active=True).select_related("category").order_by("brand", "model")
+    products = (Product.objects.for_display().filter(pk__in=quantities, is_active=True).select_related("category")
+                .order_by("brand", "model"))
     return CartSummary(lines=[CartLine(product=product, quantity=quantities[product.pk]) for product in products])
 
 

@@ -10,7 +10,8 @@ CATEGORY_PAGE_SIZE = 12
 
 
 def product_list_featured(*, limit: int = 8) -> list[Product]:
-    return list(Product.objects.for_display().filter(is_active=True, stock__gt=0).select_related("category").order_by("-price", "id")[:limit])
+    return list(Product.objects.for_display().filter(is_active=True, stock__gt=0).select_related("category")
+                .order_by("-price", "id")[:limit])
 
 
 def category_list_with_counts() -> QuerySet[Category]:
@@ -19,7 +20,8 @@ def category_list_with_counts() -> QuerySet[Category]:
 
 def product_list_for_category(*, category: Category, page: str | int | None) -> Page:
     """One page (CATEGORY_PAGE_SIZE products) of a category's active products; a bad page number gives the nearest page."""
-    products = Product.objects.for_display().filter(category=category, is_active=True).select_related("category").order_by("brand", "model", "id")
+    products = (Product.objects.for_display().filter(category=category, is_active=True).select_related("category")
+                .order_by("brand", "model", "id"))
     return Paginator(products, CATEGORY_PAGE_SIZE).get_page(page)
 
 

@@ -62,3 +62,34 @@ def test_pages_reuse_the_servers_database_connections(web_server):
     assert statuses == [200] * 5
     assert after_first  # the first page's connection is still open, waiting in the pool
     assert _server_database_backends(database) == after_first  # no backend opened for the later pages
+
+
+def test_the_one_thread_handler_runs_the_whole_middleware_chain_around_a_view():
+    """Ordinary requests go through Django's sync middleware chain in one thread hop (core.asgi_worker): the security,
+    CSRF and clickjacking middleware still act on the response."""
+    import asyncio
+
+    from core.asgi_worker import OneThreadASGIHandler
+
+    sent, received = [], []
+
+    async def receive():
+        received.append(True)
+        if len(received) == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(60)  # no disconnect while the response is written
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/accounts/login/", "raw_path": b"/accounts/login/", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 50000), "server": ("localhost", 80)}
+    asyncio.run(OneThreadASGIHandler()(scope, receive, send))
+
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+    assert start["status"] == 200 and b"csrfmiddlewaretoken" in body
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert "csrftoken=" in headers["set-cookie"]

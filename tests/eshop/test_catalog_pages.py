@@ -126,7 +126,8 @@ def test_product_lists_do_not_read_the_vectors_no_page_shows():
     listed = {
         "featured": product_list_featured(), "category": list(product_list_for_category(category=category, page=1)),
         "related": product_list_related(product=Product.objects.get(pk=products[0].pk)), "popular": product_list_popular(),
-        "search": product_search(query="summit lantern"), "cart": [line.product for line in cart_get(user=customer, session=None).lines],
+        "search": product_search(query="summit lantern"),
+        "cart": [line.product for line in cart_get(user=customer, session=None).lines],
     }
 
     for name, items in listed.items():

@@ -43,8 +43,8 @@ def test_a_new_products_name_is_a_typo_target_at_once(demo_catalog):
     """The name vocabulary is remembered per process, under the catalog's version: a new product counts at once."""
     assert "zanzibar" not in typo_corrections("zanzibr lantern")
 
-    Product.objects.create(category=Category.objects.first(), brand="Zanzibar", model="Reef Lantern", slug="zanzibar-reef-lantern",
-                           description="A lantern.", price=Decimal("20.00"), stock=3)
+    Product.objects.create(category=Category.objects.first(), brand="Zanzibar", model="Reef Lantern",
+                           slug="zanzibar-reef-lantern", description="A lantern.", price=Decimal("20.00"), stock=3)
 
     assert "zanzibar" in typo_corrections("zanzibr lantern")
     assert search_query_style("zanzibr lantern") == "name"
