@@ -134,6 +134,11 @@ class SearchForm(forms.Form):
                                    error_messages={"invalid": "Enter the maximum price as a number, e.g. 100 or 99.99.",
                                                    "min_value": "The maximum price cannot be negative."})
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read once per form: as a callable the choices were read again for validation and for rendering (two queries).
+        self.fields["category"].choices = category_choices()
+
     def clean(self):
         cleaned = super().clean()
         low, high = cleaned.get("min_price"), cleaned.get("max_price")

@@ -175,6 +175,18 @@ def test_search_page_shows_results(client, demo_catalog):
     assert b"GloTech Rechargeable LED Headlamp" in response.content
 
 
+def test_search_page_reads_the_category_filter_once(client, demo_catalog):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lighting = Category.objects.get(name="High-tech Lighting").slug
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/search/", {"q": "headlamp", "category": lighting})
+
+    assert response.status_code == 200 and response.context["products"]
+    assert sum('FROM "eshop_category"' in query["sql"] for query in queries.captured_queries) == 1  # validation and the <select>
+
+
 def test_search_page_shows_only_the_results_above_the_floor_with_a_show_more_link(client, demo_catalog):
     response = client.get("/search/", {"q": "headlamp"})
 
