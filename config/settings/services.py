@@ -31,8 +31,10 @@ else:
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 if DB_POOL_MAX_SIZE:
-    # timeout: how long a request waits for a free connection before it fails (a 500, logged).
-    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": 10}
+    # timeout: how long a request waits for a connection before it fails (a 500, logged). A free one is there at
+    # once (the web server runs at most as many requests as the pool holds); the wait is for a database that is
+    # down, which the pool retries behind the scenes: with 10 s a page took 10 s to fail and /healthz 21 s.
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": 3}
 # pgvector's HNSW search breadth for every query of the app (pgvector's default is 40): recall@10
 # against exact search at 100k knowledge chunks is measured by `bench --part scale`.
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 200)

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,13 @@ def _free_port() -> int:
     pytest.skip("no free port in 8160-8169")
 
 
-@pytest.fixture
-def web_server(demo_catalog):
-    """The web server as `make run` starts it (one worker) on the test database."""
+@contextmanager
+def _serving(**env_overrides):
+    """gunicorn as `make run` starts it (one worker) with these environment overrides; yields its base URL once
+    /healthz answers (whatever its status), stops it afterwards."""
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.django.test",
-           "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"], "HEALTHZ_TOKEN": HEALTHZ_TOKEN}
+           "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"], "HEALTHZ_TOKEN": HEALTHZ_TOKEN, **env_overrides}
     log_path = ROOT / "var" / "test-web-server.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"),
@@ -46,9 +48,25 @@ def web_server(demo_catalog):
             break
         except OSError:
             time.sleep(0.2)
-    yield base
-    process.terminate()
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def web_server(demo_catalog):
+    """The web server as `make run` starts it (one worker) on the test database."""
+    with _serving() as base:
+        yield base
+
+
+@pytest.fixture
+def web_server_without_database():
+    """The web server with its database unreachable (nothing listens on port 1)."""
+    with _serving(DATABASE_URL="postgresql://shop:pw@127.0.0.1:1/shop") as base:
+        yield base

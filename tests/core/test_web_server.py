@@ -93,3 +93,15 @@ def test_the_one_thread_handler_runs_the_whole_middleware_chain_around_a_view():
     assert start["status"] == 200 and b"csrfmiddlewaretoken" in body
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     assert "csrftoken=" in headers["set-cookie"]
+
+
+def test_with_the_database_down_pages_fail_and_healthz_says_so_without_a_long_wait(web_server_without_database):
+    """The pool retries an unreachable database behind the scenes; a request waits for it at most the pool's
+    timeout (3 s), so the server still answers: an error page, and /healthz "down" (a 10 s timeout made it 21 s)."""
+    from tests.helpers import http_get
+
+    page_status, _ = http_get(f"{web_server_without_database}/", timeout=8)
+    health_status, health = http_get(f"{web_server_without_database}/healthz", timeout=15)
+
+    assert page_status == 500
+    assert health_status == 503 and b"down" in health
