@@ -123,9 +123,10 @@ class SearchForm(forms.Form):
 
     q = forms.CharField(label="Search products", max_length=200, required=False, strip=True,
                         widget=forms.SearchInput(attrs={"placeholder": "Headlamp, water filter, something to keep drinks cold…"}))
-    # Slugs and names only, written without a template per option: as a ModelChoiceField through Django's option
-    # templates the 67 categories took about 10 ms, a quarter of a search page (in-process, idle machine).
-    category = forms.ChoiceField(label="Category", choices=category_choices, required=False, widget=DirectOptionsSelect,
+    # Slugs and names only (category_choices, read in __init__), written without a template per option: as a
+    # ModelChoiceField through Django's option templates the 67 categories took about 10 ms, a quarter of a search
+    # page (in-process, idle machine).
+    category = forms.ChoiceField(label="Category", required=False, widget=DirectOptionsSelect,
                                  error_messages={"invalid_choice": "There is no such category."})
     min_price = forms.DecimalField(label="Min price ($)", min_value=0, max_digits=10, decimal_places=2, required=False,
                                    error_messages={"invalid": "Enter the minimum price as a number, e.g. 20 or 19.99.",
@@ -136,7 +137,7 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Read once per form: as a callable the choices were read again for validation and for rendering (two queries).
+        # Read once per form: as a callable choice list they were read for validation and again for rendering.
         self.fields["category"].choices = category_choices()
 
     def clean(self):

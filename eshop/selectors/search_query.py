@@ -85,18 +85,16 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-# This process's copy of the name vocabulary, under its catalog version's cache key: reading it from the cache and
-# building the set on every search took about 1 ms.
-_vocabulary_by_key: dict[str, frozenset[str]] = {}
-
-
 def _name_vocabulary() -> frozenset[str]:
     """Lower-cased, singular words of active products' brands, models and categories, cached until the catalog changes."""
     version = Product.objects.filter(is_active=True).aggregate(n=Count("id"), at=Max("updated_at"))
-    key = "search:vocab2:" + hashlib.sha256(f"{version['n']}:{version['at']}".encode()).hexdigest()
-    vocabulary = _vocabulary_by_key.get(key)
-    if vocabulary is not None:
-        return vocabulary
+    return _vocabulary_of_version("search:vocab2:" + hashlib.sha256(f"{version['n']}:{version['at']}".encode()).hexdigest())
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary_of_version(key: str) -> frozenset[str]:
+    """The vocabulary of one catalog version (`key`), shared through the cache and kept by this process for the
+    current version: reading it from the cache and building the set on every search took about 1 ms."""
     words = cache.get(key)
     if words is None:
         words = set()
@@ -104,10 +102,7 @@ def _name_vocabulary() -> frozenset[str]:
             words.update(_singular(w) for w in re.findall(r"[a-z0-9]{3,}", f"{brand} {model} {category}".lower()))
         words = sorted(words)
         cache.set(key, words, 3600)
-    vocabulary = frozenset(words)
-    _vocabulary_by_key.clear()  # only the current catalog's
-    _vocabulary_by_key[key] = vocabulary
-    return vocabulary
+    return frozenset(words)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -19,6 +19,7 @@ NO_AGENT_STATUS = "No agent has replied yet"
 SUMMARY_QUESTION = "Write the ticket description as JSON."
 ONE_SENTENCE = {"need", "status", "next_step"}
 VALUE_ENDS, SENTENCE_ENDS = ['"', "\n"], ['"', "\n", ". "]
+LIMITS = {"title": 24, "need": 32, "status": 32, "next_step": 32, "urgency_reason": 20}  # tokens per value
 EXPLAINED_URGENCY = {"high", "urgent"}  # levels whose reason is worth generating: the others say it by their meaning
 
 
@@ -65,9 +66,6 @@ def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str
                   for name in names if name != "status"}
         generated += _write_values(generator, messages, fields, values)
     return _checked(values, thread, has_agent), generated
-
-
-LIMITS = {"title": 24, "need": 32, "status": 32, "next_step": 32, "urgency_reason": 20}  # tokens
 
 
 def _json_start(values: dict, name: str, urgency: str) -> str:
