@@ -100,6 +100,8 @@ def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> di
         figures["category"] = classification_report([r["category"] for r, _ in labelled], [p.category for _, p in labelled], labels)
         figures["category"]["reliability"] = reliability_table([r["category"] == p.category for r, p in labelled],
                                                               [p.category_confidence for _, p in labelled])
+        figures["category"]["accuracy_uncalibrated_slm"] = round(
+            sum(r["category"] == p.uncalibrated["category"] for r, p in labelled) / len(labelled), 3)
     pairs = [(r["sentiment"], p) for r, p in zip(rows, predictions) if r.get("sentiment")]
     if pairs:
         distance = [abs(SENTIMENT_LEVELS.index(g) - SENTIMENT_LEVELS.index(p.sentiment)) for g, p in pairs]
@@ -108,6 +110,7 @@ def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> di
             "exact": round(sum(d == 0 for d in distance) / len(distance), 3),
             "within_one": round(sum(d <= 1 for d in distance) / len(distance), 3),
             "spearman_score_vs_level": spearman([p.sentiment_score for _, p in pairs], [SENTIMENT_LEVELS.index(g) for g, _ in pairs]),
+            "exact_uncalibrated": round(sum(g == p.uncalibrated["sentiment"] for g, p in pairs) / len(pairs), 3),
         }
     urgency = [(r["urgency"], p.urgency) for r, p in zip(rows, predictions) if r.get("urgency")]
     if urgency:
@@ -127,7 +130,9 @@ def triage_figures(rows: list[dict], predictions: list, labels: list[str]) -> di
 def evaluate_classification(*, rows: list[dict], categories, model: str | None, use_head: bool,
                             progress: Callable[[str], None], label: str) -> dict:
     """Category, sentiment and urgency of each row's ticket as the pipeline classifies it (no summary
-    generation); figures for the tune and holdout splits separately."""
+    generation); figures for the tune and holdout splits separately. The label calibrations used are the
+    database's, fitted on the shop's labelled tickets (`train_classifiers`), never on these rows; the
+    uncalibrated SLM's figures come from the same readings."""
     from llm.services.triage import classify_ticket
     from llm.services.triage_prompt import clean_thread
 
@@ -147,12 +152,27 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
             progress(f"    {label} {i}/{len(rows)}")
     labels = [c.slug for c in categories]
     result = {"splits": {}, "latency": latency(seconds), "errors": errors, "model": model or settings.LLM_MODEL,
-              "used_head": use_head, "categories": labels}
+              "used_head": use_head, "categories": labels, "calibrations": calibrations_used(categories, model)}
     for split in ("tune", "holdout"):
         chosen = [(r, p) for r, p in zip(done, predictions) if row_split(r) == split]
         if chosen:
             result["splits"][split] = triage_figures([r for r, _ in chosen], [p for _, p in chosen], labels)
     return result
+
+
+def calibrations_used(categories, model: str | None) -> dict:
+    """{task: "v3, fitted on 69 labelled tickets, held-out folds 0.65 -> 0.78" or "none"} for this category set."""
+    from llm.labels import SENTIMENT_LEVELS
+    from llm.services.calibration import label_calibration_for
+    from llm.services.triage import category_fingerprint, sentiment_fingerprint
+
+    used = {}
+    for task, fingerprint, labels in (("category", category_fingerprint(categories), [c.slug for c in categories]),
+                                      ("sentiment", sentiment_fingerprint(categories), SENTIMENT_LEVELS)):
+        found = label_calibration_for(task=task, model=model or settings.LLM_MODEL, fingerprint=fingerprint, labels=labels)
+        used[task] = (f"v{found.version}, fitted on {found.train_size} labelled tickets, held-out folds "
+                      f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}") if found else "none"
+    return used
 
 
 def evaluate_triage(*, limit: int | None, model: str | None, use_head: bool, progress: Callable[[str], None],

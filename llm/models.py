@@ -56,3 +56,28 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.status} {self.seconds:.2f} s"
+
+
+class LabelCalibration(models.Model):
+    """Per-label offsets on the SLM's log-probabilities of one task's labels, fitted on labelled tickets
+    (llm/services/calibration.py); the newest matching the prompt, model and labels is used."""
+
+    Task = ClassifierHead.Task
+
+    task = models.CharField(max_length=20, choices=Task.choices)
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=200, help_text="The LLM_MODEL whose probabilities were calibrated.")
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the prompt the probabilities were read under.")
+    labels = models.JSONField()
+    offsets = models.JSONField(help_text="One offset per label, added to the log-probability.")
+    train_size = models.PositiveIntegerField()
+    accuracy_before = models.FloatField(help_text="The raw model on the labelled tickets.")
+    accuracy_after = models.FloatField(help_text="Calibrated, each ticket with offsets fitted on the others (5 folds).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "version"], name="label_calibration_task_version")]
+        ordering = ["task", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.task} calibration v{self.version}"

@@ -12,7 +12,7 @@ from llm.engine import GenerationTimeout
 from llm.services.common import LLMInputError, LLMOutputError
 from support.services.chat_answering import chat_turn_answer
 from support.services.chat_liveness import chat_turns_fail_stale
-from support.services.classifier_heads import classifier_heads_retrain
+from support.services.classifier_heads import calibration_refresh_start, calibration_run_step, classifier_heads_retrain
 from support.services.knowledge import document_index, knowledge_index_sweep
 from support.services.triage import (
     TRIAGE_MAX_ATTEMPTS,
@@ -104,3 +104,20 @@ def classifiers_retrain_task() -> list[dict]:
     generates nothing). Not idempotent by design (each run stores new versions), so acks_late stays off.
     """
     return classifier_heads_retrain()
+
+
+@shared_task(name="support.tasks.calibrations_refresh", ignore_result=True)
+def calibrations_refresh() -> bool:
+    """Beat: start a calibration run when one is due (see calibration_refresh_start)."""
+    return calibration_refresh_start()
+
+
+@shared_task(name="support.tasks.llm_label_calibrations_refit", soft_time_limit=600, time_limit=660)
+def llm_label_calibrations_refit(run_id: str | None = None) -> dict:
+    """One step of a recalibration of the SLM's labels (calibration_run_step: a few labelled tickets read), then
+    the next step is sent to the back of the llm queue: a chat turn asked meanwhile waits for one step only. The
+    last step stores new versions, so acks_late stays off, as for the heads."""
+    step = calibration_run_step(run_id=run_id)
+    if not step["done"]:
+        llm_label_calibrations_refit.delay(step["run_id"])
+    return step

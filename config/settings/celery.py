@@ -33,6 +33,8 @@ CELERY_TASK_ROUTES = {
     "support.tasks.embed_ticket": {"queue": "embed"},
     "support.tasks.embed_knowledge_document": {"queue": "embed"},
     "support.tasks.classifiers_retrain_task": {"queue": "default"},
+    "support.tasks.llm_label_calibrations_refit": {"queue": "llm"},
+    "support.tasks.calibrations_refresh": {"queue": "default"},
     "support.tasks.sweep_stale_triage": {"queue": "default"},
     "support.tasks.chat_turns_fail_stale": {"queue": "default"},
     "support.tasks.sweep_pending_knowledge": {"queue": "default"},
@@ -104,6 +106,11 @@ CELERY_BEAT_SCHEDULE["eshop-sweep-owed-product-embeddings"] = {
 }
 
 # Expired sessions (anonymous visitors leave one each) are deleted every hour.
+# Refit the SLM's label calibrations when the categories, the model or the labelled tickets changed (it reads no
+# model; the run itself is steps on the llm worker).
+CELERY_BEAT_SCHEDULE["support-calibrations-refresh"] = {
+    "task": "support.tasks.calibrations_refresh", "schedule": timedelta(minutes=10), "options": {"expires": 540},
+}
 CELERY_BEAT_SCHEDULE["core-clear-expired-sessions"] = {
     "task": "core.tasks.sessions_clear_expired", "schedule": timedelta(hours=1), "options": {"expires": 3000},
 }

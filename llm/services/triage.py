@@ -24,7 +24,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+
 from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES, URGENCY_LEVELS
+from llm.models import LabelCalibration
+from llm.services.calibration import calibrated, label_calibration_for, prompt_fingerprint
 from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import category_head_prediction, combine_category
@@ -141,6 +145,29 @@ def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *,
                        texts=URGENCY_LEVELS, answer_prefix=URGENCY_ANSWER_PREFIX, model=model)
 
 
+def category_fingerprint(categories: list[CategoryOption]) -> str:
+    """What a category calibration is valid for: the prompt the slugs' probabilities are read under."""
+    return prompt_fingerprint(triage_system(categories), CATEGORY_QUESTION, CATEGORY_ANSWER_PREFIX)
+
+
+def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
+    return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX)
+
+
+def calibrated_choices(category: Choice, feeling: Choice, categories: list[CategoryOption], *,
+                       model: str | None = None) -> tuple[Choice, Choice]:
+    """Category and attitude with the shop's newest matching calibrations applied (llm/services/calibration.py):
+    unchanged where none was fitted against this prompt, model and label set, or none beat the raw model."""
+    model = model or settings.LLM_MODEL
+    category = calibrated(category, label_calibration_for(
+        task=LabelCalibration.Task.CATEGORY, model=model, fingerprint=category_fingerprint(categories),
+        labels=[c.slug for c in categories]))
+    feeling = calibrated(feeling, label_calibration_for(
+        task=LabelCalibration.Task.SENTIMENT, model=model, fingerprint=sentiment_fingerprint(categories),
+        labels=SENTIMENT_LEVELS))
+    return category, feeling
+
+
 def sentiment_score(choice: Choice) -> float:
     """The expected score (-1..1) under the distribution over the five levels: tickets of one level rank."""
     return round(sum(p * SENTIMENT_SCORES[level] for level, p in choice.probabilities.items()), 3)
@@ -160,16 +187,21 @@ class Classification:
     sentiment_score: float
     urgency: str
     urgency_reason: str  # empty unless a rule raised the level
+    uncalibrated: dict = field(default_factory=dict)  # {"category": label, "sentiment": label} before calibration
 
 
 def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
-                    use_head: bool = True, examples: list[LabelledExample] = ()) -> Classification:
+                    use_head: bool = True, use_calibration: bool = True, examples: list[LabelledExample] = ()) -> Classification:
     """Category, urgency and sentiment of a cleaned thread, all from probabilities (no generation).
-    The category is combined with the newest trained head when one exists (llm/services/heads.py)."""
+    Category and attitude are calibrated where the shop's labelled tickets allowed it (calibrated_choices); the
+    category is combined with the newest trained head when one exists (llm/services/heads.py)."""
     check_categories(categories)
     category = category_choice(thread, categories, model=model, examples=examples)
     level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", customer_text(thread))
     feeling = sentiment_choice(thread, categories, model=model)
+    uncalibrated = {"category": category.label, "sentiment": feeling.label}
+    if use_calibration:
+        category, feeling = calibrated_choices(category, feeling, categories, model=model)
     decision = combine_category(
         slm_label=category.label, slm_confidence=category.confidence,
         head=category_head_prediction(customer_text(thread), {c.slug for c in categories}) if use_head else None,
@@ -177,11 +209,12 @@ def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, mod
     method = decision.method + ("+examples" if examples and decision.method != "head" else "")
     return Classification(category=decision.label, category_confidence=decision.confidence, category_method=method,
                           category_probabilities=category.probabilities, sentiment=feeling.label,
-                          sentiment_score=sentiment_score(feeling), urgency=level, urgency_reason=reason)
+                          sentiment_score=sentiment_score(feeling), urgency=level, urgency_reason=reason,
+                          uncalibrated=uncalibrated)
 
 
 def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], model: str | None = None,
-                  use_head: bool = True, examples: list[LabelledExample] = ()) -> TriageResult:
+                  use_head: bool = True, use_calibration: bool = True, examples: list[LabelledExample] = ()) -> TriageResult:
     """Every triage field of one ticket: the classification (classify_ticket), then title and summary.
     `examples` are the shop's labelled tickets most similar to this one.
 
@@ -189,7 +222,8 @@ def triage_ticket(*, messages: list[dict], categories: list[CategoryOption], mod
     """
     thread = clean_thread(messages)
     started = time.monotonic()
-    fields = classify_ticket(thread, categories, model=model, use_head=use_head, examples=examples)
+    fields = classify_ticket(thread, categories, model=model, use_head=use_head, use_calibration=use_calibration,
+                             examples=examples)
     parts, generated = write_summary(thread, categories, urgency=fields.urgency, urgency_reason=fields.urgency_reason,
                                      model=model)
     return TriageResult(

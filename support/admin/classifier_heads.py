@@ -1,5 +1,5 @@
-"""The classifier heads in admin, with a "Retrain classifiers" button: the heads are llm's, the
-examples they learn from are the desk's tickets, so the admin that retrains them lives here."""
+"""The classifier heads and the SLM's label calibrations in admin, with a "Retrain classifiers" button: both are
+llm's, the examples they learn from are the desk's tickets, so the admin that retrains them lives here."""
 
 from celery.result import AsyncResult
 from django.contrib import admin, messages
@@ -9,8 +9,8 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from llm.models import ClassifierHead
-from support.tasks import classifiers_retrain_task
+from llm.models import ClassifierHead, LabelCalibration
+from support.tasks import classifiers_retrain_task, llm_label_calibrations_refit
 
 LAST_RETRAIN_KEY = "llm:classifiers-retrain:last-task"
 
@@ -37,13 +37,10 @@ class ClassifierHeadAdmin(admin.ModelAdmin):
     def retrain_view(self, request):
         if not self.can_retrain(request):
             raise PermissionDenied
-        try:
-            result = classifiers_retrain_task.delay()
-        except Exception as exc:  # noqa: BLE001 - a broker that is down: say so, change nothing
-            self.message_user(request, f"Retraining could not be queued (the task queue is not reachable: {exc}).", messages.ERROR)
-        else:
+        result = _queued(self, request, classifiers_retrain_task, "Retraining",
+                         "the new versions appear here when it is done (about a minute).")
+        if result is not None:
             cache.set(LAST_RETRAIN_KEY, result.id, timeout=7 * 24 * 3600)
-            self.message_user(request, "Retraining queued: the new versions appear here when it is done (about a minute).")
         return redirect("admin:llm_classifierhead_changelist")
 
     def changelist_view(self, request, extra_context=None):
@@ -65,3 +62,51 @@ class ClassifierHeadAdmin(admin.ModelAdmin):
         if state == "FAILURE":
             return {"state": state, "error": f"{type(outcome).__name__}: {outcome}"}
         return {"state": state, "heads": outcome if state == "SUCCESS" else None}
+
+
+def _queued(model_admin, request, task, what: str, when_done: str):
+    """Send `task`; tell the user it is queued, or that the broker is down (nothing changes then)."""
+    try:
+        result = task.delay()
+    except Exception as exc:  # noqa: BLE001 - a broker that is down: say so, change nothing
+        model_admin.message_user(request, f"{what} could not be queued (the task queue is not reachable: {exc}).",
+                                 messages.ERROR)
+        return None
+    model_admin.message_user(request, f"{what} queued: {when_done}")
+    return result
+
+
+@admin.register(LabelCalibration)
+class LabelCalibrationAdmin(admin.ModelAdmin):
+    """The SLM's label calibrations, read-only, with a "Recalibrate" button (steps on the llm worker, which reads
+    every labelled ticket: minutes) or `manage.py train_classifiers`. Triage uses the newest one per task that
+    matches its prompt, model and labels and beat the raw model on held-out folds."""
+
+    list_display = ["task", "version", "model", "accuracy_before", "accuracy_after", "train_size", "created_at"]
+    list_filter = ["task"]
+    readonly_fields = [f.name for f in LabelCalibration._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [path("recalibrate/", self.admin_site.admin_view(require_POST(self.recalibrate_view)),
+                     name="llm_labelcalibration_recalibrate"), *super().get_urls()]
+
+    def can_recalibrate(self, request) -> bool:
+        return request.user.has_perm("llm.add_labelcalibration")
+
+    def recalibrate_view(self, request):
+        if not self.can_recalibrate(request):
+            raise PermissionDenied
+        _queued(self, request, llm_label_calibrations_refit, "Recalibration",
+                "the llm worker reads every labelled ticket (1-4 s each, a few at a time, between chat answers); "
+                "the new versions appear here when it is done.")
+        return redirect("admin:llm_labelcalibration_changelist")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_recalibrate": self.can_recalibrate(request)}
+        return super().changelist_view(request, extra_context=extra_context)

@@ -1,10 +1,32 @@
-"""Retraining the classifier heads from the tickets (the labelled examples are the desk's; the
-fitting is llm.services.heads', which takes plain (text, label) pairs)."""
+"""Retraining what triage learns from the tickets: the classifier heads and the SLM's label calibrations (the
+labelled examples are the desk's; the fitting is llm.services.heads' and llm.services.calibration's, which take
+plain texts, labels and distributions)."""
 
-from llm.models import ClassifierHead
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from llm.labels import SENTIMENT_LEVELS
+from llm.models import ClassifierHead, LabelCalibration
+from llm.services.calibration import MIN_EXAMPLES, label_calibration_fit
 from llm.services.common import LLMInputError
 from llm.services.heads import classifier_head_train
-from support.selectors import ticket_training_examples
+from support.selectors import ticket_category_options, ticket_training_examples
+
+# The model reads every labelled ticket once per calibration (the category: one question; the attitude: two),
+# about 1-4 s a ticket on 2 cores: the newest this many are read.
+CALIBRATION_MAX_TICKETS = 200
+# A step of a run on the llm worker reads this many (10-30 s): what a chat turn asked meanwhile may wait for.
+CALIBRATION_STEP_TICKETS = 8
+CALIBRATION_RUN_TTL = 24 * 3600
+# Beat refits a calibration when none matches the current prompt and model (new categories, another model), or
+# when tickets were labelled since the newest, at most this often.
+CALIBRATION_REFRESH_HOURS = 24
+CALIBRATION_RUN_LOCK = "llm:calibration-run:active"
 
 
 def classifier_heads_retrain(*, tasks: list[str] | None = None) -> list[dict]:
@@ -24,3 +46,148 @@ def classifier_heads_retrain(*, tasks: list[str] | None = None) -> list[dict]:
                         "holdout_macro_f1": head.holdout_macro_f1, "train_size": head.train_size,
                         "holdout_size": head.holdout_size, "labels": head.labels})
     return results
+
+
+def label_calibrations_refit(*, tasks: list[str] | None = None, progress: Callable[[str], None] = lambda _: None) -> list[dict]:
+    """Fit the label calibrations of `tasks` (default: all) for the active categories and the current model, in
+    this process: the model reads each labelled ticket's customer text as triage reads a ticket (nothing
+    calibrated), and the offsets that best turn those readings into the agents' labels are stored as a new
+    version (llm/services/calibration.py). Runs the SLM: call it from a command; the llm worker runs the same
+    in steps (calibration_run_step).
+
+    One result per task, as classifier_heads_retrain's; a task with too few labelled tickets is reported
+    before the model reads any.
+    """
+    categories = ticket_category_options()
+    plan, results = calibration_plan(tasks, categories)
+    readings: dict[str, list] = {task: [] for task in plan}
+    for task, examples in plan.items():
+        for i, (text, label) in enumerate(examples, 1):
+            readings[task].append(calibration_reading(task, text, label, categories))
+            if i % 10 == 0 or i == len(examples):
+                progress(f"  {task}: read {i} of {len(examples)} labelled tickets")
+    return results + [calibration_store(task, rows, categories) for task, rows in readings.items()]
+
+
+def calibration_plan(tasks: list[str] | None, categories: list) -> tuple[dict[str, list[tuple[str, str]]], list[dict]]:
+    """The labelled tickets (text, label) each task's calibration reads, newest CALIBRATION_MAX_TICKETS, and an
+    error result for each task that has too few."""
+    plan, errors = {}, []
+    for task in tasks or LabelCalibration.Task.values:
+        labels = _calibration_labels(task, categories)
+        examples = [(text, label) for text, label in ticket_training_examples(task=task) if label in labels]
+        if len(examples) < MIN_EXAMPLES:
+            errors.append({"task": task, "error": f"calibration needs at least {MIN_EXAMPLES} labelled tickets in the "
+                                                  f"current labels (got {len(examples)})."})
+        else:
+            plan[task] = examples[-CALIBRATION_MAX_TICKETS:]
+    return plan, errors
+
+
+def calibration_reading(task: str, text: str, label: str, categories: list) -> tuple[dict | None, str]:
+    """(the model's raw distribution over the task's labels for this customer text, the label); None for a text
+    triage would refuse (empty, oversized)."""
+    from llm.services.triage import category_choice, sentiment_choice
+    from llm.services.triage_prompt import clean_thread
+
+    try:
+        thread = clean_thread([{"author": "customer", "body": text}])
+    except LLMInputError:
+        return None, label
+    if task == LabelCalibration.Task.CATEGORY:
+        return category_choice(thread, categories).probabilities, label
+    return sentiment_choice(thread, categories).probabilities, label
+
+
+def calibration_store(task: str, readings: list, categories: list) -> dict:
+    """Fit the task's offsets on the readings and store them as a new version; the result as
+    classifier_heads_retrain's (or {"task", "error"})."""
+    from llm.services.triage import category_fingerprint, sentiment_fingerprint
+
+    fingerprint = category_fingerprint if task == LabelCalibration.Task.CATEGORY else sentiment_fingerprint
+    labels = _calibration_labels(task, categories)
+    kept = [(d, label) for d, label in readings if d is not None]
+    try:
+        calibration = label_calibration_fit(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint(categories),
+                                            labels=labels, distributions=[d for d, _ in kept], gold=[g for _, g in kept])
+    except LLMInputError as exc:
+        return {"task": task, "error": str(exc)}
+    return {"task": task, "version": calibration.version, "train_size": calibration.train_size,
+            "accuracy_before": calibration.accuracy_before, "accuracy_after": calibration.accuracy_after,
+            "labels": labels, "offsets": calibration.offsets}
+
+
+def calibration_run_step(*, run_id: str | None = None, step_tickets: int = CALIBRATION_STEP_TICKETS) -> dict:
+    """One step of a calibration run on the llm worker: the first step (no run_id) plans the run; each step reads
+    up to `step_tickets` labelled tickets; the step that reads the last one fits and stores every task. The run's
+    state is kept in the cache between steps, so each step is a short task and a chat turn queued meanwhile waits
+    for one step, not the whole run.
+
+    Returns {"run_id", "read", "total", "done", "results"}; the caller sends the next step while not done.
+    """
+    categories = ticket_category_options()
+    key = f"llm:calibration-run:{run_id}"
+    state = cache.get(key) if run_id else None
+    if run_id and state is None:
+        return {"run_id": run_id, "read": 0, "total": 0, "done": True,
+                "results": [{"task": "calibration", "error": "the run's state expired; start it again."}]}
+    if state is None:
+        plan, errors = calibration_plan(None, categories)
+        run_id = uuid.uuid4().hex
+        key = f"llm:calibration-run:{run_id}"
+        state = {"todo": [(task, text, label) for task, examples in plan.items() for text, label in examples],
+                 "readings": {task: [] for task in plan}, "errors": errors, "total": sum(map(len, plan.values()))}
+    for task, text, label in state["todo"][:step_tickets]:
+        state["readings"][task].append(calibration_reading(task, text, label, categories))
+    state["todo"] = state["todo"][step_tickets:]
+    read = state["total"] - len(state["todo"])
+    if state["todo"]:
+        cache.set(key, state, timeout=CALIBRATION_RUN_TTL)
+        return {"run_id": run_id, "read": read, "total": state["total"], "done": False, "results": []}
+    cache.delete(key)
+    cache.delete(CALIBRATION_RUN_LOCK)
+    results = state["errors"] + [calibration_store(task, rows, categories) for task, rows in state["readings"].items()]
+    return {"run_id": run_id, "read": read, "total": state["total"], "done": True, "results": results}
+
+
+def calibration_refresh_due() -> list[str]:
+    """The tasks whose calibration should be fitted again: enough labelled tickets, and no calibration fitted against
+    the current prompt and model, or tickets labelled since the newest one and that one older than
+    CALIBRATION_REFRESH_HOURS. Reads no model."""
+    from llm.services.triage import category_fingerprint, sentiment_fingerprint
+    from support.models import Ticket, TicketCorrection
+    from support.models.tickets import TicketOrigin
+
+    categories = ticket_category_options()
+    plan, _ = calibration_plan(None, categories)
+    due = []
+    for task in plan:
+        fingerprint = (category_fingerprint if task == LabelCalibration.Task.CATEGORY else sentiment_fingerprint)(categories)
+        newest = LabelCalibration.objects.filter(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint,
+                                                 labels=_calibration_labels(task, categories)).order_by("-version").first()
+        if newest is None:
+            due.append(task)
+        elif newest.created_at < timezone.now() - timedelta(hours=CALIBRATION_REFRESH_HOURS) and (
+                TicketCorrection.objects.filter(field=task, created_at__gt=newest.created_at).exists()
+                or Ticket.objects.filter(origin=TicketOrigin.IMPORT, created_at__gt=newest.created_at).exists()):
+            due.append(task)
+    return due
+
+
+def calibration_refresh_start() -> bool:
+    """Beat: start a calibration run on the llm worker when one is due (calibration_refresh_due) and none is running.
+    True when one was sent."""
+    from support.tasks import llm_label_calibrations_refit
+
+    if not calibration_refresh_due() or not cache.add(CALIBRATION_RUN_LOCK, timezone.now().isoformat(), timeout=2 * 3600):
+        return False
+    try:
+        llm_label_calibrations_refit.delay()
+    except Exception:
+        cache.delete(CALIBRATION_RUN_LOCK)
+        raise
+    return True
+
+
+def _calibration_labels(task: str, categories: list) -> list[str]:
+    return [c.slug for c in categories] if task == LabelCalibration.Task.CATEGORY else SENTIMENT_LEVELS

@@ -59,7 +59,7 @@ def test_classification_report_counts_a_confusion():
 
 def test_evaluate_runs_end_to_end_and_writes_latest_json(settings, tmp_path, capsys):
     settings.BASE_DIR = tmp_path
-    call_command("train_classifiers", "--task", "category")
+    call_command("train_classifiers", "--task", "category", "--no-calibration")
 
     call_command("evaluate", "--task", "head", "--task", "triage", "--limit", "2", "--model", "smollm2-135m")
 
@@ -70,6 +70,7 @@ def test_evaluate_runs_end_to_end_and_writes_latest_json(settings, tmp_path, cap
         assert sum(split["category"]["n"] for split in figures["splits"].values()) == 2 and figures["latency"]["n"] == 2
     out = capsys.readouterr().out
     assert "macro-F1" in out and "reliability:" in out and "set 'types'" in out
+    assert "calibrations: category none; sentiment none" in out  # none fitted against this model and prompt
 
 
 def test_evaluate_retrieval_measures_recall_at_5_over_the_real_index(settings, tmp_path, demo_catalog):

@@ -66,16 +66,18 @@ class Command(BaseCommand):
         say = self.stdout.write
         say(f"  set {name!r}: categories {', '.join(figures['categories'])}; p50 {figures['latency']['p50_s']:.2f} s "
             f"per ticket; errors {figures['errors']}")
+        say("  calibrations: " + "; ".join(f"{task} {used}" for task, used in figures["calibrations"].items()))
         for split, f in figures["splits"].items():
             c = f["category"]
-            say(f"    [{split}] category  accuracy {c['accuracy']:.2f}  macro-F1 {c['macro_f1']:.2f}  (n={c['n']})")
+            say(f"    [{split}] category  accuracy {c['accuracy']:.2f}  macro-F1 {c['macro_f1']:.2f}  (n={c['n']}; "
+                f"the uncalibrated SLM alone {c['accuracy_uncalibrated_slm']:.2f})")
             self._confusion(c)
             say("      reliability: " + "  ".join(f"{b['band']}: {b['accuracy'] if b['accuracy'] is not None else '-'}"
                                                    f" (n={b['n']})" for b in c["reliability"]))
             if "sentiment" in f:
                 s = f["sentiment"]
-                say(f"    [{split}] sentiment exact {s['exact']:.2f}  within one {s['within_one']:.2f}  "
-                    f"macro-F1 {s['macro_f1']:.2f}  Spearman(score, level) {s['spearman_score_vs_level']}")
+                say(f"    [{split}] sentiment exact {s['exact']:.2f} (uncalibrated {s['exact_uncalibrated']:.2f})  within one "
+                    f"{s['within_one']:.2f}  macro-F1 {s['macro_f1']:.2f}  Spearman(score, level) {s['spearman_score_vs_level']}")
             if "urgency" in f:
                 u = f["urgency"]
                 say(f"    [{split}] urgency exact {u['exact']:.2f}  within one {u['within_one']:.2f}  predicted "

@@ -1,0 +1,163 @@
+"""Label calibration: offsets on the SLM's log-probabilities fitted on labelled tickets (llm/services/calibration.py),
+and triage applying the newest matching one. Fitting is tested on made-up readings; triage with a fake SLM."""
+
+import numpy as np
+import pytest
+
+from llm.labels import SENTIMENT_LEVELS
+from llm.models import LabelCalibration
+from llm.services.calibration import (
+    calibrated,
+    calibration_cross_validated,
+    label_calibration_fit,
+    label_calibration_for,
+    label_offsets,
+)
+from llm.services.choices import Choice
+from llm.services.common import LLMInputError
+from llm.services.triage import category_fingerprint, triage_ticket
+
+LABELS = ["question", "complaint", "returns"]
+
+
+def _leaning_readings(n: int, seed: int = 3) -> tuple[list[list[float]], list[int]]:
+    """Readings of a model that sees the right label but leans towards "complaint": the gold label gets a
+    clear share, and "complaint" a constant extra that often outweighs it."""
+    rng = np.random.default_rng(seed)
+    readings, gold = [], []
+    for i in range(n):
+        truth = i % 3
+        logits = rng.normal(0, 0.3, 3)
+        logits[truth] += 1.0
+        logits[1] += 1.2  # the lean
+        p = np.exp(logits) / np.exp(logits).sum()
+        readings.append(p.tolist())
+        gold.append(truth)
+    return readings, gold
+
+
+def test_offsets_take_a_constant_lean_off_the_readings():
+    readings, gold = _leaning_readings(90)
+
+    fit = calibration_cross_validated(readings, gold)
+
+    assert fit.accuracy_before < 0.6  # the lean wins most "question" and "returns" tickets
+    assert fit.accuracy_after > fit.accuracy_before + 0.25
+    assert fit.offsets[1] < min(fit.offsets[0], fit.offsets[2])  # "complaint" is pushed down
+    assert sum(fit.offsets) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_readings_without_a_lean_get_offsets_near_zero():
+    rng = np.random.default_rng(5)
+    gold = [i % 3 for i in range(60)]
+    readings = []
+    for truth in gold:
+        logits = rng.normal(0, 0.3, 3)
+        logits[truth] += 1.5
+        readings.append((np.exp(logits) / np.exp(logits).sum()).tolist())
+
+    assert max(abs(b) for b in label_offsets(readings, gold)) < 0.3
+
+
+def test_too_few_labelled_tickets_are_refused():
+    readings, gold = _leaning_readings(20)
+    with pytest.raises(LLMInputError, match="at least 30"):
+        calibration_cross_validated(readings, gold)
+    with pytest.raises(LLMInputError, match="2\\+ labels"):
+        calibration_cross_validated([[0.5, 0.5, 0.0]] * 40, [0] * 40)
+
+
+def test_calibrated_moves_probability_by_the_offsets():
+    calibration = LabelCalibration(labels=LABELS, offsets=[0.0, -2.0, 0.0])
+    choice = Choice(label="complaint", confidence=0.6, probabilities={"question": 0.3, "complaint": 0.6, "returns": 0.1})
+
+    moved = calibrated(choice, calibration)
+
+    assert moved.label == "question"
+    assert sum(moved.probabilities.values()) == pytest.approx(1.0)
+    assert moved.confidence == pytest.approx(0.3 / (0.3 + 0.6 * np.exp(-2) + 0.1), abs=1e-3)
+    assert calibrated(choice, None) is choice
+
+
+def _stored(**overrides) -> LabelCalibration:
+    readings, gold = _leaning_readings(60)
+    fields = {"task": "category", "model": "m", "fingerprint": "f", "labels": LABELS,
+              "distributions": [dict(zip(LABELS, r, strict=True)) for r in readings], "gold": [LABELS[g] for g in gold]}
+    return label_calibration_fit(**{**fields, **overrides})
+
+
+@pytest.mark.django_db
+def test_a_calibration_is_used_only_for_its_prompt_model_and_labels():
+    first = _stored()
+    newest = _stored()
+
+    assert (first.version, newest.version) == (1, 2)
+    assert label_calibration_for(task="category", model="m", fingerprint="f", labels=LABELS) == newest
+    assert label_calibration_for(task="category", model="other", fingerprint="f", labels=LABELS) is None
+    assert label_calibration_for(task="category", model="m", fingerprint="another prompt", labels=LABELS) is None
+    assert label_calibration_for(task="category", model="m", fingerprint="f", labels=[*LABELS, "idea"]) is None
+    assert label_calibration_for(task="sentiment", model="m", fingerprint="f", labels=LABELS) is None
+
+
+@pytest.mark.django_db
+def test_a_calibration_that_did_not_beat_the_raw_model_is_not_used():
+    calibration = _stored()
+    LabelCalibration.objects.filter(pk=calibration.pk).update(accuracy_after=calibration.accuracy_before)
+
+    assert label_calibration_for(task="category", model="m", fingerprint="f", labels=LABELS) is None
+
+
+@pytest.mark.django_db
+def test_tickets_labelled_outside_the_labels_are_left_out():
+    readings, gold = _leaning_readings(45)
+    gold_names = [LABELS[g] for g in gold]
+    gold_names[:10] = ["retired-category"] * 10
+
+    calibration = label_calibration_fit(task="category", model="m", fingerprint="f", labels=LABELS,
+                                        distributions=[dict(zip(LABELS, r, strict=True)) for r in readings], gold=gold_names)
+
+    assert calibration.train_size == 35
+
+
+# --- triage applies it ----------------------------------------------------------------------------
+
+def _lean_to_first_option(messages, options):
+    return options[0]  # 0.9 for the first category or level, whatever the ticket says
+
+
+@pytest.mark.django_db
+def test_triage_applies_the_matching_category_calibration(fake_generator, categories, settings):
+    fake_generator(choose=_lean_to_first_option)
+    slugs = [c.slug for c in categories]
+    ticket = [{"author": "customer", "body": "Where is my parcel?"}]
+    assert triage_ticket(messages=ticket, categories=categories, use_head=False).category == slugs[0]
+
+    offsets = [0.0] * len(slugs)
+    offsets[0], offsets[slugs.index("order-status")] = -4.0, 1.0
+    LabelCalibration.objects.create(task="category", version=1, model=settings.LLM_MODEL, labels=slugs, offsets=offsets,
+                                    fingerprint=category_fingerprint(categories), train_size=60, accuracy_before=0.5,
+                                    accuracy_after=0.7)
+
+    result = triage_ticket(messages=ticket, categories=categories, use_head=False)
+    assert result.category == "order-status"
+    assert result.category_confidence == pytest.approx(result.category_probabilities["order-status"], abs=1e-3)
+    assert triage_ticket(messages=ticket, categories=categories, use_head=False, use_calibration=False).category == slugs[0]
+    # another category set is another prompt: the calibration does not apply to it
+    assert triage_ticket(messages=ticket, categories=categories[:4], use_head=False).category == slugs[0]
+
+
+@pytest.mark.django_db
+def test_triage_applies_the_matching_sentiment_calibration(fake_generator, categories, settings):
+    from llm.services.triage import sentiment_fingerprint
+
+    fake_generator(choose=_lean_to_first_option)  # "very_negative" by number and by name
+    ticket = [{"author": "customer", "body": "Can I change the delivery address?"}]
+    assert triage_ticket(messages=ticket, categories=categories, use_head=False).sentiment == "very_negative"
+
+    LabelCalibration.objects.create(task="sentiment", version=1, model=settings.LLM_MODEL, labels=SENTIMENT_LEVELS,
+                                    offsets=[-6.0, 0.0, 2.0, 0.0, 0.0], fingerprint=sentiment_fingerprint(categories),
+                                    train_size=60, accuracy_before=0.5, accuracy_after=0.6)
+
+    result = triage_ticket(messages=ticket, categories=categories, use_head=False)
+    assert result.sentiment == "neutral"
+    assert -0.3 < result.sentiment_score < 0.3  # the score follows the calibrated distribution
