@@ -9,7 +9,7 @@ import re
 from django.core.asgi import get_asgi_application
 
 from config.env import env_int
-from config.warm_up import query_encoder_warm
+from config.warm_up import pages_warm, query_encoder_warm
 from core.asgi_worker import BoundedRequests, OneThreadASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.base")
@@ -23,3 +23,4 @@ event_streams = get_asgi_application()  # sets Django up
 application = BoundedRequests(OneThreadASGIHandler(), limit=WEB_REQUESTS_PER_WORKER,
                               unbounded=re.compile(r"^/api/support/chat/turns/\d+/events/$"), unbounded_app=event_streams)
 query_encoder_warm()  # before the first request, as under WSGI (config/warm_up.py)
+pages_warm()
