@@ -125,18 +125,25 @@ def calibration_run_step(*, run_id: str | None = None, step_tickets: int = CALIB
 
     Returns {"run_id", "read", "total", "done", "results"}; the caller sends the next step while not done.
     """
+    from llm.services.triage import category_fingerprint
+
     categories = ticket_category_options()
+    prompt = category_fingerprint(categories)  # the list with names and descriptions: what the readings are under
     key = f"llm:calibration-run:{run_id}"
     state = cache.get(key) if run_id else None
-    if run_id and state is None:
-        return {"run_id": run_id, "read": 0, "total": 0, "done": True,
-                "results": [{"task": "calibration", "error": "the run's state expired; start it again."}]}
+    if run_id and (state is None or state["prompt"] != prompt):
+        cache.delete(key)
+        cache.delete(CALIBRATION_RUN_LOCK)
+        why = ("the run's state expired; start it again." if state is None
+               else "the categories changed during the run (readings under two prompts do not fit together); start it again.")
+        return {"run_id": run_id, "read": 0, "total": 0, "done": True, "results": [{"task": "calibration", "error": why}]}
     if state is None:
         plan, errors = calibration_plan(None, categories)
         run_id = uuid.uuid4().hex
         key = f"llm:calibration-run:{run_id}"
         state = {"todo": [(task, text, label) for task, examples in plan.items() for text, label in examples],
-                 "readings": {task: [] for task in plan}, "errors": errors, "total": sum(map(len, plan.values()))}
+                 "readings": {task: [] for task in plan}, "errors": errors, "total": sum(map(len, plan.values())),
+                 "prompt": prompt}
     for task, text, label in state["todo"][:step_tickets]:
         state["readings"][task].append(calibration_reading(task, text, label, categories))
     state["todo"] = state["todo"][step_tickets:]

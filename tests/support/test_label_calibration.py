@@ -224,3 +224,16 @@ def test_beat_starts_one_run_at_a_time_and_a_broker_that_is_down_leaves_no_lock(
         assert calibration_refresh_start() is False  # a run is going on
     delay.assert_called_once_with()
     cache.delete(CALIBRATION_RUN_LOCK)
+
+
+def test_a_run_stops_when_the_categories_change_between_its_steps(monkeypatch, ticket_categories):
+    from support.models import TicketCategory
+
+    _leaning_slm(monkeypatch)
+    step = calibration_run_step(step_tickets=10)
+    TicketCategory.objects.filter(slug="feedback").update(is_active=False)
+
+    step = calibration_run_step(run_id=step["run_id"], step_tickets=10)
+
+    assert step["done"] and "categories changed" in step["results"][0]["error"]
+    assert not LabelCalibration.objects.exists()
