@@ -171,7 +171,8 @@ def calibrations_used(categories, model: str | None) -> dict:
                                       ("sentiment", sentiment_fingerprint(categories), SENTIMENT_LEVELS)):
         found = label_calibration_for(task=task, model=model or settings.LLM_MODEL, fingerprint=fingerprint, labels=labels)
         used[task] = (f"v{found.version}, fitted on {found.train_size} labelled tickets, held-out folds "
-                      f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}") if found else "none"
+                      f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}, head weight {found.head_weight}"
+                      ) if found else "none"
     return used
 
 

@@ -70,6 +70,7 @@ class LabelCalibration(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="Hash of the prompt the probabilities were read under.")
     labels = models.JSONField()
     offsets = models.JSONField(help_text="One offset per label, added to the log-probability.")
+    head_weight = models.FloatField(default=0.0, help_text="Weight of the trained head's log-probabilities (0: not used).")
     train_size = models.PositiveIntegerField()
     accuracy_before = models.FloatField(help_text="The raw model on the labelled tickets.")
     accuracy_after = models.FloatField(help_text="Calibrated, each ticket with offsets fitted on the others (5 folds).")

@@ -7,6 +7,12 @@ answer: p'(label) ∝ p(label) · exp(offset[label]). One number per label needs
 embeddings (a head trained on the same tickets never reached p 0.8, README, Category confidence), and the
 calibrated probability is still the model's own reading of the ticket.
 
+Where the shop's trained head (llm/services/heads.py: MiniLM embeddings, the same labelled tickets) knows the task's
+labels, its log-probabilities are added with a weight chosen the same way: p' ∝ p_slm · p_head^w · e^offset, w from
+HEAD_WEIGHTS by accuracy on held-out folds (the head's readings there from heads trained on the other folds), 0
+when the head does not help. The two see different things (the model reads the words; the head knows how this shop
+labels tickets like this one), and the blend replaces the all-or-nothing head rule (heads.combine_category).
+
 An offset set is valid only for the prompt and model it was fitted against: `fingerprint` is a hash of the
 prompt's constant part (the category list is in it), and a calibration is used only where the fingerprint, the
 model and the label set all match, and where it was more accurate than the raw model on held-out folds of its
@@ -32,6 +38,7 @@ FOLDS = 5
 # Pulls offsets towards 0 (no change) where a label has few tickets. Set before measuring: 0.01 of the mean loss
 # per unit of squared offset; an offset of 1 multiplies a label's odds by e.
 L2_PENALTY = 0.01
+HEAD_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 _FLOOR = 1e-9
 
 
@@ -39,7 +46,8 @@ _FLOOR = 1e-9
 class CalibrationFit:
     offsets: list[float]
     accuracy_before: float  # the raw model, on the held-out folds
-    accuracy_after: float  # offsets fitted on the other folds
+    accuracy_after: float  # offsets (and head weight) fitted on the other folds
+    head_weight: float = 0.0
 
 
 def prompt_fingerprint(*parts: str) -> str:
@@ -51,7 +59,7 @@ def label_offsets(distributions: list[list[float]], gold: list[int], *, l2: floa
     plus l2 · |b|²."""
     from scipy.optimize import minimize
 
-    logs = np.log(np.clip(np.asarray(distributions, dtype=float), _FLOOR, 1.0))
+    logs = _logs(distributions)
     truth = np.zeros_like(logs)
     truth[np.arange(len(gold)), gold] = 1.0
 
@@ -68,39 +76,64 @@ def label_offsets(distributions: list[list[float]], gold: list[int], *, l2: floa
     return [round(float(b), 4) for b in offsets]
 
 
+def _logs(distributions) -> np.ndarray:
+    return np.log(np.clip(np.asarray(distributions, dtype=float), _FLOOR, 1.0))
+
+
+def _blend(slm: np.ndarray, head: np.ndarray | None, weight: float) -> np.ndarray:
+    """Normalised p_slm · p_head^weight, row by row."""
+    z = _logs(slm) + (weight * _logs(head) if head is not None and weight else 0.0)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def _accuracy(distributions: np.ndarray, gold: np.ndarray, offsets) -> float:
-    return float((np.argmax(np.log(np.clip(distributions, _FLOOR, 1.0)) + offsets, axis=1) == gold).mean())
+    return float((np.argmax(_logs(distributions) + offsets, axis=1) == gold).mean())
 
 
-def calibration_cross_validated(distributions: list[list[float]], gold: list[int], *, folds: int = FOLDS) -> CalibrationFit:
-    """Offsets fitted on every ticket, and the raw and calibrated accuracy on held-out folds (each ticket predicted
-    with offsets fitted on the others' folds)."""
+def calibration_cross_validated(distributions: list[list[float]], gold: list[int], *,
+                                head_distributions: list[list[float]] | None = None, folds: int = FOLDS) -> CalibrationFit:
+    """Offsets (and, given the head's cross-fitted readings, its weight) fitted on every ticket, and the raw and
+    calibrated accuracy on held-out folds: each ticket predicted with offsets fitted on the other folds; the head's
+    weight is the one of HEAD_WEIGHTS with the best held-out accuracy (the smallest of equals)."""
     if len(gold) < MIN_EXAMPLES or len(set(gold)) < 2:
         raise LLMInputError(f"calibration needs at least {MIN_EXAMPLES} labelled tickets over 2+ labels (got {len(gold)}).")
     p, y = np.asarray(distributions, dtype=float), np.asarray(gold)
+    head = np.asarray(head_distributions, dtype=float) if head_distributions is not None else None
     fold = np.arange(len(y)) % folds
-    hits_after = 0.0
-    for k in range(folds):
-        offsets = label_offsets(p[fold != k].tolist(), y[fold != k].tolist())
-        hits_after += _accuracy(p[fold == k], y[fold == k], offsets) * int((fold == k).sum())
-    return CalibrationFit(offsets=label_offsets(distributions, gold), accuracy_before=round(_accuracy(p, y, 0.0), 4),
-                          accuracy_after=round(hits_after / len(y), 4))
+    held_out = {}
+    for weight in HEAD_WEIGHTS if head is not None else (0.0,):
+        blended, hits = _blend(p, head, weight), 0.0
+        for k in range(folds):
+            offsets = label_offsets(blended[fold != k].tolist(), y[fold != k].tolist())
+            hits += _accuracy(blended[fold == k], y[fold == k], offsets) * int((fold == k).sum())
+        held_out[weight] = hits / len(y)
+    weight = max(held_out, key=lambda w: (round(held_out[w], 6), -w))
+    return CalibrationFit(offsets=label_offsets(_blend(p, head, weight).tolist(), gold),
+                          accuracy_before=round(_accuracy(p, y, 0.0), 4), accuracy_after=round(held_out[weight], 4),
+                          head_weight=weight)
 
 
 def label_calibration_fit(*, task: str, model: str, fingerprint: str, labels: list[str],
-                          distributions: list[dict[str, float]], gold: list[str]) -> LabelCalibration:
+                          distributions: list[dict[str, float]], gold: list[str],
+                          head_distributions: list[list[float]] | None = None) -> LabelCalibration:
     """Fit and store a new version of `task`'s calibration from the raw distributions the model gave labelled
-    tickets (each a {label: probability} over `labels`) and their true labels. Tickets labelled outside `labels`
-    are left out. Raises LLMInputError with too few."""
+    tickets (each a {label: probability} over `labels`) and their true labels; `head_distributions` are the
+    head's cross-fitted readings of the same tickets, over `labels` in order (heads.head_cross_fitted). Tickets
+    labelled outside `labels` are left out. Raises LLMInputError with too few."""
     if task not in LabelCalibration.Task.values:
         raise LLMInputError(f"unknown calibration task {task!r}.")
-    pairs = [(d, labels.index(g)) for d, g in zip(distributions, gold, strict=True) if g in labels]
-    fit = calibration_cross_validated([[d.get(label, 0.0) for label in labels] for d, _ in pairs], [g for _, g in pairs])
+    kept = [i for i, g in enumerate(gold) if g in labels]
+    fit = calibration_cross_validated(
+        [[distributions[i].get(label, 0.0) for label in labels] for i in kept], [labels.index(gold[i]) for i in kept],
+        head_distributions=[head_distributions[i] for i in kept] if head_distributions is not None else None)
     with transaction.atomic():
         latest = LabelCalibration.objects.select_for_update().filter(task=task).aggregate(v=Max("version"))["v"] or 0
         return LabelCalibration.objects.create(
             task=task, version=latest + 1, model=model, fingerprint=fingerprint, labels=labels, offsets=fit.offsets,
-            train_size=len(pairs), accuracy_before=fit.accuracy_before, accuracy_after=fit.accuracy_after)
+            head_weight=fit.head_weight, train_size=len(kept), accuracy_before=fit.accuracy_before,
+            accuracy_after=fit.accuracy_after)
 
 
 def label_calibration_for(*, task: str, model: str, fingerprint: str, labels: list[str]) -> LabelCalibration | None:
@@ -112,12 +145,16 @@ def label_calibration_for(*, task: str, model: str, fingerprint: str, labels: li
     return calibration
 
 
-def calibrated(choice: Choice, calibration: LabelCalibration | None) -> Choice:
-    """`choice` with the calibration's offsets applied (unchanged without one)."""
+def calibrated(choice: Choice, calibration: LabelCalibration | None, head: dict[str, float] | None = None) -> Choice:
+    """`choice` with the calibration's offsets applied, and the head's distribution (`head`, over the same labels)
+    blended in with the calibration's weight (unchanged without a calibration)."""
     if calibration is None:
         return choice
     offsets = dict(zip(calibration.labels, calibration.offsets, strict=True))
-    weights = {label: max(p, _FLOOR) * math.exp(offsets.get(label, 0.0)) for label, p in choice.probabilities.items()}
+    head_weight = calibration.head_weight if head is not None else 0.0
+    weights = {label: max(p, _FLOOR) * math.exp(offsets.get(label, 0.0))
+               * (max(head.get(label, 0.0), _FLOOR) ** head_weight if head_weight else 1.0)
+               for label, p in choice.probabilities.items()}
     total = sum(weights.values())
     best = max(weights, key=weights.get)
     return Choice(label=best, confidence=round(weights[best] / total, 4),

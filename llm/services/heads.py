@@ -31,6 +31,7 @@ class HeadPrediction:
     label: str
     probability: float
     head_version: int
+    probabilities: dict[str, float] | None = None  # over the head's labels
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,29 @@ def head_predict(head: ClassifierHead, texts: list[str]) -> list[HeadPrediction]
     logits -= logits.max(axis=1, keepdims=True)
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     best = probabilities.argmax(axis=1)
-    return [HeadPrediction(label=head.labels[i], probability=round(float(probabilities[row, i]), 3), head_version=head.version)
+    return [HeadPrediction(label=head.labels[i], probability=round(float(probabilities[row, i]), 3), head_version=head.version,
+                           probabilities=dict(zip(head.labels, probabilities[row].round(4).tolist(), strict=True)))
             for row, i in enumerate(best)]
+
+
+def head_cross_fitted(*, texts: list[str], gold: list[str], labels: list[str], folds: int) -> list[list[float]]:
+    """Each text's distribution over `labels` from a head (as classifier_head_train fits one) trained on the other
+    folds' texts (fold = position % folds): what a head says of tickets it has not seen, to weigh it against the
+    SLM (llm/services/calibration.py). A label a fold's training part lacks gets 0."""
+    from sklearn.linear_model import LogisticRegression
+
+    vectors, y = embed_texts(texts=texts), np.array(gold)
+    fold = np.arange(len(texts)) % folds
+    rows = np.zeros((len(texts), len(labels)))
+    for k in range(folds):
+        train = fold != k
+        if len(set(y[train])) < 2 or not (~train).any():
+            rows[~train] = 1 / len(labels)
+            continue
+        fitted = LogisticRegression(max_iter=2000, C=4.0, class_weight="balanced").fit(vectors[train], y[train])
+        columns = [labels.index(c) for c in fitted.classes_]
+        rows[np.ix_(~train, columns)] = fitted.predict_proba(vectors[~train])
+    return rows.round(4).tolist()
 
 
 def combine_category(*, slm_label: str, slm_confidence: float, head: HeadPrediction | None) -> CategoryDecision:
@@ -103,7 +125,12 @@ def combine_category(*, slm_label: str, slm_confidence: float, head: HeadPredict
 
 def category_head_prediction(text: str, active_slugs: set[str]) -> HeadPrediction | None:
     """The newest category head's guess, if its labels are all still active categories."""
-    head = classifier_head_latest(task=ClassifierHead.Task.CATEGORY)
-    if head is None or not set(head.labels) <= active_slugs:
+    return task_head_prediction(ClassifierHead.Task.CATEGORY, text, active_slugs)
+
+
+def task_head_prediction(task: str, text: str, labels: set[str]) -> HeadPrediction | None:
+    """The newest head of `task`'s guess, if its labels are all among `labels`."""
+    head = classifier_head_latest(task=task)
+    if head is None or not set(head.labels) <= labels:
         return None
     return head_predict(head, [text])[0]

@@ -31,7 +31,7 @@ from llm.models import LabelCalibration
 from llm.services.calibration import calibrated, label_calibration_for, prompt_fingerprint
 from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text
 from llm.services.common import LLMInputError, words_at_most
-from llm.services.heads import category_head_prediction, combine_category
+from llm.services.heads import CategoryDecision, HeadPrediction, category_head_prediction, combine_category, task_head_prediction
 from llm.services.language import detect_language
 from llm.services.triage_prompt import clean_thread, customer_text, thread_block, triage_system
 from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts, write_summary
@@ -154,18 +154,28 @@ def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
     return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX)
 
 
-def calibrated_choices(category: Choice, feeling: Choice, categories: list[CategoryOption], *,
-                       model: str | None = None) -> tuple[Choice, Choice]:
-    """Category and attitude with the shop's newest matching calibrations applied (llm/services/calibration.py):
-    unchanged where none was fitted against this prompt, model and label set, or none beat the raw model."""
+def calibrated_choices(category: Choice, feeling: Choice, categories: list[CategoryOption], *, text: str,
+                       category_head: HeadPrediction | None, use_head: bool = True,
+                       model: str | None = None) -> tuple[Choice, Choice, bool]:
+    """Category and attitude with the shop's newest matching calibrations applied (llm/services/calibration.py),
+    each blended with its trained head where the calibration gave the head a weight (the category's head reading
+    `category_head` is passed in; the attitude's is read here, from `text`, only then). Unchanged where no
+    calibration was fitted against this prompt, model and label set, or none beat the raw model.
+    Returns (category, attitude, whether the category head is in the category's distribution)."""
     model = model or settings.LLM_MODEL
-    category = calibrated(category, label_calibration_for(
-        task=LabelCalibration.Task.CATEGORY, model=model, fingerprint=category_fingerprint(categories),
-        labels=[c.slug for c in categories]))
-    feeling = calibrated(feeling, label_calibration_for(
-        task=LabelCalibration.Task.SENTIMENT, model=model, fingerprint=sentiment_fingerprint(categories),
-        labels=SENTIMENT_LEVELS))
-    return category, feeling
+    slugs = [c.slug for c in categories]
+    for_category = label_calibration_for(task=LabelCalibration.Task.CATEGORY, model=model,
+                                         fingerprint=category_fingerprint(categories), labels=slugs)
+    blended = bool(for_category and for_category.head_weight and category_head and category_head.probabilities
+                   and set(category_head.probabilities) == set(slugs))
+    category = calibrated(category, for_category, category_head.probabilities if blended else None)
+    for_feeling = label_calibration_for(task=LabelCalibration.Task.SENTIMENT, model=model,
+                                        fingerprint=sentiment_fingerprint(categories), labels=SENTIMENT_LEVELS)
+    feeling_head = (task_head_prediction(LabelCalibration.Task.SENTIMENT, text, set(SENTIMENT_LEVELS))
+                    if use_head and for_feeling and for_feeling.head_weight else None)
+    feeling = calibrated(feeling, for_feeling, feeling_head.probabilities
+                         if feeling_head and set(feeling_head.probabilities) == set(SENTIMENT_LEVELS) else None)
+    return category, feeling, blended
 
 
 def sentiment_score(choice: Choice) -> float:
@@ -200,12 +210,15 @@ def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, mod
     level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", customer_text(thread))
     feeling = sentiment_choice(thread, categories, model=model)
     uncalibrated = {"category": category.label, "sentiment": feeling.label}
+    head = category_head_prediction(customer_text(thread), {c.slug for c in categories}) if use_head else None
+    blended = False
     if use_calibration:
-        category, feeling = calibrated_choices(category, feeling, categories, model=model)
-    decision = combine_category(
-        slm_label=category.label, slm_confidence=category.confidence,
-        head=category_head_prediction(customer_text(thread), {c.slug for c in categories}) if use_head else None,
-    )
+        category, feeling, blended = calibrated_choices(category, feeling, categories, text=customer_text(thread),
+                                                        category_head=head, use_head=use_head, model=model)
+    if blended:  # the head is already weighed in the calibrated distribution
+        decision = CategoryDecision(label=category.label, confidence=category.confidence, method="blend", head_label=head.label)
+    else:
+        decision = combine_category(slm_label=category.label, slm_confidence=category.confidence, head=head)
     method = decision.method + ("+examples" if examples and decision.method != "head" else "")
     return Classification(category=decision.label, category_confidence=decision.confidence, category_method=method,
                           category_probabilities=category.probabilities, sentiment=feeling.label,

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from llm.labels import SENTIMENT_LEVELS
 from llm.models import ClassifierHead, LabelCalibration
-from llm.services.calibration import MIN_EXAMPLES, label_calibration_fit
+from llm.services.calibration import FOLDS, MIN_EXAMPLES, label_calibration_fit
 from llm.services.common import LLMInputError
-from llm.services.heads import classifier_head_train
+from llm.services.heads import classifier_head_latest, classifier_head_train, head_cross_fitted
 from support.selectors import ticket_category_options, ticket_training_examples
 
 # The model reads every labelled ticket once per calibration (the category: one question; the attitude: two),
@@ -84,37 +84,41 @@ def calibration_plan(tasks: list[str] | None, categories: list) -> tuple[dict[st
     return plan, errors
 
 
-def calibration_reading(task: str, text: str, label: str, categories: list) -> tuple[dict | None, str]:
-    """(the model's raw distribution over the task's labels for this customer text, the label); None for a text
-    triage would refuse (empty, oversized)."""
+def calibration_reading(task: str, text: str, label: str, categories: list) -> tuple[dict | None, str, str]:
+    """(the model's raw distribution over the task's labels for this customer text, the text, the label); None for a
+    text triage would refuse (empty, oversized)."""
     from llm.services.triage import category_choice, sentiment_choice
     from llm.services.triage_prompt import clean_thread
 
     try:
         thread = clean_thread([{"author": "customer", "body": text}])
     except LLMInputError:
-        return None, label
+        return None, text, label
     if task == LabelCalibration.Task.CATEGORY:
-        return category_choice(thread, categories).probabilities, label
-    return sentiment_choice(thread, categories).probabilities, label
+        return category_choice(thread, categories).probabilities, text, label
+    return sentiment_choice(thread, categories).probabilities, text, label
 
 
 def calibration_store(task: str, readings: list, categories: list) -> dict:
-    """Fit the task's offsets on the readings and store them as a new version; the result as
-    classifier_heads_retrain's (or {"task", "error"})."""
+    """Fit the task's offsets on the readings (and the head's weight, where the task has a trained head) and store
+    them as a new version; the result as classifier_heads_retrain's (or {"task", "error"})."""
     from llm.services.triage import category_fingerprint, sentiment_fingerprint
 
     fingerprint = category_fingerprint if task == LabelCalibration.Task.CATEGORY else sentiment_fingerprint
     labels = _calibration_labels(task, categories)
-    kept = [(d, label) for d, label in readings if d is not None]
+    kept = [(d, text, label) for d, text, label in readings if d is not None]
     try:
+        head = None
+        if classifier_head_latest(task=task) is not None and len(kept) >= MIN_EXAMPLES:
+            head = head_cross_fitted(texts=[t for _, t, _ in kept], gold=[g for _, _, g in kept], labels=labels, folds=FOLDS)
         calibration = label_calibration_fit(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint(categories),
-                                            labels=labels, distributions=[d for d, _ in kept], gold=[g for _, g in kept])
+                                            labels=labels, distributions=[d for d, _, _ in kept],
+                                            gold=[g for _, _, g in kept], head_distributions=head)
     except LLMInputError as exc:
         return {"task": task, "error": str(exc)}
     return {"task": task, "version": calibration.version, "train_size": calibration.train_size,
             "accuracy_before": calibration.accuracy_before, "accuracy_after": calibration.accuracy_after,
-            "labels": labels, "offsets": calibration.offsets}
+            "head_weight": calibration.head_weight, "labels": labels, "offsets": calibration.offsets}
 
 
 def calibration_run_step(*, run_id: str | None = None, step_tickets: int = CALIBRATION_STEP_TICKETS) -> dict:

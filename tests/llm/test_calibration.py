@@ -161,3 +161,62 @@ def test_triage_applies_the_matching_sentiment_calibration(fake_generator, categ
     result = triage_ticket(messages=ticket, categories=categories, use_head=False)
     assert result.sentiment == "neutral"
     assert -0.3 < result.sentiment_score < 0.3  # the score follows the calibrated distribution
+
+
+# --- the trained head, weighed in ------------------------------------------------------------------
+
+def test_a_head_that_knows_what_the_model_misses_gets_a_weight():
+    readings, gold = _leaning_readings(90)
+    rng = np.random.default_rng(9)
+    head = []
+    for truth in gold:  # right on "question" vs "returns", where the model is least sure; no lean
+        logits = rng.normal(0, 0.3, 3)
+        logits[truth] += 1.2
+        head.append((np.exp(logits) / np.exp(logits).sum()).tolist())
+
+    alone = calibration_cross_validated(readings, gold)
+    with_head = calibration_cross_validated(readings, gold, head_distributions=head)
+
+    assert with_head.head_weight > 0
+    assert with_head.accuracy_after > alone.accuracy_after
+    assert with_head.accuracy_before == alone.accuracy_before  # the raw model's figure does not change
+
+
+def test_a_head_that_knows_nothing_gets_no_weight():
+    readings, gold = _leaning_readings(90)
+
+    fit = calibration_cross_validated(readings, gold, head_distributions=[[1 / 3] * 3] * 90)
+
+    assert fit.head_weight == 0.0
+
+
+def test_calibrated_blends_the_head_with_the_calibrations_weight():
+    calibration = LabelCalibration(labels=LABELS, offsets=[0.0, 0.0, 0.0], head_weight=1.0)
+    choice = Choice(label="complaint", confidence=0.5, probabilities={"question": 0.3, "complaint": 0.5, "returns": 0.2})
+
+    moved = calibrated(choice, calibration, head={"question": 0.8, "complaint": 0.1, "returns": 0.1})
+
+    assert moved.label == "question"
+    assert moved.confidence == pytest.approx(0.24 / (0.24 + 0.05 + 0.02), abs=1e-3)
+    assert calibrated(choice, calibration).label == "complaint"  # no head reading: offsets only
+
+
+@pytest.mark.django_db
+def test_triage_decides_by_the_blend_when_the_calibration_weighs_the_head(fake_generator, categories, settings, monkeypatch):
+    from llm.services.heads import HeadPrediction
+
+    fake_generator(choose=_lean_to_first_option)
+    slugs = [c.slug for c in categories]
+    head = {slug: 0.02 for slug in slugs} | {"order-status": 1 - 0.02 * (len(slugs) - 1)}
+    monkeypatch.setattr("llm.services.triage.category_head_prediction", lambda text, active: HeadPrediction(
+        label="order-status", probability=head["order-status"], head_version=1, probabilities=head))
+    LabelCalibration.objects.create(task="category", version=1, model=settings.LLM_MODEL, labels=slugs,
+                                    offsets=[0.0] * len(slugs), head_weight=1.0, fingerprint=category_fingerprint(categories),
+                                    train_size=60, accuracy_before=0.5, accuracy_after=0.7)
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my parcel?"}], categories=categories)
+
+    assert (result.category, result.category_method) == ("order-status", "blend")
+    no_head = triage_ticket(messages=[{"author": "customer", "body": "Where is my parcel?"}], categories=categories,
+                            use_head=False)
+    assert (no_head.category, no_head.category_method) == (slugs[0], "slm")

@@ -237,3 +237,26 @@ def test_a_run_stops_when_the_categories_change_between_its_steps(monkeypatch, t
 
     assert step["done"] and "categories changed" in step["results"][0]["error"]
     assert not LabelCalibration.objects.exists()
+
+
+def test_with_a_trained_head_the_run_weighs_its_cross_fitted_readings(monkeypatch):
+    from llm.services.heads import classifier_head_train
+    from support.selectors import ticket_training_examples
+    from support.services import classifier_heads as service
+
+    _leaning_slm(monkeypatch)
+    classifier_head_train(task="category", examples=ticket_training_examples(task="category"))
+    seen = []
+    real = service.head_cross_fitted
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(service, "head_cross_fitted", spy)
+    step = calibration_run_step(step_tickets=200)
+
+    assert [len(call["texts"]) for call in seen] == [69]  # the category's head only: no sentiment head was trained
+    result = next(r for r in step["results"] if r["task"] == "category")
+    assert result["head_weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert LabelCalibration.objects.get(task="category").head_weight == result["head_weight"]

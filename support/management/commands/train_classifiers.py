@@ -34,6 +34,6 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(
                     f"  {calibration['task']} calibration v{calibration['version']}: accuracy on held-out folds "
                     f"{calibration['accuracy_before']:.2f} raw, {calibration['accuracy_after']:.2f} calibrated "
-                    f"({calibration['train_size']} tickets), {used}"))
+                    f"({calibration['train_size']} tickets; the head's weight {calibration['head_weight']}), {used}"))
         if errors:
             raise CommandError("; ".join(errors))
