@@ -70,7 +70,9 @@ class LabelCalibration(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="Hash of the prompt the probabilities were read under.")
     labels = models.JSONField()
     offsets = models.JSONField(help_text="One offset per label, added to the log-probability.")
-    head_weight = models.FloatField(default=0.0, help_text="Weight of the trained head's log-probabilities (0: not used).")
+    head_weight = models.FloatField(null=True, blank=True, help_text=(
+        "Weight of the trained head's log-probabilities: 0 when it did not help (triage then ignores the head), "
+        "empty when no head was trained (triage then uses the head rule of heads.combine_category)."))
     train_size = models.PositiveIntegerField()
     accuracy_before = models.FloatField(help_text="The raw model on the labelled tickets.")
     accuracy_after = models.FloatField(help_text="Calibrated, each ticket with offsets fitted on the others (5 folds).")

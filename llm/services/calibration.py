@@ -10,7 +10,7 @@ calibrated probability is still the model's own reading of the ticket.
 Where the shop's trained head (llm/services/heads.py: MiniLM embeddings, the same labelled tickets) knows the task's
 labels, its log-probabilities are added with a weight chosen the same way: p' ∝ p_slm · p_head^w · e^offset, w from
 HEAD_WEIGHTS by accuracy on held-out folds (the head's readings there from heads trained on the other folds), 0
-when the head does not help. The two see different things (the model reads the words; the head knows how this shop
+when the head does not help (triage then ignores the head). The two see different things (the model reads the words; the head knows how this shop
 labels tickets like this one), and the blend replaces the all-or-nothing head rule (heads.combine_category).
 
 An offset set is valid only for the prompt and model it was fitted against: `fingerprint` is a hash of the
@@ -47,7 +47,7 @@ class CalibrationFit:
     offsets: list[float]
     accuracy_before: float  # the raw model, on the held-out folds
     accuracy_after: float  # offsets (and head weight) fitted on the other folds
-    head_weight: float = 0.0
+    head_weight: float | None = None  # None: no head readings were given
 
 
 def prompt_fingerprint(*parts: str) -> str:
@@ -112,7 +112,7 @@ def calibration_cross_validated(distributions: list[list[float]], gold: list[int
     weight = max(held_out, key=lambda w: (round(held_out[w], 6), -w))
     return CalibrationFit(offsets=label_offsets(_blend(p, head, weight).tolist(), gold),
                           accuracy_before=round(_accuracy(p, y, 0.0), 4), accuracy_after=round(held_out[weight], 4),
-                          head_weight=weight)
+                          head_weight=weight if head is not None else None)
 
 
 def label_calibration_fit(*, task: str, model: str, fingerprint: str, labels: list[str],
@@ -151,7 +151,7 @@ def calibrated(choice: Choice, calibration: LabelCalibration | None, head: dict[
     if calibration is None:
         return choice
     offsets = dict(zip(calibration.labels, calibration.offsets, strict=True))
-    head_weight = calibration.head_weight if head is not None else 0.0
+    head_weight = (calibration.head_weight or 0.0) if head is not None else 0.0
     weights = {label: max(p, _FLOOR) * math.exp(offsets.get(label, 0.0))
                * (max(head.get(label, 0.0), _FLOOR) ** head_weight if head_weight else 1.0)
                for label, p in choice.probabilities.items()}

@@ -156,26 +156,30 @@ def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
 
 def calibrated_choices(category: Choice, feeling: Choice, categories: list[CategoryOption], *, text: str,
                        category_head: HeadPrediction | None, use_head: bool = True,
-                       model: str | None = None) -> tuple[Choice, Choice, bool]:
+                       model: str | None = None) -> tuple[Choice, Choice, float | None]:
     """Category and attitude with the shop's newest matching calibrations applied (llm/services/calibration.py),
-    each blended with its trained head where the calibration gave the head a weight (the category's head reading
-    `category_head` is passed in; the attitude's is read here, from `text`, only then). Unchanged where no
-    calibration was fitted against this prompt, model and label set, or none beat the raw model.
-    Returns (category, attitude, whether the category head is in the category's distribution)."""
+    each blended with its trained head by the weight the calibration found for it (the category's head reading
+    `category_head` is passed in; the attitude's is read here, from `text`, only when it has a weight). Unchanged
+    where no calibration was fitted against this prompt, model and label set, or none beat the raw model.
+    Returns (category, attitude, the head's weight in the category calibration applied: None where none applied or
+    it was fitted without a head, else the calibrated distribution decides and the head rule of
+    heads.combine_category does not apply; 0 means the head did not help and is ignored)."""
     model = model or settings.LLM_MODEL
     slugs = [c.slug for c in categories]
     for_category = label_calibration_for(task=LabelCalibration.Task.CATEGORY, model=model,
                                          fingerprint=category_fingerprint(categories), labels=slugs)
-    blended = bool(for_category and for_category.head_weight and category_head and category_head.probabilities
-                   and set(category_head.probabilities) == set(slugs))
-    category = calibrated(category, for_category, category_head.probabilities if blended else None)
+    category = calibrated(category, for_category, _head_reading(category_head, slugs))
     for_feeling = label_calibration_for(task=LabelCalibration.Task.SENTIMENT, model=model,
                                         fingerprint=sentiment_fingerprint(categories), labels=SENTIMENT_LEVELS)
     feeling_head = (task_head_prediction(LabelCalibration.Task.SENTIMENT, text, set(SENTIMENT_LEVELS))
                     if use_head and for_feeling and for_feeling.head_weight else None)
-    feeling = calibrated(feeling, for_feeling, feeling_head.probabilities
-                         if feeling_head and set(feeling_head.probabilities) == set(SENTIMENT_LEVELS) else None)
-    return category, feeling, blended
+    feeling = calibrated(feeling, for_feeling, _head_reading(feeling_head, SENTIMENT_LEVELS))
+    return category, feeling, for_category.head_weight if for_category else None
+
+
+def _head_reading(head: HeadPrediction | None, labels: list[str]) -> dict | None:
+    """The head's distribution, if it covers exactly these labels."""
+    return head.probabilities if head and head.probabilities and set(head.probabilities) == set(labels) else None
 
 
 def sentiment_score(choice: Choice) -> float:
@@ -211,12 +215,14 @@ def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, mod
     feeling = sentiment_choice(thread, categories, model=model)
     uncalibrated = {"category": category.label, "sentiment": feeling.label}
     head = category_head_prediction(customer_text(thread), {c.slug for c in categories}) if use_head else None
-    blended = False
+    head_weight = None
     if use_calibration:
-        category, feeling, blended = calibrated_choices(category, feeling, categories, text=customer_text(thread),
-                                                        category_head=head, use_head=use_head, model=model)
-    if blended:  # the head is already weighed in the calibrated distribution
-        decision = CategoryDecision(label=category.label, confidence=category.confidence, method="blend", head_label=head.label)
+        category, feeling, head_weight = calibrated_choices(category, feeling, categories, text=customer_text(thread),
+                                                            category_head=head, use_head=use_head, model=model)
+    if head_weight is not None:  # the calibration weighed the head (0: it did not help): its distribution decides
+        blended = head_weight > 0 and _head_reading(head, [c.slug for c in categories]) is not None
+        decision = CategoryDecision(label=category.label, confidence=category.confidence,
+                                    method="blend" if blended else "slm", head_label=head.label if head else None)
     else:
         decision = combine_category(slm_label=category.label, slm_confidence=category.confidence, head=head)
     method = decision.method + ("+examples" if examples and decision.method != "head" else "")

@@ -186,12 +186,15 @@ def calibration_refresh_due() -> list[str]:
 
 
 def calibration_refresh_start() -> bool:
-    """Beat: start a calibration run on the llm worker when one is due (calibration_refresh_due) and none is running.
-    True when one was sent."""
+    """Beat: start a calibration run on the llm worker when one is due (calibration_refresh_due) and none is running,
+    after refitting the due tasks' heads on the same labelled tickets (seconds: embeddings only), so the run can
+    weigh them. True when one was sent."""
     from support.tasks import llm_label_calibrations_refit
 
-    if not calibration_refresh_due() or not cache.add(CALIBRATION_RUN_LOCK, timezone.now().isoformat(), timeout=2 * 3600):
+    due = calibration_refresh_due()
+    if not due or not cache.add(CALIBRATION_RUN_LOCK, timezone.now().isoformat(), timeout=2 * 3600):
         return False
+    classifier_heads_retrain(tasks=due)
     try:
         llm_label_calibrations_refit.delay()
     except Exception:

@@ -45,6 +45,7 @@ def test_offsets_take_a_constant_lean_off_the_readings():
     assert fit.accuracy_after > fit.accuracy_before + 0.25
     assert fit.offsets[1] < min(fit.offsets[0], fit.offsets[2])  # "complaint" is pushed down
     assert sum(fit.offsets) == pytest.approx(0.0, abs=1e-3)
+    assert fit.head_weight is None  # no head readings: none weighed
 
 
 def test_readings_without_a_lean_get_offsets_near_zero():
@@ -220,3 +221,24 @@ def test_triage_decides_by_the_blend_when_the_calibration_weighs_the_head(fake_g
     no_head = triage_ticket(messages=[{"author": "customer", "body": "Where is my parcel?"}], categories=categories,
                             use_head=False)
     assert (no_head.category, no_head.category_method) == (slugs[0], "slm")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("head_weight", "decided_by"), [(None, ("order-status", "head")), (0.0, (None, "slm"))])
+def test_a_head_the_calibration_found_useless_is_ignored_and_one_it_never_saw_keeps_the_head_rule(
+        fake_generator, categories, settings, monkeypatch, head_weight, decided_by):
+    from llm.services.heads import HeadPrediction
+
+    fake_generator(choose=_lean_to_first_option)
+    slugs = [c.slug for c in categories]
+    head = {slug: 0.01 for slug in slugs} | {"order-status": 1 - 0.01 * (len(slugs) - 1)}  # sure: over the 0.7 rule
+    monkeypatch.setattr("llm.services.triage.category_head_prediction", lambda text, active: HeadPrediction(
+        label="order-status", probability=head["order-status"], head_version=1, probabilities=head))
+    LabelCalibration.objects.create(task="category", version=1, model=settings.LLM_MODEL, labels=slugs,
+                                    offsets=[0.0] * len(slugs), head_weight=head_weight,
+                                    fingerprint=category_fingerprint(categories), train_size=60, accuracy_before=0.5,
+                                    accuracy_after=0.7)
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my parcel?"}], categories=categories)
+
+    assert (result.category, result.category_method) == (decided_by[0] or slugs[0], decided_by[1])

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from llm.labels import SENTIMENT_LEVELS
-from llm.models import LabelCalibration
+from llm.models import ClassifierHead, LabelCalibration
 from support.services.classifier_heads import calibration_run_step
 from support.services.demo_tickets import DEMO_TICKETS_FILE
 from tests.factories import UserFactory
@@ -224,6 +224,7 @@ def test_beat_starts_one_run_at_a_time_and_a_broker_that_is_down_leaves_no_lock(
         assert calibration_refresh_start() is False  # a run is going on
     delay.assert_called_once_with()
     cache.delete(CALIBRATION_RUN_LOCK)
+    assert set(ClassifierHead.objects.values_list("task", flat=True)) == {"category", "sentiment"}  # for the run to weigh
 
 
 def test_a_run_stops_when_the_categories_change_between_its_steps(monkeypatch, ticket_categories):
