@@ -10,8 +10,10 @@ calibrated probability is still the model's own reading of the ticket.
 Where the shop's trained head (llm/services/heads.py: MiniLM embeddings, the same labelled tickets) knows the task's
 labels, its log-probabilities are added with a weight chosen the same way: p' ∝ p_slm · p_head^w · e^offset, w from
 HEAD_WEIGHTS by accuracy on held-out folds (the head's readings there from heads trained on the other folds), 0
-when the head does not help (triage then ignores the head). The two see different things (the model reads the words; the head knows how this shop
-labels tickets like this one), and the blend replaces the all-or-nothing head rule (heads.combine_category).
+when the head does not help (triage then ignores the head). The two see different things (the model reads the
+words; the head knows how this shop labels tickets like this one), and the blend replaces the all-or-nothing head
+rule (heads.combine_category). The held-out accuracy reported is that of the best of the weights tried, so it is a
+little optimistic.
 
 An offset set is valid only for the prompt and model it was fitted against: `fingerprint` is a hash of the
 prompt's constant part (the category list is in it), and a calibration is used only where the fingerprint, the

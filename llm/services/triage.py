@@ -207,8 +207,9 @@ class Classification:
 def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, model: str | None = None,
                     use_head: bool = True, use_calibration: bool = True, examples: list[LabelledExample] = ()) -> Classification:
     """Category, urgency and sentiment of a cleaned thread, all from probabilities (no generation).
-    Category and attitude are calibrated where the shop's labelled tickets allowed it (calibrated_choices); the
-    category is combined with the newest trained head when one exists (llm/services/heads.py)."""
+    Category and attitude are calibrated where the shop's labelled tickets allowed it (calibrated_choices). The
+    category is then decided by the calibrated blend with the newest trained head where the calibration weighed
+    that head, else by the head rule (llm/services/heads.py) when a head exists."""
     check_categories(categories)
     category = category_choice(thread, categories, model=model, examples=examples)
     level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", customer_text(thread))

@@ -10,7 +10,8 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from llm.models import ClassifierHead, LabelCalibration
-from support.tasks import classifiers_retrain_task, llm_label_calibrations_refit
+from support.services.classifier_heads import calibration_run_start
+from support.tasks import classifiers_retrain_task
 
 LAST_RETRAIN_KEY = "llm:classifiers-retrain:last-task"
 
@@ -37,10 +38,13 @@ class ClassifierHeadAdmin(admin.ModelAdmin):
     def retrain_view(self, request):
         if not self.can_retrain(request):
             raise PermissionDenied
-        result = _queued(self, request, classifiers_retrain_task, "Retraining",
-                         "the new versions appear here when it is done (about a minute).")
-        if result is not None:
+        try:
+            result = classifiers_retrain_task.delay()
+        except Exception as exc:  # noqa: BLE001 - a broker that is down: say so, change nothing
+            self.message_user(request, f"Retraining could not be queued (the task queue is not reachable: {exc}).", messages.ERROR)
+        else:
             cache.set(LAST_RETRAIN_KEY, result.id, timeout=7 * 24 * 3600)
+            self.message_user(request, "Retraining queued: the new versions appear here when it is done (about a minute).")
         return redirect("admin:llm_classifierhead_changelist")
 
     def changelist_view(self, request, extra_context=None):
@@ -62,18 +66,6 @@ class ClassifierHeadAdmin(admin.ModelAdmin):
         if state == "FAILURE":
             return {"state": state, "error": f"{type(outcome).__name__}: {outcome}"}
         return {"state": state, "heads": outcome if state == "SUCCESS" else None}
-
-
-def _queued(model_admin, request, task, what: str, when_done: str):
-    """Send `task`; tell the user it is queued, or that the broker is down (nothing changes then)."""
-    try:
-        result = task.delay()
-    except Exception as exc:  # noqa: BLE001 - a broker that is down: say so, change nothing
-        model_admin.message_user(request, f"{what} could not be queued (the task queue is not reachable: {exc}).",
-                                 messages.ERROR)
-        return None
-    model_admin.message_user(request, f"{what} queued: {when_done}")
-    return result
 
 
 @admin.register(LabelCalibration)
@@ -102,9 +94,16 @@ class LabelCalibrationAdmin(admin.ModelAdmin):
     def recalibrate_view(self, request):
         if not self.can_recalibrate(request):
             raise PermissionDenied
-        _queued(self, request, llm_label_calibrations_refit, "Recalibration",
-                "the llm worker reads every labelled ticket (1-4 s each, a few at a time, between chat answers); "
-                "the new versions appear here when it is done.")
+        try:
+            started = calibration_run_start()
+        except Exception as exc:  # noqa: BLE001 - a broker that is down: say so, change nothing
+            self.message_user(request, f"Recalibration could not be queued (the task queue is not reachable: {exc}).",
+                              messages.ERROR)
+        else:
+            self.message_user(request, "Recalibration queued: the llm worker reads every labelled ticket (1-4 s each, a "
+                                       "few at a time, between chat answers); the new versions appear here when it is done."
+                              if started else "A recalibration is already running: its versions appear here when it is done.",
+                              messages.INFO if started else messages.WARNING)
         return redirect("admin:llm_labelcalibration_changelist")
 
     def changelist_view(self, request, extra_context=None):

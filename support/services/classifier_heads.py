@@ -185,22 +185,28 @@ def calibration_refresh_due() -> list[str]:
     return due
 
 
-def calibration_refresh_start() -> bool:
-    """Beat: start a calibration run on the llm worker when one is due (calibration_refresh_due) and none is running,
-    after refitting the due tasks' heads on the same labelled tickets (seconds: embeddings only), so the run can
-    weigh them. True when one was sent."""
+def calibration_run_start(*, heads_first: list[str] = ()) -> bool:
+    """Send the first step of a calibration run to the llm worker unless one is running (False then), after
+    refitting the heads of `heads_first` on the same labelled tickets (seconds: embeddings only), so the run can
+    weigh them. Raises what the broker raises when it is down (no run is then marked as running)."""
     from support.tasks import llm_label_calibrations_refit
 
-    due = calibration_refresh_due()
-    if not due or not cache.add(CALIBRATION_RUN_LOCK, timezone.now().isoformat(), timeout=2 * 3600):
+    if not cache.add(CALIBRATION_RUN_LOCK, timezone.now().isoformat(), timeout=2 * 3600):
         return False
-    classifier_heads_retrain(tasks=due)
     try:
+        if heads_first:
+            classifier_heads_retrain(tasks=list(heads_first))
         llm_label_calibrations_refit.delay()
     except Exception:
         cache.delete(CALIBRATION_RUN_LOCK)
         raise
     return True
+
+
+def calibration_refresh_start() -> bool:
+    """Beat: start a calibration run, heads first, when one is due (calibration_refresh_due). True when one was sent."""
+    due = calibration_refresh_due()
+    return bool(due) and calibration_run_start(heads_first=due)
 
 
 def _calibration_labels(task: str, categories: list) -> list[str]:

@@ -17,6 +17,18 @@ from tests.factories import UserFactory
 from tests.llm.conftest import FakeGenerator
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_run_going_on():
+    """The run lock lives in the cache (Redis), which outlives a test's database."""
+    from django.core.cache import cache
+
+    from support.services.classifier_heads import CALIBRATION_RUN_LOCK
+
+    cache.delete(CALIBRATION_RUN_LOCK)
+    yield
+    cache.delete(CALIBRATION_RUN_LOCK)
 CHANGELIST = "/admin/llm/labelcalibration/"
 RECALIBRATE = "/admin/llm/labelcalibration/recalibrate/"
 DEMO = json.loads(DEMO_TICKETS_FILE.read_text())
@@ -122,6 +134,11 @@ def test_admins_see_the_calibrations_and_can_queue_a_recalibration(admin_client)
     delay.assert_called_once_with()
     assert "Recalibration queued" in response.content.decode()
 
+    with mock.patch("support.tasks.llm_label_calibrations_refit.delay") as delay:  # the first run is still going on
+        response = admin_client.post(RECALIBRATE, follow=True)
+    delay.assert_not_called()
+    assert "already running" in response.content.decode()
+
 
 def test_staff_without_the_permission_cannot_recalibrate(client):
     from django.contrib.auth.models import Permission
@@ -213,7 +230,6 @@ def test_beat_starts_one_run_at_a_time_and_a_broker_that_is_down_leaves_no_lock(
 
     from support.services.classifier_heads import CALIBRATION_RUN_LOCK, calibration_refresh_start
 
-    cache.delete(CALIBRATION_RUN_LOCK)
     with mock.patch("support.tasks.llm_label_calibrations_refit.delay", side_effect=ConnectionError("redis down")):
         with pytest.raises(ConnectionError):
             calibration_refresh_start()
@@ -223,7 +239,6 @@ def test_beat_starts_one_run_at_a_time_and_a_broker_that_is_down_leaves_no_lock(
         assert calibration_refresh_start() is True
         assert calibration_refresh_start() is False  # a run is going on
     delay.assert_called_once_with()
-    cache.delete(CALIBRATION_RUN_LOCK)
     assert set(ClassifierHead.objects.values_list("task", flat=True)) == {"category", "sentiment"}  # for the run to weigh
 
 
