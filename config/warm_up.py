@@ -27,9 +27,10 @@ def query_encoder_warm() -> None:
 def pages_warm() -> float:
     """Do now what a web process's first request would otherwise do once: import the URLconf and every view
     module it names, build the URL reversing tables (the home page reverses 87 URLs), and compile the
-    project's templates (Django keeps them compiled per process). Measured in-process, the first home page
-    took 370-410 ms and the second 12-120 ms; about 190 ms of the first went to importing the URLconf and
-    150 ms to building the reversing tables. Returns the seconds it took; a failure is logged, not fatal."""
+    project's templates (Django keeps them compiled per process). Measured in-process in a fresh process, the
+    first home page took 368-411 ms and the second 92-118 ms (about 190 ms of the first went to importing the
+    URLconf and 150 ms to building the reversing tables); after this warm-up, 60-65 ms and 15-20 ms. Returns the
+    seconds it took; a failure is logged, not fatal."""
     from pathlib import Path
 
     from django.conf import settings

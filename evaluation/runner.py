@@ -161,7 +161,8 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
 
 
 def calibrations_used(categories, model: str | None) -> dict:
-    """{task: "v3, fitted on 69 labelled tickets, held-out folds 0.65 -> 0.78" or "none"} for this category set."""
+    """{task: "v3, fitted on 69 labelled tickets, held-out folds 0.68 -> 0.88, head weight 0.25" or "none"} for this
+    category set."""
     from llm.labels import SENTIMENT_LEVELS
     from llm.services.calibration import label_calibration_for
     from llm.services.triage import category_fingerprint, sentiment_fingerprint
