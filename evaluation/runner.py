@@ -163,13 +163,11 @@ def evaluate_classification(*, rows: list[dict], categories, model: str | None, 
 def calibrations_used(categories, model: str | None) -> dict:
     """{task: "v3, fitted on 69 labelled tickets, held-out folds 0.68 -> 0.88, head weight 0.25" or "none"} for this
     category set."""
-    from llm.labels import SENTIMENT_LEVELS
     from llm.services.calibration import label_calibration_for
-    from llm.services.triage import category_fingerprint, sentiment_fingerprint
+    from llm.services.triage import calibration_targets
 
     used = {}
-    for task, fingerprint, labels in (("category", category_fingerprint(categories), [c.slug for c in categories]),
-                                      ("sentiment", sentiment_fingerprint(categories), SENTIMENT_LEVELS)):
+    for task, (fingerprint, labels) in calibration_targets(categories).items():
         found = label_calibration_for(task=task, model=model or settings.LLM_MODEL, fingerprint=fingerprint, labels=labels)
         used[task] = (f"v{found.version}, fitted on {found.train_size} labelled tickets, held-out folds "
                       f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}, head weight {found.head_weight}"

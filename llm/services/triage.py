@@ -154,6 +154,12 @@ def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
     return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX)
 
 
+def calibration_targets(categories: list[CategoryOption]) -> dict[str, tuple[str, list[str]]]:
+    """What each task's calibration is fitted and looked up against: {task: (prompt fingerprint, labels)}."""
+    return {LabelCalibration.Task.CATEGORY: (category_fingerprint(categories), [c.slug for c in categories]),
+            LabelCalibration.Task.SENTIMENT: (sentiment_fingerprint(categories), SENTIMENT_LEVELS)}
+
+
 def calibrated_choices(category: Choice, feeling: Choice, categories: list[CategoryOption], *, text: str,
                        category_head: HeadPrediction | None, use_head: bool = True,
                        model: str | None = None) -> tuple[Choice, Choice, float | None]:
@@ -165,12 +171,10 @@ def calibrated_choices(category: Choice, feeling: Choice, categories: list[Categ
     it was fitted without a head, else the calibrated distribution decides and the head rule of
     heads.combine_category does not apply; 0 means the head did not help and is ignored)."""
     model = model or settings.LLM_MODEL
-    slugs = [c.slug for c in categories]
-    for_category = label_calibration_for(task=LabelCalibration.Task.CATEGORY, model=model,
-                                         fingerprint=category_fingerprint(categories), labels=slugs)
-    category = calibrated(category, for_category, _head_reading(category_head, slugs))
-    for_feeling = label_calibration_for(task=LabelCalibration.Task.SENTIMENT, model=model,
-                                        fingerprint=sentiment_fingerprint(categories), labels=SENTIMENT_LEVELS)
+    found = {task: label_calibration_for(task=task, model=model, fingerprint=fingerprint, labels=labels)
+             for task, (fingerprint, labels) in calibration_targets(categories).items()}
+    for_category, for_feeling = found[LabelCalibration.Task.CATEGORY], found[LabelCalibration.Task.SENTIMENT]
+    category = calibrated(category, for_category, _head_reading(category_head, [c.slug for c in categories]))
     feeling_head = (task_head_prediction(LabelCalibration.Task.SENTIMENT, text, set(SENTIMENT_LEVELS))
                     if use_head and for_feeling and for_feeling.head_weight else None)
     feeling = calibrated(feeling, for_feeling, _head_reading(feeling_head, SENTIMENT_LEVELS))
@@ -211,14 +215,15 @@ def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, mod
     category is then decided by the calibrated blend with the newest trained head where the calibration weighed
     that head, else by the head rule (llm/services/heads.py) when a head exists."""
     check_categories(categories)
+    text = customer_text(thread)
     category = category_choice(thread, categories, model=model, examples=examples)
-    level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", customer_text(thread))
+    level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", text)
     feeling = sentiment_choice(thread, categories, model=model)
     uncalibrated = {"category": category.label, "sentiment": feeling.label}
-    head = category_head_prediction(customer_text(thread), {c.slug for c in categories}) if use_head else None
+    head = category_head_prediction(text, {c.slug for c in categories}) if use_head else None
     head_weight = None
     if use_calibration:
-        category, feeling, head_weight = calibrated_choices(category, feeling, categories, text=customer_text(thread),
+        category, feeling, head_weight = calibrated_choices(category, feeling, categories, text=text,
                                                             category_head=head, use_head=use_head, model=model)
     if head_weight is not None:  # the calibration weighed the head (0: it did not help): its distribution decides
         blended = head_weight > 0 and _head_reading(head, [c.slug for c in categories]) is not None

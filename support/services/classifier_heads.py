@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from llm.labels import SENTIMENT_LEVELS
 from llm.models import ClassifierHead, LabelCalibration
 from llm.services.calibration import FOLDS, MIN_EXAMPLES, label_calibration_fit
 from llm.services.common import LLMInputError
@@ -74,7 +73,7 @@ def calibration_plan(tasks: list[str] | None, categories: list) -> tuple[dict[st
     error result for each task that has too few."""
     plan, errors = {}, []
     for task in tasks or LabelCalibration.Task.values:
-        labels = _calibration_labels(task, categories)
+        labels = _calibration_target(task, categories)[1]
         examples = [(text, label) for text, label in ticket_training_examples(task=task) if label in labels]
         if len(examples) < MIN_EXAMPLES:
             errors.append({"task": task, "error": f"calibration needs at least {MIN_EXAMPLES} labelled tickets in the "
@@ -102,16 +101,13 @@ def calibration_reading(task: str, text: str, label: str, categories: list) -> t
 def calibration_store(task: str, readings: list, categories: list) -> dict:
     """Fit the task's offsets on the readings (and the head's weight, where the task has a trained head) and store
     them as a new version; the result as classifier_heads_retrain's (or {"task", "error"})."""
-    from llm.services.triage import category_fingerprint, sentiment_fingerprint
-
-    fingerprint = category_fingerprint if task == LabelCalibration.Task.CATEGORY else sentiment_fingerprint
-    labels = _calibration_labels(task, categories)
+    fingerprint, labels = _calibration_target(task, categories)
     kept = [(d, text, label) for d, text, label in readings if d is not None]
     try:
         head = None
         if classifier_head_latest(task=task) is not None and len(kept) >= MIN_EXAMPLES:
             head = head_cross_fitted(texts=[t for _, t, _ in kept], gold=[g for _, _, g in kept], labels=labels, folds=FOLDS)
-        calibration = label_calibration_fit(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint(categories),
+        calibration = label_calibration_fit(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint,
                                             labels=labels, distributions=[d for d, _, _ in kept],
                                             gold=[g for _, _, g in kept], head_distributions=head)
     except LLMInputError as exc:
@@ -165,7 +161,6 @@ def calibration_refresh_due() -> list[str]:
     """The tasks whose calibration should be fitted again: enough labelled tickets, and no calibration fitted against
     the current prompt and model, or tickets labelled since the newest one and that one older than
     CALIBRATION_REFRESH_HOURS. Reads no model."""
-    from llm.services.triage import category_fingerprint, sentiment_fingerprint
     from support.models import Ticket, TicketCorrection
     from support.models.tickets import TicketOrigin
 
@@ -173,9 +168,9 @@ def calibration_refresh_due() -> list[str]:
     plan, _ = calibration_plan(None, categories)
     due = []
     for task in plan:
-        fingerprint = (category_fingerprint if task == LabelCalibration.Task.CATEGORY else sentiment_fingerprint)(categories)
+        fingerprint, labels = _calibration_target(task, categories)
         newest = LabelCalibration.objects.filter(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint,
-                                                 labels=_calibration_labels(task, categories)).order_by("-version").first()
+                                                 labels=labels).order_by("-version").first()
         if newest is None:
             due.append(task)
         elif newest.created_at < timezone.now() - timedelta(hours=CALIBRATION_REFRESH_HOURS) and (
@@ -209,5 +204,8 @@ def calibration_refresh_start() -> bool:
     return bool(due) and calibration_run_start(heads_first=due)
 
 
-def _calibration_labels(task: str, categories: list) -> list[str]:
-    return [c.slug for c in categories] if task == LabelCalibration.Task.CATEGORY else SENTIMENT_LEVELS
+def _calibration_target(task: str, categories: list) -> tuple[str, list[str]]:
+    """(prompt fingerprint, labels) of `task`'s calibration for these categories (triage.calibration_targets)."""
+    from llm.services.triage import calibration_targets
+
+    return calibration_targets(categories)[task]
