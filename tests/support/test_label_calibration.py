@@ -276,3 +276,22 @@ def test_with_a_trained_head_the_run_weighs_its_cross_fitted_readings(monkeypatc
     result = next(r for r in step["results"] if r["task"] == "category")
     assert result["head_weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     assert LabelCalibration.objects.get(task="category").head_weight == result["head_weight"]
+
+
+def test_labelled_texts_triage_would_refuse_are_left_out_and_html_is_read_as_text(monkeypatch):
+    from llm.services.common import MAX_INPUT_CHARS
+    from support.selectors import ticket_training_examples
+
+    fake = _leaning_slm(monkeypatch)
+    bad = [("", "feedback"), ("x" * (MAX_INPUT_CHARS + 1), "feedback"), ("\x00\x01", "account")]
+    html = ("<script>alert(1)</script><b>Where is my order?</b>", "order-status")
+    monkeypatch.setattr("support.services.classifier_heads.ticket_training_examples",
+                        lambda task: [*ticket_training_examples(task=task), *bad, html])
+
+    step = calibration_run_step(step_tickets=500)
+
+    category = next(r for r in step["results"] if r["task"] == "category")
+    assert category["train_size"] == 70  # the 69 demo tickets and the HTML one; the empty, huge and control-only are not
+    # the HTML ticket was read as the customer's own words, inside the thread block, not as markup that ends it
+    read = [c["messages"][-1]["content"] for c in fake.calls if "alert(1)" in c["messages"][-1]["content"]]
+    assert read and all(turn.index("alert(1)") < turn.index("</thread>") for turn in read)
