@@ -199,15 +199,21 @@ class AnswerStream:
     def _fuller_line(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The line the claim quotes, when the claim restates it (most of the line's words) without any of
         its figures ("The red, blinking LED indicates that the lamp is charging" quoting "red, blinking |
-        charging, below 50%") and the line passes the checks: verbatim, it says what the passage says."""
+        charging, below 50%"), or copies part of a table row (a problem's remedy cut short: "Stop using
+        the cartridge" from "Filtered water is cloudy | Stop using the cartridge; it may be damaged.
+        Replace it.", leaving out a sentence of the row's answer), and the line passes the checks: verbatim, it says what the passage says."""
         line = self._quoted_line(claim)
-        if line is None or grounding.numbers_in(claim.text) or not grounding.numbers_in(line.text):
+        if line is None:
             return None
-        line_words = grounding.content_words(line.text)
-        shared = len(line_words & grounding.content_words(claim.text))
-        if shared < 2 or shared * 2 < len(line_words):
-            return None
-        return line if self._problem(line) is None else None
+        line_words, claim_words = grounding.content_words(line.text), grounding.content_words(claim.text)
+        shared = len(line_words & claim_words)
+        fuller = (not grounding.numbers_in(claim.text) and bool(grounding.numbers_in(line.text))
+                  and shared >= 2 and shared * 2 >= len(line_words))
+        if not fuller and " | " in line.text:  # a table row: a claim copied from part of it gets it whole
+            left_out = [sentence for sentence in re.split(r"(?<=[.!?])\s+", line.text.split(" | ", 1)[1])
+                        if grounding.content_words(sentence) and not grounding.content_words(sentence) & claim_words]
+            fuller = shared >= 2 and shared * 5 >= len(claim_words) * 4 and bool(left_out)
+        return line if fuller and self._problem(line) is None else None
 
     def _line_instead(self, claim: grounding.Claim) -> grounding.Claim | None:
         """The whole line the claim quotes, as the sentence, when the model's own sentence failed
@@ -302,12 +308,17 @@ def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> d
 
 # --- prompt budget ------------------------------------------------------------------------------
 
-# A new line, or a sentence end; "1. Charge it fully" (a numbered step) is one unit, not two.
-_UNIT = re.compile(r"\n+|(?<=[.!?])(?<!^\d\.)(?<!\n\d\.)(?<!^\d\d\.)(?<!\n\d\d\.)\s+(?=[A-Z0-9*|-])")
+# A sentence end; "1. Charge it fully" (a numbered step) is one unit, not two.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!^\d\.)(?<!^\d\d\.)\s+(?=[A-Z0-9*|-])")
 
 
 def _units(text: str) -> list[str]:
-    return [u.strip() for u in _UNIT.split(text) if u.strip() and not re.fullmatch(r"[|\-\s:]+", u.strip())]
+    """The passage's lines, each cut at its sentence ends, except a table row, which is one unit: "Filtered
+    water is cloudy | Stop using the cartridge; it may be damaged. Replace it." is one problem and its remedy."""
+    units = []
+    for line in text.split("\n"):
+        units += [line] if line.lstrip().startswith("|") else _SENTENCE_END.split(line)
+    return [u.strip() for u in units if u.strip() and not re.fullmatch(r"[|\-\s:]+", u.strip())]
 
 
 def relevance(unit: str, question: str) -> float:

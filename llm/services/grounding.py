@@ -189,6 +189,8 @@ _TIME_ASKED = re.compile(r"\b(?:support|opening|business|office|phone|service|st
                          r"|\bwhen\b[^?.!]{0,40}\b(?:open|close|closed|available|reachable)\b", re.IGNORECASE)
 _TIME_GIVEN = re.compile(r"\b(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?s?\b|\bweekdays?\b|\bweekends?\b|24/7"
                          r"|\baround the clock\b|\bnoon\b|\bmidnight\b|\d", re.IGNORECASE)
+# "What's the part number?", "the model no.?": the answer states the code itself, not what the part is for.
+_CODE_ASKED = re.compile(r"\b(?:part|model|item|article|serial|replacement)\s*(?:number|no\b\.?|#)|\bsku\b", re.IGNORECASE)
 _PRICE_GIVEN = re.compile(r"\b(free|included|includes|including|no extra|no charge|at no cost|costs? nothing|cost|costs|price|"
                           r"prices|fee|fees)\b", re.IGNORECASE)
 
@@ -207,14 +209,17 @@ def _spelled(spelling: str) -> str:
 def asked_in(question: str) -> set[str]:
     """What the question asks its answer in: "figure" when it asks how long / many / far ..., the
     units it names ("in km/h", "how many BTU"), "price" when it asks what something costs, the
-    currency it names ("in euros" -> "currency:euro"), and "time" when it asks for hours or when
-    something is open ("phone support hours": a time or the days, not what to have ready)."""
+    currency it names ("in euros" -> "currency:euro"), "time" when it asks for hours or when
+    something is open ("phone support hours": a time or the days, not what to have ready), and "code"
+    when it asks for a part or model number (the number or code itself)."""
     lowered = question.lower()
     wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
     if _FIGURE_ASKED.search(question):
         wanted.add("figure")
     if _TIME_ASKED.search(question):
         wanted.add("time")
+    if _CODE_ASKED.search(question):
+        wanted.add("code")
     wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
         r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
     for unit, spellings in _UNITS.items():
@@ -231,6 +236,8 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
         return bool(numbers_in(text) - numbers_in(question))
     if wanted == "time":
         return bool(_TIME_GIVEN.search(text))
+    if wanted == "code":  # a code of its own: not the question's
+        return bool(numbers_in(text) - numbers_in(question) or set(_CODE.findall(text)) - set(_CODE.findall(question)))
     if wanted == "price":
         return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
     if wanted.startswith("currency:"):

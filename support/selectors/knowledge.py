@@ -60,16 +60,22 @@ def knowledge_document_url(document: KnowledgeDocument | int | str, page: int | 
     return reverse("support:kb-document", kwargs={"slug": slug}) + (f"#page-{page}" if page else "")
 
 
+_COINED = re.compile(r"[a-z][A-Z]")  # "AquaMax", "SolarBoost": a made-up name, not an everyday word
+
+
 def knowledge_product_named(*, query: str) -> int | None:
-    """The product with a manual that the question names (brand, or two words of its model), if exactly one."""
+    """The product with a manual that the question names (brand, two words of its model, or one coined
+    model word such as "AquaMax" or "SolarBoost": a capital inside the word), if exactly one."""
     words = {w.lower() for w in _WORD.findall(query)}
     scores: dict[int, int] = {}
     for product_id, brand, model in (KnowledgeDocument.objects.filter(kind=DocumentKind.MANUAL, product__isnull=False, is_published=True)
                                      .values_list("product_id", "product__brand", "product__model").distinct()):
         brand_words = {w.lower() for w in _WORD.findall(brand)} - _GENERIC_NAME_WORDS
         model_words = {w.lower() for w in _WORD.findall(model)} - _GENERIC_NAME_WORDS
+        coined = {w.lower() for w in _WORD.findall(model) if _COINED.search(w)} - _GENERIC_NAME_WORDS
         joined = "".join(brand.lower().split())
-        score = 2 * (bool(brand_words) and brand_words <= words or joined in words) + len(model_words & words)
+        score = (2 * (bool(brand_words) and brand_words <= words or joined in words) + len(model_words & words)
+                 + len(coined & words))
         if score >= 1 and (score >= 2 or len(model_words) == 1):
             scores[product_id] = score
     if not scores:

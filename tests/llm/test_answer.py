@@ -284,6 +284,20 @@ def test_a_sentence_that_leaves_out_the_figure_of_the_line_it_restates_gives_way
     assert "which gives a figure it left out" in result.dropped[0]
 
 
+def test_a_table_row_is_one_quotable_line_and_a_sentence_copied_from_part_of_it_gives_way_to_it(fake_model):
+    row = "Filtered water is cloudy | Stop using the cartridge; it may be damaged. Replace it."
+    passages = [Passage(id=1, source="AquaMax manual, page 4", brand="Pureh2O",
+                        text=f"| Problem | Solution |\n|---|---|\n| {row} |\n| Slow flow | Backflush 3 times. |")]
+    assert quotable_lines({1: passages[0].text})["Filtered water is cloudy | Stop using the cartridge; it may be"] == (1, row)
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "Filtered water is cloudy | Stop using the cartridge; it may be", "Stop using the cartridge; it may be damaged.")]})
+
+    result = answer(question="the water from my filter comes out cloudy, is it safe?", passages=passages, brands=["Pureh2O"])
+
+    assert result.sentences == ["Filtered water is cloudy: Stop using the cartridge; it may be damaged. Replace it [1]."]
+    assert "replaced by the line it quotes" in result.dropped[0]
+
+
 def test_a_sentence_that_gives_a_figure_or_says_something_else_than_its_line_stays_as_written(fake_model):
     fake_model({"answer_from": [1], "sentences": [
         claim(1, "Charging time | about 3 hours (5 V / 1 A)", "A full charge takes about 3 hours."),

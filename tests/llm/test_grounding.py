@@ -177,6 +177,7 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("how long does it take to charge?", {"figure"}),
     ("What are the phone support hours?", {"time"}),  # a time or the days, not the unit "hour"
     ("when is your store open on sundays?", {"time"}),
+    ("is there a rain cover that fits, what's the part no.?", {"code"}),  # the code itself
     ("how much does it weigh?", set()),
     ("can I pay in installments?", set()),
 ])
@@ -201,6 +202,8 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
     ("You need the IMEI number shown on the back label.", "What are Adventure Link's phone support hours?", False),
     ("Phone support is open Monday-Friday [2].", "What are the phone support hours?", True),
     ("Phone support answers from 8 am to 6 pm.", "What are the phone support hours?", True),
+    ("The rain cover clips onto the frame.", "is there a rain cover for it, what's the part number?", False),
+    ("The rain cover is part no. RC-45-G.", "is there a rain cover for it, what's the part number?", True),
 ])
 def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
     assert on_topic(Claim(cite=1, quote="", text=text), question) is expected

@@ -42,6 +42,14 @@ def test_the_question_names_the_product(demo_knowledge):
 
 
 @pytest.mark.django_db
+def test_one_coined_model_word_names_the_product(demo_knowledge):
+    aquamax = KnowledgeDocument.objects.get(slug__startswith="16-").product_id
+
+    assert knowledge_product_named(query="the water from my aquamax tastes odd") == aquamax
+    assert knowledge_product_named(query="what is the max water temperature for the filter") is None
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("query", ["", "   ", "!!!", None])
 def test_a_blank_query_finds_nothing(demo_knowledge, query):
     assert knowledge_search(query=query) == []
