@@ -170,7 +170,8 @@ def calibrations_used(categories, model: str | None) -> dict:
     for task, (fingerprint, labels) in calibration_targets(categories).items():
         found = label_calibration_for(task=task, model=model or settings.LLM_MODEL, fingerprint=fingerprint, labels=labels)
         used[task] = (f"v{found.version}, fitted on {found.train_size} labelled tickets, held-out folds "
-                      f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}, head weight {found.head_weight}"
+                      f"{found.accuracy_before:.2f} -> {found.accuracy_after:.2f}, "
+                      + (f"level bounds {found.level_bounds}" if found.level_bounds else f"head weight {found.head_weight}")
                       ) if found else "none"
     return used
 

@@ -59,8 +59,9 @@ class TaskRun(models.Model):
 
 
 class LabelCalibration(models.Model):
-    """Per-label offsets on the SLM's log-probabilities of one task's labels, fitted on labelled tickets
-    (llm/services/calibration.py); the newest matching the prompt, model and labels is used."""
+    """Per-label offsets on the SLM's log-probabilities of one task's labels (for the attitude: bounds on its
+    expected score), fitted on labelled tickets (llm/services/calibration.py); the newest matching the prompt,
+    model and labels is used."""
 
     Task = ClassifierHead.Task
 
@@ -73,9 +74,14 @@ class LabelCalibration(models.Model):
     head_weight = models.FloatField(null=True, blank=True, help_text=(
         "Weight of the trained head's log-probabilities: 0 when it did not help (triage then ignores the head), "
         "empty when no head was trained (triage then uses the head rule of heads.combine_category)."))
+    level_bounds = models.JSONField(null=True, blank=True, help_text=(
+        "Ordered labels (the attitude): the level is the band of the expected score these bounds hold it in; "
+        "the offsets are then unused."))
     train_size = models.PositiveIntegerField()
     accuracy_before = models.FloatField(help_text="The raw model on the labelled tickets.")
     accuracy_after = models.FloatField(help_text="Calibrated, each ticket with offsets fitted on the others (5 folds).")
+    within_one_before = models.FloatField(null=True, blank=True, help_text="Ordered labels: the raw model's share within one level.")
+    within_one_after = models.FloatField(null=True, blank=True, help_text="Ordered labels: calibrated, on held-out folds.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,3 +90,11 @@ class LabelCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} calibration v{self.version}"
+
+    @property
+    def beats_raw_model(self) -> bool:
+        """More accurate than the raw model on held-out folds; for ordered labels, as accurate and more often
+        within one level (the level bounds are fitted for both)."""
+        if self.within_one_after is not None and self.within_one_before is not None:
+            return (self.accuracy_after, self.within_one_after) > (self.accuracy_before, self.within_one_before)
+        return self.accuracy_after > self.accuracy_before

@@ -74,7 +74,8 @@ class LabelCalibrationAdmin(admin.ModelAdmin):
     every labelled ticket: minutes) or `manage.py train_classifiers`. Triage uses the newest one per task that
     matches its prompt, model and labels and beat the raw model on held-out folds."""
 
-    list_display = ["task", "version", "model", "accuracy_before", "accuracy_after", "head_weight", "train_size", "created_at"]
+    list_display = ["task", "version", "model", "accuracy_before", "accuracy_after", "within_one_before", "within_one_after",
+                    "head_weight", "level_bounds", "train_size", "created_at"]
     list_filter = ["task"]
     readonly_fields = [f.name for f in LabelCalibration._meta.fields]
 

@@ -114,7 +114,9 @@ def calibration_store(task: str, readings: list, categories: list) -> dict:
         return {"task": task, "error": str(exc)}
     return {"task": task, "version": calibration.version, "train_size": calibration.train_size,
             "accuracy_before": calibration.accuracy_before, "accuracy_after": calibration.accuracy_after,
-            "head_weight": calibration.head_weight, "labels": labels, "offsets": calibration.offsets}
+            "head_weight": calibration.head_weight, "labels": labels, "offsets": calibration.offsets,
+            "level_bounds": calibration.level_bounds, "within_one_before": calibration.within_one_before,
+            "within_one_after": calibration.within_one_after, "used": calibration.beats_raw_model}
 
 
 def calibration_run_step(*, run_id: str | None = None, step_tickets: int = CALIBRATION_STEP_TICKETS) -> dict:

@@ -4,7 +4,7 @@ and triage applying the newest matching one. Fitting is tested on made-up readin
 import numpy as np
 import pytest
 
-from llm.labels import SENTIMENT_LEVELS
+from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES
 from llm.models import LabelCalibration
 from llm.services.calibration import (
     calibrated,
@@ -12,6 +12,7 @@ from llm.services.calibration import (
     label_calibration_fit,
     label_calibration_for,
     label_offsets,
+    level_of,
 )
 from llm.services.choices import Choice
 from llm.services.common import LLMInputError
@@ -162,6 +163,65 @@ def test_triage_applies_the_matching_sentiment_calibration(fake_generator, categ
     result = triage_ticket(messages=ticket, categories=categories, use_head=False)
     assert result.sentiment == "neutral"
     assert -0.3 < result.sentiment_score < 0.3  # the score follows the calibrated distribution
+
+
+# --- ordered labels: bands of the expected score ----------------------------------------------------
+
+def _one_level_too_low(n: int) -> tuple[list[list[float]], list[int]]:
+    """Attitude readings whose most likely level is one below the shop's label for "neutral" and "positive"
+    tickets, while the expected score still rises with the label (the model ranks well, draws lines elsewhere)."""
+    readings, gold = [], []
+    for i in range(n):
+        truth = (i // 5) % 5  # every fold (i % 5) holds every level
+        centre = truth - 0.6 if truth in (2, 3) else truth
+        weights = np.exp(-2.0 * (np.arange(5) - centre) ** 2)
+        readings.append((weights / weights.sum()).tolist())
+        gold.append(truth)
+    return readings, gold
+
+
+def test_ordered_labels_are_calibrated_by_bands_of_the_expected_score():
+    readings, gold = _one_level_too_low(50)
+
+    fit = calibration_cross_validated(readings, gold, scores=[SENTIMENT_SCORES[level] for level in SENTIMENT_LEVELS])
+
+    assert fit.accuracy_before == pytest.approx(0.6)  # "neutral" and "positive" tickets are read one level low
+    assert fit.accuracy_after == 1.0 and fit.within_one_after == 1.0
+    assert len(fit.level_bounds) == 4 and fit.level_bounds == sorted(fit.level_bounds)
+    assert fit.offsets == [0.0] * 5 and fit.head_weight is None
+    assert [level_of(score, fit.level_bounds) for score in (-1.0, 1.0)] == [0, 4]
+
+
+@pytest.mark.django_db
+def test_an_ordered_calibration_is_used_when_as_exact_and_more_often_within_one():
+    calibration = LabelCalibration.objects.create(
+        task="sentiment", version=1, model="m", fingerprint="f", labels=SENTIMENT_LEVELS, offsets=[0.0] * 5,
+        level_bounds=[-0.6, -0.2, 0.2, 0.6], train_size=60, accuracy_before=0.5, accuracy_after=0.5,
+        within_one_before=0.8, within_one_after=0.9)
+    assert label_calibration_for(task="sentiment", model="m", fingerprint="f", labels=SENTIMENT_LEVELS) == calibration
+
+    LabelCalibration.objects.filter(pk=calibration.pk).update(within_one_after=0.8)
+    assert label_calibration_for(task="sentiment", model="m", fingerprint="f", labels=SENTIMENT_LEVELS) is None
+
+
+@pytest.mark.django_db
+def test_the_attitude_is_the_band_its_expected_score_falls_in(fake_generator, categories, settings):
+    from llm.services.triage import sentiment_fingerprint
+
+    fake_generator(choose=_lean_to_first_option)  # "very_negative" by number and by name
+    ticket = [{"author": "customer", "body": "Can I change the delivery address?"}]
+    raw = triage_ticket(messages=ticket, categories=categories, use_head=False)
+    assert raw.sentiment == "very_negative" and raw.sentiment_score < -0.5
+
+    LabelCalibration.objects.create(task="sentiment", version=1, model=settings.LLM_MODEL, labels=SENTIMENT_LEVELS,
+                                    offsets=[0.0] * 5, level_bounds=[raw.sentiment_score - 0.2, raw.sentiment_score - 0.1,
+                                                                     raw.sentiment_score + 0.1, 0.5],
+                                    fingerprint=sentiment_fingerprint(categories), train_size=60, accuracy_before=0.5,
+                                    accuracy_after=0.6, within_one_before=0.8, within_one_after=0.9)
+
+    result = triage_ticket(messages=ticket, categories=categories, use_head=False)
+    assert result.sentiment == "neutral"  # above the second bound, below the third
+    assert result.sentiment_score == raw.sentiment_score  # the ranking is the model's own
 
 
 # --- the trained head, weighed in ------------------------------------------------------------------

@@ -30,10 +30,15 @@ class Command(BaseCommand):
                 if "error" in calibration:
                     errors.append(f"{calibration['task']} calibration: {calibration['error']}")
                     continue
-                used = "used" if calibration["accuracy_after"] > calibration["accuracy_before"] else "not used (no gain)"
+                used = "used" if calibration["used"] else "not used (no gain)"
+                if calibration["within_one_after"] is not None:
+                    used = (f"within one level {calibration['within_one_before']:.2f} raw, "
+                            f"{calibration['within_one_after']:.2f} calibrated; {used}")
                 self.stdout.write(self.style.SUCCESS(
                     f"  {calibration['task']} calibration v{calibration['version']}: accuracy on held-out folds "
                     f"{calibration['accuracy_before']:.2f} raw, {calibration['accuracy_after']:.2f} calibrated "
-                    f"({calibration['train_size']} tickets; the head's weight {calibration['head_weight']}), {used}"))
+                    f"({calibration['train_size']} tickets; "
+                    + (f"level bounds {calibration['level_bounds']}" if calibration.get("level_bounds")
+                       else f"the head's weight {calibration['head_weight']}") + f"), {used}"))
         if errors:
             raise CommandError("; ".join(errors))
