@@ -80,7 +80,8 @@ class LabelCalibration(models.Model):
     train_size = models.PositiveIntegerField()
     accuracy_before = models.FloatField(help_text="The raw model on the labelled tickets.")
     accuracy_after = models.FloatField(help_text="Calibrated, each ticket with offsets fitted on the others (5 folds).")
-    within_one_before = models.FloatField(null=True, blank=True, help_text="Ordered labels: the raw model's share within one level.")
+    within_one_before = models.FloatField(null=True, blank=True,
+                                          help_text="Ordered labels: the raw model's share within one level.")
     within_one_after = models.FloatField(null=True, blank=True, help_text="Ordered labels: calibrated, on held-out folds.")
     created_at = models.DateTimeField(auto_now_add=True)
 

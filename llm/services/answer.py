@@ -18,7 +18,7 @@ nothing left, the answer is the abstention (the chat then offers a human).
 Speed: the system prompt (rules and one worked example) is constant and byte-identical between
 calls, and everything that varies (history, passages, question) comes after it in the user turn, so
 llama.cpp reuses the evaluated prefix. Passages are trimmed to their sentences most relevant to
-the question (trim_passage) before they go into the prompt.
+the question (trim_passage; a table row is one unit) before they go into the prompt.
 
 Guards kept from the first version: passages that read like instructions to the assistant are
 dropped and counted; passages, history and the question are wrapped as data.
@@ -201,7 +201,8 @@ class AnswerStream:
         its figures ("The red, blinking LED indicates that the lamp is charging" quoting "red, blinking |
         charging, below 50%"), or copies part of a table row (a problem's remedy cut short: "Stop using
         the cartridge" from "Filtered water is cloudy | Stop using the cartridge; it may be damaged.
-        Replace it.", leaving out a sentence of the row's answer), and the line passes the checks: verbatim, it says what the passage says."""
+        Replace it.", leaving out a sentence of the row's answer), and the line passes the checks: verbatim, it
+        says what the passage says."""
         line = self._quoted_line(claim)
         if line is None:
             return None

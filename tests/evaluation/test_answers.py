@@ -48,13 +48,13 @@ def test_a_fact_is_recalled_with_its_unit_spelled_out_or_its_word_inflected():
 @pytest.mark.django_db
 def test_a_follow_ups_earlier_turn_is_stored_with_its_sources_as_the_chat_stores_it(demo_knowledge):
     """The product in focus of a follow-up can come from the sources of the turn before it (the earlier question
-    names the product by one model word only, too little to name it by itself)."""
+    names the product by one everyday model word only, too little to name it by itself)."""
     from eshop.models import Product
     from support.models import Conversation
     from support.selectors.knowledge import knowledge_product_named
     from support.services.chat_sources import chat_turn_context
 
-    earlier = "how do I backflush the AquaMax?"
+    earlier = "how do I backflush the filtration system?"
     assert knowledge_product_named(query=earlier) is None
     conversation = Conversation.objects.create(session_key="evaluation")
     row = {"question": "can I drink from a lake with it?", "product_id": None,

@@ -290,7 +290,8 @@ def test_a_table_row_is_one_quotable_line_and_a_sentence_copied_from_part_of_it_
                         text=f"| Problem | Solution |\n|---|---|\n| {row} |\n| Slow flow | Backflush 3 times. |")]
     assert quotable_lines({1: passages[0].text})["Filtered water is cloudy | Stop using the cartridge; it may be"] == (1, row)
     fake_model({"answer_from": [1], "sentences": [
-        claim(1, "Filtered water is cloudy | Stop using the cartridge; it may be", "Stop using the cartridge; it may be damaged.")]})
+        claim(1, "Filtered water is cloudy | Stop using the cartridge; it may be",
+              "Stop using the cartridge; it may be damaged.")]})
 
     result = answer(question="the water from my filter comes out cloudy, is it safe?", passages=passages, brands=["Pureh2O"])
 
