@@ -29,3 +29,8 @@ LANGUAGES = ["en", "es", "de", "fr", "it", "nl", "pt", "other"]
 
 def sentiment_level_score(level: str) -> float:
     return SENTIMENT_SCORES[level]
+
+
+def sentiment_expected_score(probabilities: dict[str, float]) -> float:
+    """The expected score (-1..1) under a distribution over the five levels."""
+    return sum(p * SENTIMENT_SCORES[level] for level, p in probabilities.items())

@@ -40,7 +40,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
-from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES
+from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES, sentiment_expected_score
 from llm.models import LabelCalibration
 from llm.services.choices import Choice
 from llm.services.common import LLMInputError
@@ -122,6 +122,11 @@ def level_bounds_fit(scores: np.ndarray, gold: np.ndarray, levels: int) -> list[
     return [float(b) for b in bounds[best]]
 
 
+def is_ordered(task: str, labels: list[str]) -> bool:
+    """Whether the task's labels are levels on one scale (the attitude), calibrated by level bounds."""
+    return task == LabelCalibration.Task.SENTIMENT and list(labels) == SENTIMENT_LEVELS
+
+
 def level_of(score: float, bounds: list[float]) -> int:
     """The band of `score`: 0 below the first bound, len(bounds) above the last."""
     return sum(score > bound for bound in bounds)
@@ -173,11 +178,10 @@ def label_calibration_fit(*, task: str, model: str, fingerprint: str, labels: li
     if task not in LabelCalibration.Task.values:
         raise LLMInputError(f"unknown calibration task {task!r}.")
     kept = [i for i, g in enumerate(gold) if g in labels]
-    ordered = task == LabelCalibration.Task.SENTIMENT and list(labels) == SENTIMENT_LEVELS
     fit = calibration_cross_validated(
         [[distributions[i].get(label, 0.0) for label in labels] for i in kept], [labels.index(gold[i]) for i in kept],
-        head_distributions=[head_distributions[i] for i in kept] if head_distributions is not None and not ordered else None,
-        scores=[SENTIMENT_SCORES[label] for label in labels] if ordered else None)
+        head_distributions=[head_distributions[i] for i in kept] if head_distributions is not None else None,
+        scores=[SENTIMENT_SCORES[label] for label in labels] if is_ordered(task, labels) else None)
     with transaction.atomic():
         latest = LabelCalibration.objects.select_for_update().filter(task=task).aggregate(v=Max("version"))["v"] or 0
         return LabelCalibration.objects.create(
@@ -202,8 +206,7 @@ def calibrated(choice: Choice, calibration: LabelCalibration | None, head: dict[
     if calibration is None:
         return choice
     if calibration.level_bounds:  # an ordered task: the band of the expected score
-        score = sum(p * SENTIMENT_SCORES[label] for label, p in choice.probabilities.items())
-        label = calibration.labels[level_of(score, calibration.level_bounds)]
+        label = calibration.labels[level_of(sentiment_expected_score(choice.probabilities), calibration.level_bounds)]
         return Choice(label=label, confidence=round(choice.probabilities[label], 4), probabilities=choice.probabilities)
     offsets = dict(zip(calibration.labels, calibration.offsets, strict=True))
     head_weight = (calibration.head_weight or 0.0) if head is not None else 0.0

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
-from llm.labels import SENTIMENT_LEVELS, SENTIMENT_SCORES, URGENCY_LEVELS
+from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS, sentiment_expected_score
 from llm.models import LabelCalibration
 from llm.services.calibration import calibrated, label_calibration_for, prompt_fingerprint
 from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text
@@ -188,7 +188,7 @@ def _head_reading(head: HeadPrediction | None, labels: list[str]) -> dict | None
 
 def sentiment_score(choice: Choice) -> float:
     """The expected score (-1..1) under the distribution over the five levels: tickets of one level rank."""
-    return round(sum(p * SENTIMENT_SCORES[level] for level, p in choice.probabilities.items()), 3)
+    return round(sentiment_expected_score(choice.probabilities), 3)
 
 
 # --- title and summary, values generated into a prefilled skeleton ------------------------------

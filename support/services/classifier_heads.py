@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from llm.models import ClassifierHead, LabelCalibration
-from llm.services.calibration import FOLDS, MIN_EXAMPLES, label_calibration_fit
+from llm.services.calibration import FOLDS, MIN_EXAMPLES, is_ordered, label_calibration_fit
 from llm.services.common import LLMInputError
 from llm.services.heads import classifier_head_latest, classifier_head_train, head_cross_fitted
 from support.selectors import ticket_category_options, ticket_training_examples
@@ -99,13 +99,14 @@ def calibration_reading(task: str, text: str, label: str, categories: list) -> t
 
 
 def calibration_store(task: str, readings: list, categories: list) -> dict:
-    """Fit the task's offsets on the readings (and the head's weight, where the task has a trained head) and store
-    them as a new version; the result as classifier_heads_retrain's (or {"task", "error"})."""
+    """Fit the task's offsets on the readings (and the head's weight, where the task has a trained head; the
+    attitude's level bounds instead) and store them as a new version; the result as classifier_heads_retrain's (or
+    {"task", "error"})."""
     fingerprint, labels = _calibration_target(task, categories)
     kept = [(d, text, label) for d, text, label in readings if d is not None]
     try:
         head = None
-        if classifier_head_latest(task=task) is not None and len(kept) >= MIN_EXAMPLES:
+        if not is_ordered(task, labels) and classifier_head_latest(task=task) is not None and len(kept) >= MIN_EXAMPLES:
             head = head_cross_fitted(texts=[t for _, t, _ in kept], gold=[g for _, _, g in kept], labels=labels, folds=FOLDS)
         calibration = label_calibration_fit(task=task, model=settings.LLM_MODEL, fingerprint=fingerprint,
                                             labels=labels, distributions=[d for d, _, _ in kept],
