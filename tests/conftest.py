@@ -14,6 +14,26 @@ def pytest_configure(config):
     _started.extend(embedded.ensure_started(services, postgres=want_pg, redis=want_redis))
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After a run with errors, what the machine says: free disk and the tests' PostgreSQL log. A full disk or a
+    dead server turns every later database test into an error, and CI keeps no other trace of it."""
+    if not terminalreporter.stats.get("error"):
+        return
+    import shutil
+
+    from core import embedded
+
+    services, _, _ = embedded.from_settings()
+    usage = shutil.disk_usage(services.root if services.root.exists() else ".")
+    terminalreporter.write_sep("-", "machine state after errors")
+    terminalreporter.write_line(f"free disk: {usage.free / 2**30:.1f} GiB of {usage.total / 2**30:.1f} GiB")
+    log_file = services.pg_data / "server.log"
+    if log_file.exists():
+        terminalreporter.write_line(f"last lines of {log_file}:")
+        for line in log_file.read_text(errors="replace").splitlines()[-25:]:
+            terminalreporter.write_line(f"  {line}")
+
+
 def pytest_unconfigure(config):
     from core import embedded
 
