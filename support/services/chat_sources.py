@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from core.jobs import JobStatus
 from eshop.services.orders import ORDER_NUMBER_RE
-from llm.services.answer import best_sentence, relevance, sentence_match
+from llm.services.answer import Passage, best_sentence, relevance, rows_naming_the_ask, sentence_match
 from llm.services.grounding import looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
 from support.models.chat import ConversationKind
@@ -28,6 +28,7 @@ from support.selectors.knowledge import knowledge_product_named, knowledge_searc
 
 INSTANT_QUOTE_PASSAGES = 2  # the instant quote is the best sentence of the first passages
 CHAT_PASSAGES = 3  # at most, per answer: each costs prompt time (about 1 s per 60 tokens on 2 AVX2 cores)
+CHAT_CANDIDATES = 8  # passages found, of which the first CHAT_PASSAGES answer (one may give way: _with_the_named_row)
 CHAT_ORDER_PASSAGES = 3
 PASSAGE_MIN_SHARE = 0.45  # a passage whose fused score is below this share of the best one is left out
 # (0.5 is a passage ranked first by one of the two rankers only, when the best is first in both: kept)
@@ -188,18 +189,36 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
             return [], True
         for source, text, url in order_passages_for_user(user=user, question=turn.question):
             sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
-    found = knowledge_search(query=context.standalone, product_id=context.product_id, limit=limit,
+    found = knowledge_search(query=context.standalone, product_id=context.product_id, limit=max(limit, CHAT_CANDIDATES),
                              exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
     best = found[0].score if found else 0.0
+    found = _with_the_named_row([p for p in found if p.score >= PASSAGE_MIN_SHARE * best], limit=limit,
+                                question=f"{turn.question} {context.standalone}")
     brands = _brands({p.product_id for p in found if p.product_id})
     for passage in found:
-        if passage.score < PASSAGE_MIN_SHARE * best:
-            continue
         sources.append(ChatSource(n=len(sources) + 1, text=passage.text, source=passage.source, url=passage.url,
                                   kind=passage.kind, chunk_id=passage.chunk_id, document=passage.document_title,
                                   heading=passage.heading, page=passage.page, score=passage.score,
                                   brand=brands.get(passage.product_id, "")))
     return sources, False
+
+
+def _with_the_named_row(found: list, *, limit: int, question: str) -> list:
+    """The first `limit` passages found; when none of them holds a table row that names what the question asks
+    ("how long to charge it from empty" and "| Charging | ... about 2.5 hours from empty |") and a passage found
+    further down does, the first such passage takes the last place. Close scores among one manual's pages often
+    rank its technical data below pages that only mention the word."""
+    kept, rest = found[:limit], found[limit:]
+    if not rest or not any(p.kind == DocumentKind.MANUAL for p in kept):
+        return kept
+    as_passages = [Passage(id=n, text=p.text, source=p.source, kind=p.kind) for n, p in enumerate(found)]
+    name_words = " ".join([*knowledge_brands(), *{p.document_title for p in found}, "user manual"])
+    if rows_naming_the_ask(as_passages[:limit], question, name_words):
+        return kept
+    for n, passage in enumerate(rest, limit):
+        if rows_naming_the_ask([as_passages[n]], question, name_words):
+            return [*kept[:-1], passage]
+    return kept
 
 
 def _brands(product_ids: set[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from llm.services.answer import (
     best_sentence,
     closeness_to,
     quotable_lines,
+    rows_naming_the_ask,
     trim_passage,
 )
 from llm.services.common import LLMInputError
@@ -137,6 +138,30 @@ def test_a_question_for_a_figure_may_quote_only_lines_that_state_one(fake_model)
     assert how_long == ["Charging time | about 3 hours (5 V / 1 A)", "Weight | 78 g including headband",
                         "Returns are accepted within 30 days of delivery if the item is"]
     assert "Charge it fully before your first trip." in other
+
+
+def test_a_table_row_that_names_what_is_asked_is_the_only_line_to_quote(fake_model):
+    passages = [Passage(id=1, source="Comms 2000 manual, page 1",
+                        text="| Item | Value |\n|---|---|\n| Weight | 114 g |\n| Message length | up to 160 characters |"),
+                Passage(id=2, source="Comms 2000 manual, page 2", text="A message normally goes out within 1-2 minutes.")]
+    fake = fake_model({"answer_from": [], "sentences": []})
+
+    answer(question="whats the max length of a message??", passages=passages)
+    answer(question="how long until a message goes out?", passages=passages)
+
+    named, other = (call["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"] for call in fake.calls)
+    assert named == ["Message length | up to 160 characters"]
+    assert "A message normally goes out within 1-2 minutes." in other and "Message length | up to 160 characters" in other
+
+
+def test_a_row_names_the_ask_only_when_no_line_says_more_of_it_and_a_header_names_nothing():
+    stove = Passage(id=1, source="Stove manual", text="| Item | Value |\n|---|---|\n| Burners | 2 × 10,000 BTU/h |\n"
+                                                      "| Burn time, one cylinder | about 1 hour with both burners on high |")
+
+    assert rows_naming_the_ask([stove], "how many BTU are the burners?") == {"Burners | 2 × 10,000 BTU/h"}
+    assert rows_naming_the_ask([stove], "how long does one cylinder last with both burners on high") == set()
+    assert rows_naming_the_ask([stove], "which item is it?") == set()
+    assert rows_naming_the_ask([stove], "the Burners Pro stove: how hot?", name_words="Burners Pro") == set()
 
 
 def test_passages_without_a_quotable_line_leave_the_quote_free():

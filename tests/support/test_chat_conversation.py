@@ -3,6 +3,7 @@ tests of the service: the model is replaced by canned JSON; the real models run 
 and the browser tests): conversation context, instant quote, sentence events, agent questions."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +13,7 @@ from support.models.chat import ConversationKind
 from support.services.chat import chat_turn_prepare
 from support.services.chat_answering import chat_turn_answer
 from support.services.chat_events import redis_client, turn_events_key
-from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, complaint_to_question
+from support.services.chat_sources import _with_the_named_row, chat_sources_for_turn, chat_turn_context, complaint_to_question
 from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +144,19 @@ def test_the_agent_turn_finds_the_charging_indicator(demo_knowledge):
     sources, _ = chat_sources_for_turn(turn=turn)
 
     assert any("indicator" in s.text.lower() and s.page == 3 for s in sources[:2]), [s.source for s in sources]
+
+
+@pytest.mark.django_db
+def test_a_passage_found_further_down_takes_the_last_place_when_only_it_has_the_row_that_names_the_ask():
+    def found(text):
+        return SimpleNamespace(text=text, source="Tracker manual", kind="manual", document_title="Tracker manual")
+
+    battery = found("| Interval | Typical battery life |\n|---|---|\n| 5 minutes | about 5 days |")
+    storage = found("For storage longer than a month, charge to about 60% and switch off.")
+    faults = found("| Problem | Solution |\n|---|---|\n| Does not charge, LED stays off | Use the supplied cable. |")
+    data = found("| Item | Value |\n|---|---|\n| Charging | USB-C, about 2.5 hours from empty |")
+    found_in_order = [battery, storage, faults, data]
+
+    assert _with_the_named_row(found_in_order, limit=3, question="how long to charge it from empty?") == [battery, storage, data]
+    assert _with_the_named_row(found_in_order, limit=3, question="how long does the battery last?") == [battery, storage, faults]
+    assert _with_the_named_row(found_in_order[:3], limit=3, question="how long to charge it from empty?") == found_in_order[:3]
