@@ -8,13 +8,16 @@ PIP := $(VENV)/bin/pip
 # llama-cpp-python is compiled from source. A CPU-native build was seen to crash on these
 # machines, so the flags are explicit: AVX-512 with VNNI and BF16 where /proc/cpuinfo shows them
 # (prompt processing 148 vs 78 tokens/s for the AVX2 build, measured here; generation is the
-# same), else portable AVX2. The wheel is cached outside the repo, keyed by the flags, so a fresh
-# clone does not compile again. Override with LLAMA_CMAKE_ARGS="...".
+# same), else portable AVX2. AVX-VNNI (the VEX-coded form) only where /proc/cpuinfo shows avx_vnni: an AMD EPYC
+# (Zen 4) has AVX-512 VNNI but not AVX-VNNI, and a build with it died there with "Illegal instruction" in
+# llama.cpp's decode (the 0.5B model's kernels). The wheel is cached outside the repo, keyed by the flags, so a
+# fresh clone does not compile again. Override with LLAMA_CMAKE_ARGS="...".
 LLAMA_VERSION := 0.3.36
 LLAMA_AVX2_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
-LLAMA_AVX512_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
+LLAMA_AVX512_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON
 HAS_AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx512_bf16 /proc/cpuinfo && echo yes)
-LLAMA_CMAKE_ARGS ?= $(if $(HAS_AVX512),$(LLAMA_AVX512_ARGS),$(LLAMA_AVX2_ARGS))
+HAS_AVX_VNNI := $(shell grep -qw avx_vnni /proc/cpuinfo 2>/dev/null && echo yes)
+LLAMA_CMAKE_ARGS ?= $(if $(HAS_AVX512),$(LLAMA_AVX512_ARGS),$(LLAMA_AVX2_ARGS))$(if $(HAS_AVX_VNNI), -DGGML_AVX_VNNI=ON)
 LLAMA_WHEEL_DIR ?= $(HOME)/.cache/eshop-support/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-models.txt Makefile | sha256sum | cut -c1-12)
 
