@@ -164,6 +164,22 @@ def test_a_row_names_the_ask_only_when_no_line_says_more_of_it_and_a_header_name
     assert rows_naming_the_ask([stove], "the Burners Pro stove: how hot?", name_words="Burners Pro") == set()
 
 
+def test_a_sentence_that_copies_another_line_than_it_quotes_cites_the_line_it_copies(fake_model):
+    passages = [Passage(id=1, source="Tracker manual, page 3", text="Check-in: press the power button twice quickly to send an "
+                                                                    "OK message to your contacts."),
+                Passage(id=2, source="Tracker manual, page 2", text="Contacts receive a text message asking them to confirm.")]
+    fake_model({"answer_from": [1], "sentences": [
+        claim(1, "Contacts receive a text message asking them to confirm.",
+              "Press the power button twice quickly to send an OK message."),
+        claim(2, "Contacts receive a text message asking them to confirm.", "Your contacts must confirm by text message.")]})
+
+    result = answer(question="how do i send an ok message from the tracker?", passages=passages)
+
+    assert result.sentences == ["Press the power button twice quickly to send an OK message [1].",
+                                "Your contacts must confirm by text message [2]."]
+    assert result.quotes[1][0].startswith("Check-in: press the power button"), "the quote is the line it copies"
+
+
 def test_passages_without_a_quotable_line_leave_the_quote_free():
     assert answer_schema([1], [])["properties"]["sentences"]["items"]["properties"]["quote"] == {"type": "string"}
 
