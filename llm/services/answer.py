@@ -322,6 +322,15 @@ def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> d
 
 
 _TABLE_RULE = re.compile(r"\|[\s:|-]+\|?")
+# "how heavy is it and is it waterproof?", "what does it weigh? does it float?": more than one ask.
+# A follow-up's leading "and" ("ok and how long does it take to charge?") joins it to the previous turn, not two asks.
+_SEVERAL_ASKS = re.compile(r"\?.*\w.*\?|(?:\w+\W+){3,}(?:and|also|plus)\s+(?:how|what|when|where|which|who|why|is|are|does|do|"
+                           r"did|can|will|would|should|could)\b", re.IGNORECASE | re.DOTALL)
+
+
+def asks_several(question: str) -> bool:
+    """Whether the customer's question asks more than one thing (then no single table row answers it)."""
+    return bool(_SEVERAL_ASKS.search(question))
 
 
 def rows_naming_the_ask(passages: list[Passage], question: str, name_words: str = "",
@@ -481,9 +490,11 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
     # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
     quotable = (_ASKS_HOW_MUCH.search(question) and quotable_lines(trimmed, figures_only=True)) or quotable_lines(trimmed)
-    # "whats the max length of a message" names the "Message length" row of a spec table: only such a row may be quoted.
-    named = rows_naming_the_ask(usable, f"{question} {retrieval_question or ''}", stream.name_words, trimmed=trimmed)
-    quotable = {span: found for span, found in quotable.items() if found[1] in named} or quotable
+    # "whats the max length of a message" names the "Message length" row of a spec table: only such a row may be quoted
+    # (unless the question asks something else too: that needs its own lines).
+    if not asks_several(question):
+        named = rows_naming_the_ask(usable, f"{question} {retrieval_question or ''}", stream.name_words, trimmed=trimmed)
+        quotable = {span: found for span, found in quotable.items() if found[1] in named} or quotable
     stream.spans = {span: passage_id for span, (passage_id, _) in quotable.items()}
     stream.lines = {span: line for span, (_, line) in quotable.items()}
     stream.prompt_tokens = generator.count_tokens(messages)

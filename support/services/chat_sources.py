@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from core.jobs import JobStatus
 from eshop.services.orders import ORDER_NUMBER_RE
-from llm.services.answer import Passage, best_sentence, relevance, rows_naming_the_ask, sentence_match
+from llm.services.answer import Passage, asks_several, best_sentence, relevance, rows_naming_the_ask, sentence_match
 from llm.services.grounding import looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
 from support.models.chat import ConversationKind
@@ -192,8 +192,9 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
     found = knowledge_search(query=context.standalone, product_id=context.product_id, limit=max(limit, CHAT_CANDIDATES),
                              exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
     best = found[0].score if found else 0.0
-    found = _with_the_named_row([p for p in found if p.score >= PASSAGE_MIN_SHARE * best], limit=limit,
-                                question=f"{turn.question} {context.standalone}")
+    found = [p for p in found if p.score >= PASSAGE_MIN_SHARE * best]
+    found = found[:limit] if asks_several(turn.question) else _with_the_named_row(
+        found, limit=limit, question=f"{turn.question} {context.standalone}")
     brands = _brands({p.product_id for p in found if p.product_id})
     for passage in found:
         sources.append(ChatSource(n=len(sources) + 1, text=passage.text, source=passage.source, url=passage.url,

@@ -10,6 +10,7 @@ from llm.services.answer import (
     answer,
     answer_schema,
     answer_stream,
+    asks_several,
     best_sentence,
     closeness_to,
     quotable_lines,
@@ -148,10 +149,22 @@ def test_a_table_row_that_names_what_is_asked_is_the_only_line_to_quote(fake_mod
 
     answer(question="whats the max length of a message??", passages=passages)
     answer(question="how long until a message goes out?", passages=passages)
+    answer(question="whats the max length of a message and how fast does it go out?", passages=passages)
 
-    named, other = (call["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"] for call in fake.calls)
+    named, other, two_asks = (call["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"]
+                              for call in fake.calls)
     assert named == ["Message length | up to 160 characters"]
     assert "A message normally goes out within 1-2 minutes." in other and "Message length | up to 160 characters" in other
+    assert "A message normally goes out within 1-2 minutes." in two_asks, "the other ask needs its own lines"
+
+
+@pytest.mark.parametrize("question, several", [
+    ("how heavy is it and is it waterproof?", True), ("What does it weigh? Does it float?", True),
+    ("whats the max length of a message?", False), ("how long to charge it from empty then", False),
+    ("Do you ship to Canada and how long does it take?", True), ("is it black and white?", False),
+    ("ok and how long does it take to charge?", False), ("and can it charge my phone while charging itself?", False)])
+def test_a_question_that_asks_several_things_is_told_apart(question, several):
+    assert asks_several(question) is several
 
 
 def test_a_row_names_the_ask_only_when_no_line_says_more_of_it_and_a_header_names_nothing():
