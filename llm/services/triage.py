@@ -29,7 +29,7 @@ from django.conf import settings
 from llm.labels import SENTIMENT_LEVELS, URGENCY_LEVELS, sentiment_expected_score
 from llm.models import LabelCalibration
 from llm.services.calibration import calibrated, label_calibration_for, prompt_fingerprint
-from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text
+from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text, leaned
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import CategoryDecision, HeadPrediction, category_head_prediction, combine_category, task_head_prediction
 from llm.services.language import detect_language
@@ -86,6 +86,12 @@ SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not t
                       "Answer with the level's number only.")
 SENTIMENT_NAME_QUESTION = "Which attitude level fits the customer's own words (not the agent's)?"
 SENTIMENT_ANSWER_PREFIX = '{"attitude": "'
+# The model gives "positive" more than "very positive" for delighted customers ("I'm SO excited!!", "best thing I've
+# bought all winter") on every labelled set: 13 of 18 very positive tickets of the default set's tune part were read
+# as positive. Doubling "very positive" before the level is chosen (chosen on the tune parts, 2026-12-02; the same
+# readings, exact / within one): default set tune 0.627 → 0.672, holdout 0.567 → 0.642; four-type set tune
+# 0.759 → 0.785, holdout 0.717 → 0.736; within one unchanged on all four. README, Sentiment.
+SENTIMENT_LEAN = {"very_positive": 2.0}
 # Asked for the level's number against the old meanings in the system prompt ("high: the customer is blocked, ..."),
 # the model answered "high" (3) for 66 of 67 holdout tickets of the default set (exact 0.10, within one 0.69, after
 # the rule floor). Now the levels' names are scored and their meanings (llm/labels.py) state the rule ("only with
@@ -130,14 +136,14 @@ def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), 
     """The attitude level, asked two ways (its number; its name as JSON) and the two distributions agreed
     (choices.agreed); the distribution gives the score (sentiment_score). On the tune parts of both labelled
     sets, exact / within-one: by number 0.49 / 0.85 and 0.55 / 1.00, by name 0.49 / 0.87 and 0.73 / 0.95,
-    agreed 0.55 / 0.91 and 0.70 / 0.98."""
+    agreed 0.55 / 0.91 and 0.70 / 0.98. The model's lean towards the milder positive level is corrected (SENTIMENT_LEAN)."""
     system = triage_system(categories)
     by_number = choose(system=system, user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
                        model=model)
     by_name = choose_text(system=system, user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
                           texts=[level.replace("_", " ") for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
                           model=model)
-    return agreed([by_number, by_name])
+    return leaned(agreed([by_number, by_name]), SENTIMENT_LEAN)
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
@@ -151,7 +157,8 @@ def category_fingerprint(categories: list[CategoryOption]) -> str:
 
 
 def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
-    return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX)
+    return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX,
+                              repr(sorted(SENTIMENT_LEAN.items())))
 
 
 def calibration_targets(categories: list[CategoryOption]) -> dict[str, tuple[str, list[str]]]:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from llm.services.choices import Choice, agreed
+from llm.services.choices import Choice, agreed, leaned
 from llm.services.common import LLMInputError
 from llm.services.triage import CATEGORY_QUESTION, URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_STATUS
@@ -73,9 +73,9 @@ def test_sentiment_score_is_the_expected_value_of_the_levels(fake_generator):
 
     result = triage_ticket(messages=[{"author": "customer", "body": "Useless!!"}], categories=_categories(2), use_head=False)
 
-    # 0.9 x -1 + 0.025 x (-0.5 + 0 + 0.5 + 1)
+    # 0.9 x -1 + 0.025 x (-0.5 + 0 + 0.5) + 0.05 x 1 (very positive doubled: SENTIMENT_LEAN), renormalised by 1.025
     assert result.sentiment == "very_negative"
-    assert result.sentiment_score == pytest.approx(-0.875, abs=1e-3)
+    assert result.sentiment_score == pytest.approx(-0.85 / 1.025, abs=1e-3)
     asked = [c for c in fake.calls if "attitude level" in c["messages"][-1]["content"]]
     assert [c.get("options") or c.get("texts") for c in asked] == [list("12345"), ["very negative", "negative", "neutral",
                                                                                     "positive", "very positive"]]
@@ -89,6 +89,17 @@ def test_a_level_both_forms_find_likely_wins_over_one_forms_lean():
 
     assert both.label == "negative" and sum(both.probabilities.values()) == pytest.approx(1.0)
     assert both.confidence == pytest.approx((0.24 ** 0.5) / (0.24 ** 0.5 + 0.05 ** 0.5 + 0.03 ** 0.5), abs=1e-4)
+
+
+def test_the_lean_towards_the_milder_level_is_corrected_before_the_level_is_chosen():
+    read = Choice("positive", 0.5, {"neutral": 0.1, "positive": 0.5, "very_positive": 0.4})
+
+    both = leaned(read, {"very_positive": 2.0})
+
+    assert both.label == "very_positive" and both.confidence == pytest.approx(0.8 / 1.4, abs=1e-4)
+    assert sum(both.probabilities.values()) == pytest.approx(1.0)
+    assert leaned(Choice("neutral", 0.9, {"neutral": 0.9, "positive": 0.05, "very_positive": 0.05}),
+                  {"very_positive": 2.0}).label == "neutral"
 
 
 def test_only_values_are_generated_each_into_a_prefilled_skeleton_of_its_own(fake_generator):
