@@ -334,14 +334,18 @@ def asks_several(question: str) -> bool:
 
 
 def rows_naming_the_ask(passages: list[Passage], question: str, name_words: str = "",
-                        trimmed: dict[int, str] | None = None) -> set[str]:
+                        trimmed: dict[int, str] | None = None, focus: str = "") -> set[str]:
     """The table rows of the prompt whose first cell names what the question asks about ("whats the max length of a
     message" and "| Message length | up to 160 characters |": every word of the cell, less the product's name, is a
     key word of the question), as `quotable_lines` writes them. Kept only when no other line or row shares more of
     the question's key words ("how long does one cylinder last with both burners on high" names "Burners", but the
-    "Burn time, one cylinder" row says more of it). A table's header row names no value. `trimmed`: the passages'
-    text as the prompt holds it (their whole text by default)."""
-    terms = {t[:5] for t in grounding.key_terms(question, name_words)}
+    "Burn time, one cylinder" row says more of it). A table's header row names no value. None for a question that
+    asks more than one thing (asks_several: the other ask needs its own lines). `trimmed`: the passages' text as the
+    prompt holds it (their whole text by default); `focus`: the standalone question a follow-up was searched with
+    (its words count as the question's)."""
+    if asks_several(question):
+        return set()
+    terms = {t[:5] for t in grounding.key_terms(f"{question} {focus}", name_words)}
     names = {w[:5] for w in grounding.content_words(name_words)}
 
     def shared(line: str) -> int:
@@ -490,11 +494,9 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
     # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
     quotable = (_ASKS_HOW_MUCH.search(question) and quotable_lines(trimmed, figures_only=True)) or quotable_lines(trimmed)
-    # "whats the max length of a message" names the "Message length" row of a spec table: only such a row may be quoted
-    # (unless the question asks something else too: that needs its own lines).
-    if not asks_several(question):
-        named = rows_naming_the_ask(usable, f"{question} {retrieval_question or ''}", stream.name_words, trimmed=trimmed)
-        quotable = {span: found for span, found in quotable.items() if found[1] in named} or quotable
+    # "whats the max length of a message" names the "Message length" row of a spec table: only such a row may be quoted.
+    named = rows_naming_the_ask(usable, question, stream.name_words, trimmed=trimmed, focus=retrieval_question or "")
+    quotable = {span: found for span, found in quotable.items() if found[1] in named} or quotable
     stream.spans = {span: passage_id for span, (passage_id, _) in quotable.items()}
     stream.lines = {span: line for span, (_, line) in quotable.items()}
     stream.prompt_tokens = generator.count_tokens(messages)

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from core.jobs import JobStatus
 from eshop.services.orders import ORDER_NUMBER_RE
-from llm.services.answer import Passage, asks_several, best_sentence, relevance, rows_naming_the_ask, sentence_match
+from llm.services.answer import Passage, best_sentence, relevance, rows_naming_the_ask, sentence_match
 from llm.services.grounding import looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
 from support.models.chat import ConversationKind
@@ -193,8 +193,7 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
                              exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
     best = found[0].score if found else 0.0
     found = [p for p in found if p.score >= PASSAGE_MIN_SHARE * best]
-    found = found[:limit] if asks_several(turn.question) else _with_the_named_row(
-        found, limit=limit, question=f"{turn.question} {context.standalone}")
+    found = _with_the_named_row(found, limit=limit, question=turn.question, focus=context.standalone)
     brands = _brands({p.product_id for p in found if p.product_id})
     for passage in found:
         sources.append(ChatSource(n=len(sources) + 1, text=passage.text, source=passage.source, url=passage.url,
@@ -204,20 +203,20 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
     return sources, False
 
 
-def _with_the_named_row(found: list, *, limit: int, question: str) -> list:
+def _with_the_named_row(found: list, *, limit: int, question: str, focus: str = "") -> list:
     """The first `limit` passages found; when none of them holds a table row that names what the question asks
     ("how long to charge it from empty" and "| Charging | ... about 2.5 hours from empty |") and a passage found
     further down does, the first such passage takes the last place. Close scores among one manual's pages often
-    rank its technical data below pages that only mention the word."""
+    rank its technical data below pages that only mention the word. `focus`: the standalone question (rows_naming_the_ask)."""
     kept, rest = found[:limit], found[limit:]
     if not rest or not any(p.kind == DocumentKind.MANUAL for p in kept):
         return kept
     as_passages = [Passage(id=n, text=p.text, source=p.source, kind=p.kind) for n, p in enumerate(found)]
     name_words = " ".join([*knowledge_brands(), *{p.document_title for p in found}, "user manual"])
-    if rows_naming_the_ask(as_passages[:limit], question, name_words):
+    if rows_naming_the_ask(as_passages[:limit], question, name_words, focus=focus):
         return kept
     for n, passage in enumerate(rest, limit):
-        if rows_naming_the_ask([as_passages[n]], question, name_words):
+        if rows_naming_the_ask([as_passages[n]], question, name_words, focus=focus):
             return [*kept[:-1], passage]
     return kept
 

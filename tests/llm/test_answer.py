@@ -175,6 +175,9 @@ def test_a_row_names_the_ask_only_when_no_line_says_more_of_it_and_a_header_name
     assert rows_naming_the_ask([stove], "how long does one cylinder last with both burners on high") == set()
     assert rows_naming_the_ask([stove], "which item is it?") == set()
     assert rows_naming_the_ask([stove], "the Burners Pro stove: how hot?", name_words="Burners Pro") == set()
+    assert rows_naming_the_ask([stove], "how many BTU are the burners, and what does it weigh?") == set()  # two asks
+    assert rows_naming_the_ask([stove], "and how many BTU?", focus="the stove burners: how many BTU") == {
+        "Burners | 2 × 10,000 BTU/h"}  # a follow-up's words with the standalone question's
 
 
 def test_a_sentence_that_copies_another_line_than_it_quotes_cites_the_line_it_copies(fake_model):
