@@ -339,7 +339,7 @@ def rows_naming_the_ask(passages: list[Passage], question: str, name_words: str 
     message" and "| Message length | up to 160 characters |": every word of the cell, less the product's name, is a
     key word of the question), as `quotable_lines` writes them. Kept only when no other line or row shares more of
     the question's key words ("how long does one cylinder last with both burners on high" names "Burners", but the
-    "Burn time, one cylinder" row says more of it). A table's header row names no value. None for a question that
+    "Burn time, one cylinder" row says more of it). A table's header row names no value. No row for a question that
     asks more than one thing (asks_several: the other ask needs its own lines). `trimmed`: the passages' text as the
     prompt holds it (their whole text by default); `focus`: the standalone question a follow-up was searched with
     (its words count as the question's)."""
