@@ -70,8 +70,16 @@ def complaint_to_question(text: str, product_name: str = "") -> str:
     return f"{focus}{lead}{' '.join(kept)}"[:2_000]
 
 
+# A tracker's own tracking ("if i put it on the 1 minute live tracking", "how do i start tracking"): a product
+# question, not one about an order's tracking (found by the answers evaluation's fresh tune rows, 2026-12-02: an
+# anonymous customer asking about a GPS tracker's battery was asked to sign in).
+_DEVICE_TRACKING = re.compile(r"\b(?:live|gps|location|start|stop|satellite|minutes?|seconds?|hours?)\s+tracking\b"
+                              r"|\btracking\s+(?:mode|interval|every|on\s+the)\b", re.IGNORECASE)
+
+
 def is_order_question(question: str) -> bool:
-    return bool(ORDER_NUMBER_RE.search(question) or _ORDER_QUESTION.search(question))
+    """Whether the question is about the customer's own orders (their status, delivery, tracking number)."""
+    return bool(ORDER_NUMBER_RE.search(question) or _ORDER_QUESTION.search(_DEVICE_TRACKING.sub(" ", question)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from support.models import ChatTurn, Conversation, Ticket
 from support.services.chat_answering import SIGN_IN_FOR_ORDERS, chat_turn_answer
 from support.services.chat_events import redis_client, turn_events_key
 from support.services.chat_liveness import chat_turns_fail_stale
-from support.services.chat_sources import chat_sources_for_turn
+from support.services.chat_sources import chat_sources_for_turn, is_order_question
 from support.selectors.chat_events import chat_turn_events
 from support.tasks import llm_answer_chat_turn
 from tests.factories import OrderFactory, ProductFactory
@@ -165,6 +165,22 @@ def test_anonymous_visitors_are_asked_to_sign_in_for_order_questions(monkeypatch
     assert chat_turn_answer(turn_id=turn.pk)  # no model call: the answer is the sign-in prompt
     turn.refresh_from_db()
     assert turn.status == JobStatus.DONE and turn.answer == SIGN_IN_FOR_ORDERS
+
+
+@pytest.mark.parametrize("question", ["where's my tracking number", "my tracking hasn't updated in 4 days",
+                                      "I never got a tracking link for my order", "has my parcel shipped yet"])
+def test_questions_about_an_orders_tracking_are_order_questions(question):
+    assert is_order_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "how long does the escapesafe battery last if i put it on the 1 minute live tracking",
+    "how do i start tracking on the satellite communicator",
+    "I use GPS tracking every day, how long does the battery last?",
+])
+def test_a_trackers_own_tracking_is_a_product_question(question):
+    assert not is_order_question(question)
+    assert chat_sources_for_turn(turn=_turn(question))[1] is False  # an anonymous visitor is not asked to sign in
 
 
 # --- stale turns, retry --------------------------------------------------------------------------
