@@ -174,8 +174,8 @@ def test_questions_about_an_orders_tracking_are_order_questions(question):
 
 
 @pytest.mark.parametrize("question", [
-    "how long does the escapesafe battery last if i put it on the 1 minute live tracking",
-    "how do i start tracking on the satellite communicator",
+    "how many hours does my tracker's battery give me with live tracking every 30 seconds",
+    "can i stop tracking when im back at the hut, to save battery",
     "I use GPS tracking every day, how long does the battery last?",
 ])
 def test_a_trackers_own_tracking_is_a_product_question(question):
