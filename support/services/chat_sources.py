@@ -77,9 +77,26 @@ _DEVICE_TRACKING = re.compile(r"\b(?:live|gps|location|start|stop|satellite|minu
                               r"|\btracking\s+(?:mode|interval|every|on\s+the)\b", re.IGNORECASE)
 
 
+# "I ordered the Summit 45L, how do I adjust the back length?": the purchase is only how the customer came to
+# the product; unless the message also says something about the order itself (its delivery, a change, a refund,
+# the invoice), it is a product question, which an anonymous customer is not asked to sign in for.
+_PURCHASE_SAID_IN_PASSING = re.compile(
+    r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|recently\s+|finally\s+)?(?:ordered|purchased|bought)\b", re.IGNORECASE)
+_ABOUT_THE_ORDER_ITSELF = re.compile(
+    r"\b(arriv\w*|deliver\w*|ship\w*|track\w*|status|dispatch\w*|cancel\w*|refund\w*|return\w*|exchange\w*|"
+    r"invoice|receipt|charged|payment|paid|wrong|missing|never\s+(?:came|got|received)|received|receive|late|"
+    r"change\s+(?:my|the)\s+(?:order|address|size)|order\s+number|package|parcel|where\s+is|when\s+will)\b",
+    re.IGNORECASE)
+
+
 def is_order_question(question: str) -> bool:
     """Whether the question is about the customer's own orders (their status, delivery, tracking number)."""
-    return bool(ORDER_NUMBER_RE.search(question) or _ORDER_QUESTION.search(_DEVICE_TRACKING.sub(" ", question)))
+    if ORDER_NUMBER_RE.search(question):
+        return True
+    text = _DEVICE_TRACKING.sub(" ", question)
+    if not _ABOUT_THE_ORDER_ITSELF.search(text):
+        text = _PURCHASE_SAID_IN_PASSING.sub(" ", text)
+    return bool(_ORDER_QUESTION.search(text))
 
 
 @dataclass(frozen=True)

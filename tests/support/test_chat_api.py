@@ -168,7 +168,9 @@ def test_anonymous_visitors_are_asked_to_sign_in_for_order_questions(monkeypatch
 
 
 @pytest.mark.parametrize("question", ["where's my tracking number", "my tracking hasn't updated in 4 days",
-                                      "I never got a tracking link for my order", "has my parcel shipped yet"])
+                                      "I never got a tracking link for my order", "has my parcel shipped yet",
+                                      "I ordered the tent on monday, when will it arrive", "I ordered the wrong size, can I exchange it",
+                                      "i purchased a jacket and was charged twice"])
 def test_questions_about_an_orders_tracking_are_order_questions(question):
     assert is_order_question(question)
 
@@ -179,6 +181,16 @@ def test_questions_about_an_orders_tracking_are_order_questions(question):
     "I use GPS tracking every day, how long does the battery last?",
 ])
 def test_a_trackers_own_tracking_is_a_product_question(question):
+    assert not is_order_question(question)
+    assert chat_sources_for_turn(turn=_turn(question))[1] is False  # an anonymous visitor is not asked to sign in
+
+
+@pytest.mark.parametrize("question", [
+    "I ordered the stove last month - how do I clean the jet?",
+    "we just ordered two of the sleeping bags, are they ok down to -5?",
+    "I've purchased the lantern, what batteries does it take??",
+])
+def test_a_purchase_said_in_passing_does_not_make_a_product_question_an_order_question(question):
     assert not is_order_question(question)
     assert chat_sources_for_turn(turn=_turn(question))[1] is False  # an anonymous visitor is not asked to sign in
 
