@@ -186,8 +186,12 @@ class AnswerStream:
             first_token_seconds=first_token, first_sentence_seconds=first_sentence)
 
     def _problem(self, claim: grounding.Claim) -> str | None:
-        return grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands,
-                                       name_words=self.name_words)
+        problem = grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands,
+                                          name_words=self.name_words)
+        if problem is None and (other := grounding.condition_differs(self.lines.get(claim.quote, ""),
+                                                                       f"{self.question} {self.focus}")):
+            problem = f"{grounding.FIGURE_FOR_OTHER} another setting: {', '.join(other)}"
+        return problem
 
     def _on_topic(self, claim: grounding.Claim) -> bool:
         return grounding.on_topic(claim, self.question, self.name_words, self.close_in_meaning, focus=self.focus)
@@ -322,15 +326,6 @@ def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> d
 
 
 _TABLE_RULE = re.compile(r"\|[\s:|-]+\|?")
-# "how heavy is it and is it waterproof?", "what does it weigh? does it float?": more than one ask.
-# A follow-up's leading "and" ("ok and how long does it take to charge?") joins it to the previous turn, not two asks.
-_SEVERAL_ASKS = re.compile(r"\?.*\w.*\?|(?:\w+\W+){3,}(?:and|also|plus)\s+(?:how|what|when|where|which|who|why|is|are|does|do|"
-                           r"did|can|will|would|should|could)\b", re.IGNORECASE | re.DOTALL)
-
-
-def asks_several(question: str) -> bool:
-    """Whether the customer's question asks more than one thing (then no single table row answers it)."""
-    return bool(_SEVERAL_ASKS.search(question))
 
 
 def rows_naming_the_ask(passages: list[Passage], question: str, name_words: str = "",
@@ -343,7 +338,7 @@ def rows_naming_the_ask(passages: list[Passage], question: str, name_words: str 
     asks more than one thing (asks_several: the other ask needs its own lines). `trimmed`: the passages' text as the
     prompt holds it (their whole text by default); `focus`: the standalone question a follow-up was searched with
     (its words count as the question's)."""
-    if asks_several(question):
+    if grounding.asks_several(question):
         return set()
     terms = {t[:5] for t in grounding.key_terms(f"{question} {focus}", name_words)}
     names = {w[:5] for w in grounding.content_words(name_words)}

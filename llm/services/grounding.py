@@ -178,6 +178,27 @@ _UNITS = {
     "liter": ("liter", "litre", "l"), "cm": ("cm", "centimeter", "centimetre"), "mm": ("mm", "millimeter", "millimetre"),
     "inch": ("inch",), "foot": ("feet", "foot", "ft"), "meter": ("meter", "metre", "m"), "hour": ("hour", "hr", "h"),
     "minute": ("minute", "min"), "day": ("day",), "week": ("week",), "month": ("month",), "year": ("year",),
+    "km": ("km", "kilometer", "kilometre"), "mile": ("mile",), "yard": ("yard", "yd"), "fps": ("fps", "frames per second"),
+    "percent": ("%", "percent"),
+}
+# "how heavy is it and is it waterproof?", "what does it weigh? does it float?": more than one ask.
+# A follow-up's leading "and" ("ok and how long does it take to charge?") joins it to the previous turn, not two asks.
+_SEVERAL_ASKS = re.compile(r"\?.*\w.*\?|(?:\w+\W+){3,}(?:and|also|plus)\s+(?:how|what|when|where|which|who|why|is|are|does|do|"
+                           r"did|can|will|would|should|could)\b", re.IGNORECASE | re.DOTALL)
+
+
+def asks_several(question: str) -> bool:
+    """Whether the customer's question asks more than one thing (then no single table row answers it)."""
+    return bool(_SEVERAL_ASKS.search(question))
+
+
+# "How far ...?" asks for a distance and "how heavy / what does it weigh?" for a weight: a figure in another unit
+# ("400 lm after 3 minutes" for "how far does it throw on low?") does not answer, nor a sentence without one.
+_KIND_ASKED = {
+    "distance": (re.compile(r"\bhow far\b(?!\s+(?:in advance|ahead|back|before))", re.IGNORECASE),
+                 ("meter", "km", "foot", "inch", "mile", "yard", "cm", "mm")),
+    "weight": (re.compile(r"\bhow heavy\b|\bhow much\b[^?.!]{0,60}\bweigh\b|\bwhat\b[^?.!]{0,40}\bweigh\b"
+                          r"|\bwhat(?:'s|s| is)? the weight\b", re.IGNORECASE), ("kg", "gram", "lb", "oz")),
 }
 # "How long / how many / how heavy ...": the answer states a number ("about 3 hours", "four times").
 _FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
@@ -220,11 +241,13 @@ def asked_in(question: str) -> set[str]:
         wanted.add("time")
     if _CODE_ASKED.search(question):
         wanted.add("code")
+    if not asks_several(question):  # "how long to charge and how heavy?": each sentence answers one of them
+        wanted |= {kind for kind, (pattern, _) in _KIND_ASKED.items() if pattern.search(question)}
     wanted |= {f"currency:{_currency_kind(m.group(1))}" for m in re.finditer(
         r"\b(?:in|into)\s+(usd|eur|gbp|cad|aud|chf|dollars?|euros?|pounds? sterling|yen|bucks)\b", lowered)}
     for unit, spellings in _UNITS.items():
         for spelling in (s for s in spellings if len(s) > 1 and s not in ("in", "min", "hr", "lb", "ft", "wh")):
-            if re.search(rf"\b(?:in|how many|into)\s+{_unit_word(spelling)}(?![a-z])", lowered):
+            if re.search(rf"\b(?:in|how many|into)\s+{_unit_word(spelling)}(?![a-z/])", lowered):  # km, not km/h
                 wanted.add(unit)
     return wanted
 
@@ -243,7 +266,32 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
     if wanted.startswith("currency:"):
         given = {_currency_kind(m.group(1) or m.group(0)) for m in _CURRENCY.finditer(text)}
         return wanted.removeprefix("currency:") in given
-    return any(re.search(_spelled(spelling), lowered) for spelling in _UNITS[wanted])
+    units = _KIND_ASKED[wanted][1] if wanted in _KIND_ASKED else (wanted,)
+    return any(re.search(_spelled(spelling), lowered) for unit in units for spelling in _UNITS[unit])
+
+
+def _quantities(text: str) -> dict[str, set[str]]:
+    """The figures a text states with a unit, by unit: "1080p 60fps, tracking every 10 min" -> {"fps": {"60"},
+    "minute": {"10"}}."""
+    lowered, found = normalise(text), {}
+    for unit, spellings in _UNITS.items():
+        for spelling in spellings:
+            for match in re.finditer(rf"(\d+(?:\.\d+)?)\s*-?\s*{_unit_word(spelling)}(?![a-z])", lowered):
+                found.setdefault(unit, set()).add(_format(float(match.group(1))))
+    return found
+
+
+def condition_differs(line: str, question: str) -> list[str]:
+    """What a table row is given for that the question states otherwise: the row's first cell names a setting
+    with a figure ("| 1080p 30 fps | 140 minutes |", "| Power-saving mode, 30-minute interval | up to 30 days |")
+    and the question asks about the same unit at another figure ("at 60fps", "tracking every 10 minutes"): the
+    row's value is for another setting, so it does not answer. Only the first cell: a value that differs from the
+    customer's own figure ("I'm 193 cm" and "| Fits people up to | 188 cm |") is the answer they need."""
+    if " | " not in line:
+        return []
+    asked, given = _quantities(question), _quantities(line.split(" | ", 1)[0])
+    return [f"{' or '.join(sorted(given[unit]))} {unit} (asked: {' or '.join(sorted(numbers))})"
+            for unit, numbers in asked.items() if unit in given and not numbers & given[unit]]
 
 
 FIGURE_FOR_OTHER = "gives its figure for"
@@ -325,7 +373,7 @@ def sentence_with_citation(text: str, cite: int) -> str:
     text = re.sub(r"\s*\|\s*", ", ", re.sub(r"\s*\|\s*", ": ", text, count=1))
     if re.match(r"[a-z]+(?![^\W\d_])", text):  # a line that starts in lower case ("red, blinking"), not "microSD"
         text = text[0].upper() + text[1:]
-    end = re.search(r"[.!?]+$", text)
+    end = re.search(r"([.!?])\1*$", text)  # "Click Forgot password?." ends with its ".", the "?" is the label's
     body, stop = (text[: end.start()], end.group(0)) if end else (text, ".")
     return f"{body.rstrip(' ,;:')} [{cite}]{stop}"
 
@@ -349,9 +397,10 @@ def looks_like_injection(text: str) -> bool:
 
 
 def _stem(word: str) -> str:
-    """A crude suffix strip, so "charge", "charging" and "charged" count as one word."""
-    for suffix in ("ing", "ed", "es", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+    """A crude suffix strip, so "charge", "charging" and "charged" count as one word, and so do "fit" and "fits"
+    (a plural or third-person "s" leaves 3 letters or more; "less" and "glass" keep theirs)."""
+    for suffix, kept in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3), ("e", 4)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= kept and not (suffix == "s" and word.endswith("ss")):
             return word[: -len(suffix)]
     return word
 

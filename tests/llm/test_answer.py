@@ -10,7 +10,6 @@ from llm.services.answer import (
     answer,
     answer_schema,
     answer_stream,
-    asks_several,
     best_sentence,
     closeness_to,
     quotable_lines,
@@ -70,6 +69,19 @@ def test_only_sentences_that_pass_the_checks_are_yielded_each_with_its_citation(
     assert stream.result.text == " ".join(shown) and stream.result.cited_ids == [1]
     assert stream.result.removed_citations == 1 and "15" in stream.result.dropped[0]
     assert stream.result.quotes == {1: ["about 3 hours", "78 g including headband"]}
+
+
+def test_a_table_row_for_another_setting_than_the_question_names_is_not_an_answer(fake_model):
+    camera = [Passage(id=1, source="Trailcam manual, page 3", text="| Mode | Recording time |\n|---|---|\n"
+                      "| 4K 24 fps | 75 minutes |\n| 1080p 30 fps | 150 minutes |")]
+    fake_model({"answer_from": [1], "sentences": [claim(1, "1080p 30 fps | 150 minutes", "You get about 150 minutes.")]})
+
+    result = answer(question="how many minutes of 1080p at 120 fps per battery?", passages=camera)
+
+    assert result.abstained and "another setting: 30 fps (asked: 120)" in result.dropped[0]
+    fake_model({"answer_from": [1], "sentences": [claim(1, "1080p 30 fps | 150 minutes", "You get about 150 minutes.")]})
+    assert answer(question="how many minutes of 1080p at 30 fps per battery?", passages=camera).sentences == [
+        "You get about 150 minutes [1]."]
 
 
 def test_no_passage_answers_is_the_abstention_and_generation_stops(fake_model):
@@ -156,15 +168,6 @@ def test_a_table_row_that_names_what_is_asked_is_the_only_line_to_quote(fake_mod
     assert named == ["Message length | up to 160 characters"]
     assert "A message normally goes out within 1-2 minutes." in other and "Message length | up to 160 characters" in other
     assert "A message normally goes out within 1-2 minutes." in two_asks, "the other ask needs its own lines"
-
-
-@pytest.mark.parametrize("question, several", [
-    ("how heavy is it and is it waterproof?", True), ("What does it weigh? Does it float?", True),
-    ("whats the max length of a message?", False), ("how long to charge it from empty then", False),
-    ("Do you ship to Canada and how long does it take?", True), ("is it black and white?", False),
-    ("ok and how long does it take to charge?", False), ("and can it charge my phone while charging itself?", False)])
-def test_a_question_that_asks_several_things_is_told_apart(question, several):
-    assert asks_several(question) is several
 
 
 def test_a_row_names_the_ask_only_when_no_line_says_more_of_it_and_a_header_names_nothing():

@@ -6,7 +6,10 @@ from llm.services.grounding import (
     Claim,
     GroundingPassage,
     asked_in,
+    asks_several,
     claim_problem,
+    condition_differs,
+    content_words,
     counterpart_unmentioned,
     normalise,
     numbers_in,
@@ -84,6 +87,8 @@ def test_the_citation_sits_inside_its_sentence_once_never_trailing():
     assert sentence_with_citation("It charges in about 3 hours [1]. [1]", 1) == "It charges in about 3 hours [1]."
     assert sentence_with_citation("It charges in about 3 hours", 2) == "It charges in about 3 hours [2]."
     assert sentence_with_citation("Is it locked? [1]", 1) == "Is it locked [1]?"
+    assert sentence_with_citation("Then click **Reset my PIN?**.", 3) == "Then click Reset my PIN? [3]."
+    assert sentence_with_citation("It floats!!", 1) == "It floats [1]!!"
 
 
 def test_table_bars_copied_from_a_passage_read_as_prose():
@@ -137,6 +142,13 @@ def test_a_true_sentence_about_something_else_is_not_on_topic():
     assert on_topic(claim, "GloTech?", "GloTech"), "no key word left: nothing to check"
 
 
+def test_a_plural_or_third_person_s_is_the_same_word_even_when_short():
+    claim = Claim(cite=1, quote="Fits people up to", text="The bag fits people up to 180 cm.")
+
+    assert on_topic(claim, "would my son fit in it? hes tall", "Snowline bag")
+    assert content_words("pots cups fits glass less") == {"pot", "cup", "fit", "glass", "less"}
+
+
 def test_a_sentence_that_shares_no_word_is_on_topic_when_close_in_meaning():
     claim = Claim(cite=1, quote="Air travel: below the 100 Wh limit", text="It is allowed in carry-on bags [1].")
     asked, close = [], set()
@@ -178,7 +190,10 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("What are the phone support hours?", {"time"}),  # a time or the days, not the unit "hour"
     ("when is your store open on sundays?", {"time"}),
     ("is there a rain cover that fits, what's the part no.?", {"code"}),  # the code itself
-    ("how much does it weigh?", set()),
+    ("how much does it weigh?", {"weight"}),  # a weight, not any figure
+    ("how far does the beam reach on low?", {"figure", "distance"}),
+    ("how far in advance do I need to order?", {"figure"}),
+    ("how long to charge and how heavy is it?", {"figure"}),  # two asks: each sentence answers one
     ("can I pay in installments?", set()),
 ])
 def test_what_a_question_asks_its_answer_in(question, wanted):
@@ -207,6 +222,29 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
 ])
 def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
     assert on_topic(Claim(cite=1, quote="", text=text), question) is expected
+
+
+@pytest.mark.parametrize(("text", "question", "expected"), [
+    ("On Low it runs for 40 hours.", "how far does the beam reach on low?", False),
+    ("The beam reaches 60 m on Low.", "how far does the beam reach on low?", True),
+    ("The stuff sack protects the bag.", "how much does the stuff sack weigh by itself", False),
+    ("The stuff sack weighs 120 g.", "how much does the stuff sack weigh by itself", True),
+])
+def test_a_distance_or_weight_asked_for_is_answered_in_its_kind_of_unit(text, question, expected):
+    claim = Claim(cite=1, quote=text, text=text)
+    assert on_topic(claim, question) is expected
+
+
+@pytest.mark.parametrize(("line", "question", "differs"), [
+    ("Video 4K 24 fps | 75 minutes", "how long does one battery last filming at 50fps?", ["24 fps (asked: 50)"]),
+    ("Position every 5 min | about 4 days", "battery life when it logs a position every 20 minutes?", ["5 minute (asked: 20)"]),
+    ("Position every 20 min | about 9 days", "battery life when it logs a position every 20 minutes?", []),
+    ("Rated to | 2 °C / 36 °F", "is it warm enough at 5 degrees", []),  # not a setting: the value the customer compares
+    ("Max load | 25 kg", "will it hold my 30 kg pack", []),  # the figure is the row's value, not its setting
+    ("Charging at 5 V takes about 4 hours.", "how long to charge at 9 V?", []),  # not a table row
+])
+def test_a_table_row_given_for_another_setting_than_asked_differs(line, question, differs):
+    assert condition_differs(line, question) == differs
 
 
 def test_a_figure_the_passage_gives_for_something_else_is_unsupported():
@@ -245,3 +283,12 @@ def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does
     assert counterpart_unmentioned("how much power does it give?", bank.text) == []
     assert counterpart_unmentioned("can it charge my smartphone when the sun is out?", bank.text) == []  # the thing ends at "when"
     assert counterpart_unmentioned("is it compatible with Petzl helmet clips?", "Fits most helmets with the clips.") == ["petzl"]
+
+
+@pytest.mark.parametrize("question, several", [
+    ("how heavy is it and is it waterproof?", True), ("What does it weigh? Does it float?", True),
+    ("whats the max length of a message?", False), ("how long to charge it from empty then", False),
+    ("Do you ship to Canada and how long does it take?", True), ("is it black and white?", False),
+    ("ok and how long does it take to charge?", False), ("and can it charge my phone while charging itself?", False)])
+def test_a_question_that_asks_several_things_is_told_apart(question, several):
+    assert asks_several(question) is several
