@@ -169,8 +169,8 @@ def test_anonymous_visitors_are_asked_to_sign_in_for_order_questions(monkeypatch
 
 @pytest.mark.parametrize("question", ["where's my tracking number", "my tracking hasn't updated in 4 days",
                                       "I never got a tracking link for my order", "has my parcel shipped yet",
-                                      "I ordered the tent on monday, when will it arrive", "I ordered the wrong size, can I exchange it",
-                                      "i purchased a jacket and was charged twice"])
+                                      "I ordered the tent on monday, when will it arrive",
+                                      "I ordered the wrong size, can I exchange it", "i purchased a jacket and was charged twice"])
 def test_questions_about_an_orders_tracking_are_order_questions(question):
     assert is_order_question(question)
 
