@@ -367,9 +367,11 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
 
 def sentence_with_citation(text: str, cite: int) -> str:
     """The sentence with its one citation inside it, before the final punctuation: "... 3 hours [1].";
-    table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W");
+    table bars a model copied from a passage read as prose ("Total output | 36 W" -> "Total output: 36 W"), and
+    no list marker ("2. Fill the bag" -> "Fill the bag");
     a first word in lower case capitalised."""
     text = strip_citations(text).replace("**", "").strip(" |")  # no markdown bold copied from a passage
+    text = re.sub(r"^(?:\d{1,2}\.|[-*•])\s+", "", text)  # nor a step's number or a list's bullet ("1. On the sign-in page")
     text = re.sub(r"\s*\|\s*", ", ", re.sub(r"\s*\|\s*", ": ", text, count=1))
     if re.match(r"[a-z]+(?![^\W\d_])", text):  # a line that starts in lower case ("red, blinking"), not "microSD"
         text = text[0].upper() + text[1:]

@@ -89,6 +89,9 @@ def test_the_citation_sits_inside_its_sentence_once_never_trailing():
     assert sentence_with_citation("Is it locked? [1]", 1) == "Is it locked [1]?"
     assert sentence_with_citation("Then click **Reset my PIN?**.", 3) == "Then click Reset my PIN? [3]."
     assert sentence_with_citation("It floats!!", 1) == "It floats [1]!!"
+    assert sentence_with_citation("2. Screw the lid on tight.", 1) == "Screw the lid on tight [1]."
+    assert sentence_with_citation("- fill the bag", 1) == "Fill the bag [1]."
+    assert sentence_with_citation("1.5 kg in all.", 1) == "1.5 kg in all [1]."
 
 
 def test_table_bars_copied_from_a_passage_read_as_prose():
