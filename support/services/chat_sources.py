@@ -6,8 +6,9 @@ committed (support.services.chat.chat_turn_prepare), and again in the llm worker
 
 A follow-up ("and how long does it take to charge?") is rewritten by rules into a standalone
 question: the product in focus (the page's product, else the one the question names, else the one
-of the previous turns) is put in front of it and narrows the search; a follow-up about no product
-is read together with the previous question. The prompt then holds the last turns as history.
+of the previous turns) is put in front of it and narrows the search; a short follow-up about no product,
+or asked on a product's page ("and if it hangs lower?"), is read together with the previous question. The
+prompt then holds the last turns as history.
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ def chat_turn_context(*, turn: ChatTurn) -> TurnContext:
         standalone = complaint_to_question(question, name)
     elif product and not named_here and not turn.product_id:
         standalone = f"{name}: {question}"
-    elif not product and earlier and _FOLLOW_UP.search(question) and len(question.split()) <= 12:
+    elif (not product or turn.product_id) and earlier and _FOLLOW_UP.search(question) and len(question.split()) <= 12:
+        # no product in focus, or the page's: the product is known, what the follow-up asks about is the earlier turn's
         standalone = f"{earlier[-1].question[:300]} {question}"
     return TurnContext(question=question, standalone=standalone, product_id=product_id, product_name=name, history=history)
 

@@ -115,6 +115,22 @@ def test_a_follow_up_is_searched_as_a_standalone_question_about_the_product_in_f
     assert "Customer: how long does the glotech headlamp last on high?" in fake.calls[0][1]["content"]
 
 
+def test_a_follow_up_on_a_product_page_is_searched_with_the_earlier_question(demo_knowledge):
+    from eshop.models import Product
+
+    filter_id = Product.objects.get(external_id=16).pk
+    conversation = Conversation.objects.create(session_key="s")
+    _turn("how quickly does this thing filter?", conversation, product_id=filter_id, status=JobStatus.DONE,
+          answer="With a full, clean cartridge, 4 liters take about 3 minutes [1].")
+    follow_up = _turn("and if it hangs lower?", conversation, product_id=filter_id)
+
+    context = chat_turn_context(turn=follow_up)
+    sources, _ = chat_sources_for_turn(turn=follow_up, context=context)
+
+    assert context.standalone == "how quickly does this thing filter? and if it hangs lower?"
+    assert context.product_id == filter_id and any("faster the flow" in s.text for s in sources)
+
+
 def test_a_question_naming_another_product_leaves_the_previous_focus(demo_knowledge):
     conversation = Conversation.objects.create(session_key="s")
     _turn("how long does the glotech headlamp last on high?", conversation, status=JobStatus.DONE, answer="2.5 hours [1].")
