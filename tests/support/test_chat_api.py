@@ -176,21 +176,16 @@ def test_questions_about_an_orders_tracking_are_order_questions(question):
 
 
 @pytest.mark.parametrize("question", [
+    # a tracker's own tracking
     "how many hours does my tracker's battery give me with live tracking every 30 seconds",
     "can i stop tracking when im back at the hut, to save battery",
     "I use GPS tracking every day, how long does the battery last?",
-])
-def test_a_trackers_own_tracking_is_a_product_question(question):
-    assert not is_order_question(question)
-    assert chat_sources_for_turn(turn=_turn(question))[1] is False  # an anonymous visitor is not asked to sign in
-
-
-@pytest.mark.parametrize("question", [
+    # a purchase said in passing
     "I ordered the stove last month - how do I clean the jet?",
     "we just ordered two of the sleeping bags, are they ok down to -5?",
     "I've purchased the lantern, what batteries does it take??",
 ])
-def test_a_purchase_said_in_passing_does_not_make_a_product_question_an_order_question(question):
+def test_a_product_question_that_mentions_tracking_or_a_purchase_is_not_an_order_question(question):
     assert not is_order_question(question)
     assert chat_sources_for_turn(turn=_turn(question))[1] is False  # an anonymous visitor is not asked to sign in
 
