@@ -203,7 +203,10 @@ _KIND_ASKED = {
 # "How long / how many / how heavy ...": the answer states a number ("about 3 hours", "four times").
 _FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
                            r"temperature|length)\b", re.IGNORECASE)
-_PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b", re.IGNORECASE)
+# "How much?" with nothing after it ("do you sell a spare strap? how much") or "how much for ..." asks a price too,
+# but not "... by how much?" (a difference).
+_PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b"
+                          r"|(?<!by )\bhow much\s*(?:[?!.]|$|for\b)", re.IGNORECASE)
 # "What are the phone support hours?", "when is the store open?", "what time do you close?": the answer states
 # a time or the days (a number of its own, a weekday, "24/7"), not what to have ready when calling.
 _TIME_ASKED = re.compile(r"\b(?:support|opening|business|office|phone|service|store|shop)\s+hours\b|\bwhat time\b"
@@ -259,8 +262,10 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
         return bool(numbers_in(text) - numbers_in(question))
     if wanted == "time":
         return bool(_TIME_GIVEN.search(text))
-    if wanted == "code":  # a code of its own: not the question's
-        return bool(numbers_in(text) - numbers_in(question) or set(_CODE.findall(text)) - set(_CODE.findall(question)))
+    if wanted == "code":  # a code of its own: not the question's, nor a measure ("replace it every 200 liters")
+        measures = set().union(*_quantities(text).values())
+        return bool(numbers_in(text) - numbers_in(question) - measures
+                    or set(_CODE.findall(text)) - set(_CODE.findall(question)))
     if wanted == "price":
         return bool(_CURRENCY.search(text) or _PRICE_GIVEN.search(text))
     if wanted.startswith("currency:"):
@@ -312,10 +317,12 @@ def figure_given_for_other(text: str, passage: str, question: str, name_words: s
     return unsaid if 2 * len(unsaid) > len(echoed) else []
 
 
-# "Is it compatible with Petzl helmet clips?", "can it charge my MacBook Pro?": what it would work with.
+# "Is it compatible with Petzl helmet clips?", "can it charge my MacBook Pro?": what it would work with;
+# "will it sync my rides to Komoot?", "can I pair it with a Garmin watch?": the app or device it would connect to.
 _WORKS_WITH = re.compile(r"\b(?:compatible with|works? with|charge my|fits? (?:on|onto|in|into) (?:my|a|an|the)|"
-                         r"use (?:it |them |this |that )?with)\s+(?:(?:my|a|an|the|your|our)\s+)?([^?.!,;]{2,60})",
-                         re.IGNORECASE)
+                         r"use (?:it |them |this |that )?with|"
+                         r"(?:sync|synch|upload|export|pair)(?:s|es|ed|ing)?\s+(?:[\w']+\s+){0,3}?(?:to|with|into))"
+                         r"\s+(?:(?:my|a|an|the|your|our)\s+)?([^?.!,;]{2,60})", re.IGNORECASE)
 
 
 def counterpart_unmentioned(question: str, passage: str, name_words: str = "") -> list[str]:

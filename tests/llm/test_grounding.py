@@ -198,6 +198,10 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("how far in advance do I need to order?", {"figure"}),
     ("how long to charge and how heavy is it?", {"figure"}),  # two asks: each sentence answers one
     ("can I pay in installments?", set()),
+    ("do you stock spare buckles? how much", {"price"}),  # "how much" with nothing after it asks a price
+    ("how much for a second battery?", {"price"}),
+    ("how much water does the bag hold?", set()),
+    ("will a second layer keep it warmer, and by how much?", set()),
 ])
 def test_what_a_question_asks_its_answer_in(question, wanted):
     assert asked_in(question) == wanted
@@ -222,6 +226,8 @@ def test_what_a_question_asks_its_answer_in(question, wanted):
     ("Phone support answers from 8 am to 6 pm.", "What are the phone support hours?", True),
     ("The rain cover clips onto the frame.", "is there a rain cover for it, what's the part number?", False),
     ("The rain cover is part no. RC-45-G.", "is there a rain cover for it, what's the part number?", True),
+    ("Swap the insert every 150 liters or 2 months.", "what's the part no. of a spare insert?", False),  # a measure
+    ("The spare insert is part no. 4471.", "what's the part no. of a spare insert?", True),
 ])
 def test_an_answer_gives_the_unit_or_price_its_question_asks_in(text, question, expected):
     assert on_topic(Claim(cite=1, quote="", text=text), question) is expected
@@ -286,6 +292,15 @@ def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does
     assert counterpart_unmentioned("how much power does it give?", bank.text) == []
     assert counterpart_unmentioned("can it charge my smartphone when the sun is out?", bank.text) == []  # the thing ends at "when"
     assert counterpart_unmentioned("is it compatible with Petzl helmet clips?", "Fits most helmets with the clips.") == ["petzl"]
+
+
+def test_an_app_or_device_a_question_asks_it_to_sync_or_pair_with_must_be_named_by_the_passage():
+    logger = "Tracks are uploaded to the TrailLog app when the phone is near. Pair it under Menu > Phone."
+
+    assert counterpart_unmentioned("does it upload my tracks straight to trailforks or just its own app?", logger) == ["trailforks"]
+    assert counterpart_unmentioned("can I pair the logger with my suunto watch?", logger) == ["suunto", "watch"]
+    assert counterpart_unmentioned("will it sync my tracks with the phone?", logger) == []
+    assert counterpart_unmentioned("how do I pair it?", logger) == []
 
 
 @pytest.mark.parametrize("question, several", [
