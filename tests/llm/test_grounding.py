@@ -297,7 +297,7 @@ def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does
 def test_an_app_or_device_a_question_asks_it_to_sync_or_pair_with_must_be_named_by_the_passage():
     logger = "Tracks are uploaded to the TrailLog app when the phone is near. Pair it under Menu > Phone."
 
-    assert counterpart_unmentioned("does it upload my tracks straight to trailforks or just its own app?", logger) == ["trailforks"]
+    assert counterpart_unmentioned("does it upload my tracks to trailforks or just its own app?", logger) == ["trailforks"]
     assert counterpart_unmentioned("can I pair the logger with my suunto watch?", logger) == ["suunto", "watch"]
     assert counterpart_unmentioned("will it sync my tracks with the phone?", logger) == []
     assert counterpart_unmentioned("how do I pair it?", logger) == []
