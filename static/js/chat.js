@@ -100,7 +100,7 @@
     this.view.showFinal(data.answer, data.quotes);
     this.actionsNode.textContent = "";
     if (data.sign_in) {
-      var signIn = el("a", "button button-small", "Sign in");
+      var signIn = el("a", "button button-small", "Sign in to see your orders");
       signIn.href = root.dataset.loginUrl;
       this.actionsNode.appendChild(signIn);
       return;

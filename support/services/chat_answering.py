@@ -59,7 +59,7 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
                 quote = None if needs_sign_in else instant_quote(sources=sources, question=context.standalone)
                 if quote:
                     publish("instant", **quote, seconds=since_request())
-            if needs_sign_in:
+            if needs_sign_in and not sources:
                 return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=0, first_token=None,
                                total=since_request(), sign_in=True)
             progress = {"first_token": None, "saved_at": time.monotonic(), "shown": []}
@@ -83,12 +83,15 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
                 progress["shown"].append(sentence)
                 publish("sentence", text=sentence)
             result = stream.result
+            if needs_sign_in and result.abstained:  # the policies do not answer it: the customer's own order would
+                return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=result.removed_citations,
+                               first_token=progress["first_token"], total=since_request(), sign_in=True)
             logger.info("chat turn %s: %s prompt tokens, first token %.2f s, %s sentences shown, %s removed",
                         turn.pk, result.prompt_tokens, result.first_token_seconds or 0, len(result.sentences),
                         result.removed_citations)
             return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
                            first_token=progress["first_token"], total=since_request(), cited=result.cited_ids,
-                           quotes=result.quotes)
+                           quotes=result.quotes, sign_in=needs_sign_in)
     except _TurnTakenOver:
         return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
     except Exception as exc:

@@ -206,18 +206,25 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
     Knowledge passages come from knowledge_search with the turn's standalone question, narrowed to
     the product in focus; passages far below the best one are left out (the fewest that answer).
     For an order question, the signed-in customer's own orders come first (from the conversation's
-    user, never from the message); an anonymous customer is asked to sign in.
+    user, never from the message); for an anonymous customer the policies still answer what they can
+    ("charged twice for my order", "my parcel arrived crushed") and the customer must sign in for the rest.
+    A follow-up that finds nothing alone ("ok it's on, should it touch the inner?") is searched with the
+    question before it.
     """
     context = context or chat_turn_context(turn=turn)
     sources: list[ChatSource] = []
     user = turn.conversation.user
+    needs_sign_in = False
     if turn.conversation.kind == ConversationKind.CUSTOMER and is_order_question(turn.question):
-        if user is None:
-            return [], True
-        for source, text, url in order_passages_for_user(user=user, question=turn.question):
+        needs_sign_in = user is None
+        for source, text, url in [] if needs_sign_in else order_passages_for_user(user=user, question=turn.question):
             sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
-    found = knowledge_search(query=context.standalone, product_id=context.product_id, limit=max(limit, CHAT_CANDIDATES),
-                             exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
+    queries = [context.standalone] + [f"{earlier['question'][:300]} {context.standalone}" for earlier in context.history[-1:]]
+    for query in queries:
+        found = knowledge_search(query=query, product_id=context.product_id, limit=max(limit, CHAT_CANDIDATES),
+                                 exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
+        if found:
+            break
     best = found[0].score if found else 0.0
     found = [p for p in found if p.score >= PASSAGE_MIN_SHARE * best]
     found = _with_the_named_row(found, limit=limit, question=turn.question, focus=context.standalone)
@@ -227,7 +234,7 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
                                   kind=passage.kind, chunk_id=passage.chunk_id, document=passage.document_title,
                                   heading=passage.heading, page=passage.page, score=passage.score,
                                   brand=brands.get(passage.product_id, "")))
-    return sources, False
+    return sources, needs_sign_in
 
 
 def _with_the_named_row(found: list, *, limit: int, question: str, focus: str = "") -> list:

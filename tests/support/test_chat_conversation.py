@@ -11,7 +11,7 @@ from core.jobs import JobStatus
 from support.models import ChatTurn, Conversation
 from support.models.chat import ConversationKind
 from support.services.chat import chat_turn_prepare
-from support.services.chat_answering import chat_turn_answer
+from support.services.chat_answering import SIGN_IN_FOR_ORDERS, chat_turn_answer
 from support.services.chat_events import redis_client, turn_events_key
 from support.services.chat_sources import _with_the_named_row, chat_sources_for_turn, chat_turn_context, complaint_to_question
 from tests.factories import AgentFactory
@@ -129,6 +129,53 @@ def test_a_follow_up_on_a_product_page_is_searched_with_the_earlier_question(dem
 
     assert context.standalone == "how quickly does this thing filter? and if it hangs lower?"
     assert context.product_id == filter_id and any("faster the flow" in s.text for s in sources)
+
+
+def test_a_long_follow_up_that_finds_nothing_alone_is_searched_with_the_earlier_question(demo_knowledge):
+    from eshop.models import Product
+
+    lamp_id = Product.objects.get(external_id=40).pk
+    conversation = Conversation.objects.create(session_key="s")
+    follow_up_text = "alright its clipped in now. is it meant to wobble a bit when i walk or sit totally still on there"
+    alone = _turn(follow_up_text, product_id=lamp_id)
+    assert chat_sources_for_turn(turn=alone) == ([], False)  # nothing near it alone
+    _turn("how do i fix this lamp onto a bike helmet?", conversation, product_id=lamp_id, status=JobStatus.DONE,
+          answer="Use the helmet clips [1].")
+    follow_up = _turn(follow_up_text, conversation, product_id=lamp_id)
+
+    sources, _ = chat_sources_for_turn(turn=follow_up)
+
+    assert sources and all("GloTech" in s.source for s in sources)
+
+
+def _done(turn_id):
+    return next(e for e in _events(turn_id) if e["type"] == "done")
+
+
+def test_an_anonymous_order_question_is_answered_from_the_policies_with_a_sign_in_offer(demo_knowledge, fake_model):
+    turn = _turn("tracking on my parcel says delivered but there's nothing at my door. what now?")
+    sources, needs_sign_in = chat_sources_for_turn(turn=turn)
+    assert needs_sign_in and all(s.kind == "policy" for s in sources)
+    n = next(s.n for s in sources if "Lost" in s.source)
+    fake_model({"answer_from": [n], "sentences": [
+        {"cite": n, "quote": "wait 48 hours, check around your home", "text": "Wait 48 hours and check with neighbors."}]})
+
+    assert chat_turn_answer(turn_id=turn.pk)
+
+    done = _done(turn.pk)
+    assert done["sign_in"] and not done["abstained"] and done["answer"] == f"Wait 48 hours and check with neighbors [{n}]."
+
+
+def test_an_anonymous_order_question_the_policies_do_not_answer_gets_the_sign_in_prompt(demo_knowledge, fake_model):
+    turn = _turn("tracking on my parcel says delivered but there's nothing at my door. what now?")
+    fake_model({"answer_from": [], "sentences": []})
+
+    assert chat_turn_answer(turn_id=turn.pk)
+
+    done = _done(turn.pk)
+    assert done["sign_in"] and not done["abstained"] and done["answer"] == SIGN_IN_FOR_ORDERS
+    turn.refresh_from_db()
+    assert turn.status == JobStatus.DONE and turn.answer == SIGN_IN_FOR_ORDERS
 
 
 def test_a_question_naming_another_product_leaves_the_previous_focus(demo_knowledge):
