@@ -220,9 +220,9 @@ def chat_sources_for_turn(*, turn: ChatTurn, context: TurnContext | None = None,
         for source, text, url in [] if needs_sign_in else order_passages_for_user(user=user, question=turn.question):
             sources.append(ChatSource(n=len(sources) + 1, text=text, source=source, url=url, kind="order"))
     queries = [context.standalone] + [f"{earlier['question'][:300]} {context.standalone}" for earlier in context.history[-1:]]
-    for query in queries:
+    for query in queries:  # a document that gives the assistant orders is neither shown nor read
         found = knowledge_search(query=query, product_id=context.product_id, limit=max(limit, CHAT_CANDIDATES),
-                                 exclude=looks_like_injection)  # a document that gives the assistant orders is neither shown nor read
+                                 exclude=looks_like_injection)
         if found:
             break
     best = found[0].score if found else 0.0
