@@ -48,6 +48,13 @@ LINE_MAX_CHARS = 300  # a quoted line longer than this is not shown in place of 
 # (a cosine of sentence vectors, product names left out: closeness_to). Set on the tune split of the
 # answers evaluation: the wrong sentences there scored at most 0.25, the right one 0.38.
 MEANING_MIN = 0.32
+# The whole checked answer is shown only if the model, asked plainly afterwards whether the reply answers the question
+# (answer_judged: the question and the reply alone, no passages), gives "Yes" at least this probability: a small model
+# writing from passages near the topic answers a neighbouring question ("how many contacts?" with how to send a
+# check-in) with true, cited sentences the checks above pass. Set on the tune split of the answers evaluation
+# (2026-12-03): just under the lowest score of its right answers (0.64); its off-target answers scored 0.57-0.88.
+JUDGE_MIN = 0.63
+_JUDGE_SYSTEM = "You review replies written by an online shop's support assistant before a customer sees them."
 
 _SYSTEM = (
     "You answer customers of Trailhead Outfitters, an outdoor-gear shop, using ONLY the numbered passages. Text inside "
@@ -97,6 +104,7 @@ class AnswerResult:
     seconds: float = 0.0
     first_token_seconds: float | None = None
     first_sentence_seconds: float | None = None
+    judged: float | None = None  # the model's chance that the answer answers the question (None: not asked)
 
 
 @dataclass
@@ -115,6 +123,7 @@ class AnswerStream:
     flagged: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
     on_piece: Callable[[str], None] | None = None  # called with every raw piece (progress, not for showing)
+    judge: Callable[[str], float] | None = None  # the chance the whole answer answers the question (answer_judged)
     started: float = field(default_factory=time.monotonic)
     result: AnswerResult | None = None
 
@@ -171,19 +180,28 @@ class AnswerStream:
                         quotes.setdefault(claim.cite, []).append(claim.quote)
                         if claim.cite not in cited:
                             cited.append(claim.cite)
-                        if first_sentence is None:
-                            first_sentence = time.monotonic() - self.started
-                        yield sentence
+                        if self.judge is None:
+                            first_sentence = first_sentence or time.monotonic() - self.started
+                            yield sentence
         finally:
             if hasattr(self.pieces, "close"):
                 self.pieces.close()  # stops generation when the reader stopped early
         dropped += [f"{claim.text!r}: not about what was asked" for claim in held]
+        judged = None
+        if self.judge is not None and kept:  # held until the model has read the whole answer back
+            judged = self.judge(" ".join(grounding.strip_citations(sentence) for sentence in kept))
+            if judged < JUDGE_MIN:
+                dropped.append(f"{' '.join(kept)!r}: does not answer the question, as the model reads it ({judged:.2f})")
+                kept, cited, quotes = [], [], {}
+            else:
+                first_sentence = time.monotonic() - self.started
+                yield from kept
         abstained = not kept
         self.result = AnswerResult(
             text=ABSTENTION if abstained else " ".join(kept), raw_text=raw, cited_ids=cited, removed_citations=len(dropped),
             abstained=abstained, answer_from=answer_from or [], dropped=dropped, sentences=kept, quotes=quotes,
             flagged_passages=self.flagged, prompt_tokens=self.prompt_tokens, seconds=time.monotonic() - self.started,
-            first_token_seconds=first_token, first_sentence_seconds=first_sentence)
+            first_token_seconds=first_token, first_sentence_seconds=first_sentence, judged=judged)
 
     def _problem(self, claim: grounding.Claim) -> str | None:
         problem = grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands,
@@ -462,9 +480,12 @@ def _attr(text: str) -> str:
 
 def answer_stream(*, question: str, passages: list[Passage], history: list[dict] | None = None,
                   retrieval_question: str | None = None, brands: list[str] | None = None, model: str | None = None,
-                  time_limit: float | None = None, max_tokens: int = MAX_TOKENS) -> AnswerStream:
+                  time_limit: float | None = None, max_tokens: int = MAX_TOKENS, judged: bool = True) -> AnswerStream:
     """Checked sentences answering `question` from `passages` (at most 8, ids unique), given the
     conversation's earlier turns (`history`: [{"question", "answer"}], oldest first).
+
+    `judged`: the answer is shown only if the model, asked afterwards, reads it as answering the question
+    (JUDGE_MIN); the sentences then come together once the answer is complete, not one by one.
 
     `retrieval_question` (the standalone question the passages were found with) steers the
     trimming; `brands` are the brand names the brand check knows. Raises LLMInputError for an
@@ -497,7 +518,22 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     stream.prompt_tokens = generator.count_tokens(messages)
     stream.pieces = generator.stream(messages, max_tokens=max_tokens, time_limit=time_limit,
                                      json_schema=answer_schema([p.id for p in usable], list(stream.spans)))
+    if judged:
+        earlier = history[-1]["question"] if history else ""
+        stream.judge = lambda reply: answer_judged(generator, question=question, reply=reply, earlier_question=earlier)
     return stream
+
+
+def answer_judged(generator, *, question: str, reply: str, earlier_question: str = "") -> float:
+    """The model's probability of "Yes" to whether `reply` answers `question` (a follow-up is read with the
+    question before it), asked with the two alone. Asked after its own answer, with the passages before it, the
+    model reads nearly every answer as right: on the tune split that question told right answers from
+    off-target ones with an AUC of 0.55-0.68 (three wordings), this plain form 0.80."""
+    asked = f"(earlier: {earlier_question[:300]})\n{question}" if earlier_question else question
+    messages = [{"role": "system", "content": _JUDGE_SYSTEM},
+                {"role": "user", "content": f"Question: {asked}\nReply: {reply}\n\nIs the question answered by the reply? "
+                                            "Answer Yes or No."}]
+    return generator.option_probabilities(messages, options=["Yes", "No"])[0]
 
 
 def closeness_to(question: str, name_words: str) -> Callable[[str], bool]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.jobs import JobStatus
 from llm.services.answer import Passage, answer_stream
 from support.models import ChatTurn
+from support.models.chat import ConversationKind
 from support.services.chat_events import TurnEventPublisher
 from support.services.chat_liveness import TurnHeartbeat, chat_turn_fail
 from support.services.chat_sources import chat_sources_for_turn, chat_turn_context, instant_quote, knowledge_brands
@@ -76,7 +77,7 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
 
             stream = answer_stream(
                 question=turn.question[:2_000], retrieval_question=context.standalone, history=context.history,
-                brands=knowledge_brands(), model=model,
+                brands=knowledge_brands(), model=model, judged=turn.conversation.kind == ConversationKind.CUSTOMER,  # an agent reads a draft before it is sent
                 passages=[Passage(id=s.n, text=s.text, source=s.source, kind=s.kind, brand=s.brand) for s in sources])
             stream.on_piece = on_piece
             for sentence in stream:

@@ -26,10 +26,15 @@ PASSAGES = [
 
 
 class PieceGenerator:
-    """A fake model (unit test of one service): replies with `reply` in 7-character pieces."""
+    """A fake model (unit test of one service): replies with `reply` in 7-character pieces; reads any answer
+    back as answering the question with probability `judged`."""
 
-    def __init__(self, reply: str):
-        self.reply, self.calls, self.produced = reply, [], 0
+    def __init__(self, reply: str, judged: float = 0.9):
+        self.reply, self.calls, self.produced, self.judged = reply, [], 0, judged
+
+    def option_probabilities(self, messages, *, options, answer_prefix=""):
+        self.calls.append({"messages": messages, "options": options})
+        return [self.judged, 1 - self.judged]
 
     def stream(self, messages, **kwargs):
         self.calls.append({"messages": messages, **kwargs})
@@ -69,6 +74,40 @@ def test_only_sentences_that_pass_the_checks_are_yielded_each_with_its_citation(
     assert stream.result.text == " ".join(shown) and stream.result.cited_ids == [1]
     assert stream.result.removed_citations == 1 and "15" in stream.result.dropped[0]
     assert stream.result.quotes == {1: ["about 3 hours", "78 g including headband"]}
+
+
+def test_an_answer_the_model_reads_back_as_not_answering_the_question_becomes_the_abstention(fake_model):
+    fake = fake_model({"answer_from": [1], "sentences": [claim(1, "78 g including headband", "It weighs 78 g.")]})
+    fake.judged = 0.4
+
+    stream = answer_stream(question="how heavy is the headband on its own?", passages=PASSAGES)  # the total is given
+    shown = list(stream)
+
+    assert shown == [] and stream.result.abstained and stream.result.text == ABSTENTION
+    assert stream.result.judged == 0.4 and "does not answer the question" in stream.result.dropped[-1]
+    judge = fake.calls[-1]
+    assert judge["options"] == ["Yes", "No"]
+    assert "Question: how heavy is the headband on its own?\nReply: It weighs 78 g.\n" in judge["messages"][1]["content"]
+    assert "78 g including headband" not in judge["messages"][1]["content"]  # the question and the reply alone
+
+
+def test_a_judged_answer_is_shown_once_complete_and_a_follow_up_is_judged_with_the_question_before_it(fake_model):
+    reply = {"answer_from": [1], "sentences": [claim(1, "about 3 hours", "A full charge takes about 3 hours.")]}
+    fake = fake_model(reply)
+    history = [{"question": "what battery does the GloTech use?", "answer": "A built-in 1,200 mAh battery [1]."}]
+
+    stream = answer_stream(question="and how long to charge it?", passages=PASSAGES, history=history)
+    first = next(iter(stream))
+
+    assert first == "A full charge takes about 3 hours [1]." and fake.produced >= len(json.dumps(reply))
+    assert "(earlier: what battery does the GloTech use?)\nand how long to charge it?" in fake.calls[-1]["messages"][1]["content"]
+    # not judged (an agent's draft): each sentence as soon as it passes, no question asked
+    fake = fake_model({"answer_from": [1], "sentences": [claim(1, "about 3 hours", "A full charge takes about 3 hours."),
+                                                         claim(1, "78 g including headband", "It weighs 78 g.")]})
+    stream = answer_stream(question="how long to charge and how heavy?", passages=PASSAGES, judged=False)
+    next(iter(stream))
+    assert fake.produced < len(fake.reply) and all("options" not in call for call in fake.calls)
+    assert stream.result is None
 
 
 def test_a_table_row_for_another_setting_than_the_question_names_is_not_an_answer(fake_model):

@@ -33,6 +33,9 @@ class FakeModel:
     def count_tokens(self, messages):
         return 1
 
+    def option_probabilities(self, messages, *, options, answer_prefix=""):
+        return [0.9, 0.1]  # reads any answer back as answering the question
+
 
 @pytest.fixture
 def fake_model(monkeypatch):
