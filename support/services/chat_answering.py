@@ -75,9 +75,10 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
                         raise _TurnTakenOver
                     progress["saved_at"] = time.monotonic()
 
+            # a customer's answer is read back before it is shown; an agent reads a draft before sending it
             stream = answer_stream(
                 question=turn.question[:2_000], retrieval_question=context.standalone, history=context.history,
-                brands=knowledge_brands(), model=model, judged=turn.conversation.kind == ConversationKind.CUSTOMER,  # an agent reads a draft before it is sent
+                brands=knowledge_brands(), model=model, judged=turn.conversation.kind == ConversationKind.CUSTOMER,
                 passages=[Passage(id=s.n, text=s.text, source=s.source, kind=s.kind, brand=s.brand) for s in sources])
             stream.on_piece = on_piece
             for sentence in stream:
