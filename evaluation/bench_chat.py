@@ -67,10 +67,23 @@ def bench_new_path(*, question: str, conversation: Conversation, model: str | No
     chat_turn_prepare(turn_id=turn.pk)
     instant = time.monotonic() - started
     has_instant = any(b'"type": "instant"' in e for e in redis_client().lrange(turn_events_key(turn.pk), 0, -1))
-    chat_turn_answer(turn_id=turn.pk, model=model)
+    generator, prompts = engine.generator(model), []
+
+    def counted(messages, **kwargs):  # the answer's prompts, counted as the worker sends them
+        prompts.append(messages)
+        return type(generator).stream(generator, messages, **kwargs)
+
+    generator.stream = counted
+    try:
+        chat_turn_answer(turn_id=turn.pk, model=model)
+    finally:
+        del generator.stream  # the class's own method again
     whole = time.monotonic() - started
     turn.refresh_from_db()
-    return {"prompt_tokens": engine.generator(model).last_usage.prompt_tokens, "instant": instant if has_instant else None,
+    # the answer's prompt, and the judge's (answer_judged: read after the answer; its usage has no generated token)
+    judged = generator.last_usage.prompt_tokens if prompts and not generator.last_usage.completion_tokens else 0
+    prompt_tokens = sum(generator.count_tokens(messages) for messages in prompts) + judged
+    return {"prompt_tokens": prompt_tokens, "instant": instant if has_instant else None,
             "first_token": turn.seconds_to_first_token, "whole": whole, "abstained": turn.abstained}
 
 

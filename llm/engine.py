@@ -109,9 +109,12 @@ class Generator:
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
 
-    def option_probabilities(self, messages: list[dict], *, options: list[str], answer_prefix: str = "") -> list[float]:
+    def option_probabilities(self, messages: list[dict], *, options: list[str], answer_prefix: str = "",
+                             aside: bool = False) -> list[float]:
         """Probability of each option as the next thing the assistant writes after `answer_prefix`, normalised over
-        the options. Each option's first token must differ from the others'."""
+        the options. Each option's first token must differ from the others'. `aside`: a one-off question whose
+        prompt shares nothing with the next call's; llama.cpp evaluates it on a sequence of its own, so the
+        context keeps what it held (the chat's constant system prompt)."""
         import numpy as np
 
         if not hasattr(self.backend, "next_token_logits") and hasattr(self.backend, "option_probabilities"):
@@ -130,7 +133,8 @@ class Generator:
             raise ValueError(f"the options {options!r} do not all start with different tokens.")
         started = time.monotonic()
         with self._in_use:
-            logits, evaluated = ops.next_token_logits(prompt)
+            aside = aside and hasattr(ops, "next_token_logits_aside")
+            logits, evaluated = ops.next_token_logits_aside(prompt) if aside else ops.next_token_logits(prompt)
         chosen = np.asarray(logits, dtype=np.float64)[first]
         weights = np.exp(chosen - chosen.max())
         self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)

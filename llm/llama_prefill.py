@@ -61,6 +61,34 @@ class LlamaPrefill:
         logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).copy()
         return logits, len(tokens) - shared
 
+    def next_token_logits_aside(self, prompt: str) -> tuple[np.ndarray, int]:
+        """next_token_logits evaluated on a sequence of its own, dropped afterwards: what the context holds for
+        the main sequence (the prompt the next call will most likely share, such as the chat's constant system
+        prompt) stays, and the next call reuses it. The whole prompt is evaluated (nothing is shared)."""
+        import llama_cpp
+
+        llama, ctx = self.llama, self.llama._ctx.ctx
+        tokens = self.tokenize_text(prompt)
+        if llama.n_tokens + len(tokens) >= llama.n_ctx():
+            raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {llama.n_ctx() - llama.n_tokens} more")
+        seq = self.parallel_sequences() - 1
+        batch = llama_cpp.llama_batch_init(llama.n_batch, 0, 1)
+        try:
+            for start in range(0, len(tokens), llama.n_batch):
+                chunk = tokens[start:start + llama.n_batch]
+                batch.n_tokens = len(chunk)
+                for row, token in enumerate(chunk):
+                    batch.token[row], batch.pos[row], batch.n_seq_id[row] = token, start + row, 1
+                    batch.seq_id[row][0], batch.logits[row] = seq, start + row == len(tokens) - 1
+                if llama_cpp.llama_decode(ctx, batch) != 0:
+                    raise RuntimeError("llama_decode failed while evaluating a prompt aside")
+            pointer = llama_cpp.llama_get_logits_ith(ctx, batch.n_tokens - 1)
+            logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).copy()
+        finally:
+            llama_cpp.llama_batch_free(batch)
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), seq, -1, -1)
+        return logits, len(tokens)
+
     def _tokens_held(self, tokens: list[int]) -> int:
         """How many of `tokens`, from the start, the context already holds."""
         held = 0

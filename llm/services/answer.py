@@ -533,7 +533,7 @@ def answer_judged(generator, *, question: str, reply: str, earlier_question: str
     messages = [{"role": "system", "content": _JUDGE_SYSTEM},
                 {"role": "user", "content": f"Question: {asked}\nReply: {reply}\n\nIs the question answered by the reply? "
                                             "Answer Yes or No."}]
-    return generator.option_probabilities(messages, options=["Yes", "No"])[0]
+    return generator.option_probabilities(messages, options=["Yes", "No"], aside=True)[0]  # the answer's cached prefix stays
 
 
 def closeness_to(question: str, name_words: str) -> Callable[[str], bool]:

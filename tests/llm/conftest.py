@@ -20,7 +20,7 @@ class FakeGenerator:
         self.name = "fake"
         self.last_usage = type("Usage", (), {"completion_tokens": 0})()
 
-    def option_probabilities(self, messages, *, options, answer_prefix=""):
+    def option_probabilities(self, messages, *, options, answer_prefix="", aside=False):
         self.calls.append({"messages": messages, "options": options})
         if len(set(options)) != len(options):
             raise ValueError("options do not all start with different tokens")

@@ -32,7 +32,7 @@ class PieceGenerator:
     def __init__(self, reply: str, judged: float = 0.9):
         self.reply, self.calls, self.produced, self.judged = reply, [], 0, judged
 
-    def option_probabilities(self, messages, *, options, answer_prefix=""):
+    def option_probabilities(self, messages, *, options, answer_prefix="", aside=False):
         self.calls.append({"messages": messages, "options": options})
         return [self.judged, 1 - self.judged]
 

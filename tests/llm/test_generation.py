@@ -91,6 +91,23 @@ def test_continue_text_generates_after_a_prefilled_prefix():
     assert '"' not in text and 1 <= generator.last_usage.completion_tokens <= 8
 
 
+def test_a_question_asked_aside_reads_the_same_and_leaves_the_held_prompt_for_the_next_call():
+    generator = engine.generator(SMALL)
+    held = [{"role": "system", "content": "You answer questions about tents."}, {"role": "user", "content": "Is it big?"}]
+    aside = [{"role": "system", "content": "You review replies."}, {"role": "user", "content": "Is the reply polite?"}]
+    plain = generator.option_probabilities(aside, options=["Yes", "No"])
+    generator.option_probabilities(held, options=["Yes", "No"])
+
+    read_aside = generator.option_probabilities(aside, options=["Yes", "No"], aside=True)
+    assert read_aside == pytest.approx(plain, abs=0.05)  # batched differently: the same up to rounding
+    generator.option_probabilities(held, options=["Yes", "No"])
+
+    assert generator.last_usage.prompt_tokens == 1  # the held prompt was still there: only its last token again
+    other = [{"role": "system", "content": "You answer questions about stoves and their fuel."}, held[1]]
+    generator.option_probabilities(other, options=["Yes", "No"])
+    assert generator.option_probabilities(aside, options=["Yes", "No"], aside=True) == pytest.approx(read_aside, abs=1e-6)
+
+
 def test_continuations_side_by_side_are_what_each_one_alone_would_be():
     """llama.cpp decodes independent continuations of one prompt as sequences of one batch; each is the greedy
     continuation it would be alone, with its own stop strings and token limit, and the context afterwards holds

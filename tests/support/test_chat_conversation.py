@@ -33,7 +33,7 @@ class FakeModel:
     def count_tokens(self, messages):
         return 1
 
-    def option_probabilities(self, messages, *, options, answer_prefix=""):
+    def option_probabilities(self, messages, *, options, answer_prefix="", aside=False):
         return [0.9, 0.1]  # reads any answer back as answering the question
 
 
