@@ -64,13 +64,15 @@ class LlamaPrefill:
     def next_token_logits_aside(self, prompt: str) -> tuple[np.ndarray, int]:
         """next_token_logits evaluated on a sequence of its own, dropped afterwards: what the context holds for
         the main sequence (the prompt the next call will most likely share, such as the chat's constant system
-        prompt) stays, and the next call reuses it. The whole prompt is evaluated (nothing is shared)."""
+        prompt) stays, and the next call reuses it. The whole prompt is evaluated (nothing is shared). When the
+        cells the main sequence does not use cannot hold it, it is evaluated as next_token_logits does (in place of
+        what the context held)."""
         import llama_cpp
 
         llama, ctx = self.llama, self.llama._ctx.ctx
         tokens = self.tokenize_text(prompt)
         if llama.n_tokens + len(tokens) >= llama.n_ctx():
-            raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {llama.n_ctx() - llama.n_tokens} more")
+            return self.next_token_logits(prompt)
         seq = self.parallel_sequences() - 1
         batch = llama_cpp.llama_batch_init(llama.n_batch, 0, 1)
         try:

@@ -106,6 +106,15 @@ def test_a_question_asked_aside_reads_the_same_and_leaves_the_held_prompt_for_th
     other = [{"role": "system", "content": "You answer questions about stoves and their fuel."}, held[1]]
     generator.option_probabilities(other, options=["Yes", "No"])
     assert generator.option_probabilities(aside, options=["Yes", "No"], aside=True) == pytest.approx(read_aside, abs=1e-6)
+    # a context too full to hold it beside what it holds: read in place of that, not refused
+    ops = generator._prefill()
+    aside_tokens = len(ops.tokenize_text(ops.render_chat(aside)))
+    long = [{"role": "user", "content": "Tell me about tents. " * int(generator.context_tokens / 5)}]
+    while len(ops.tokenize_text(ops.render_chat(long))) >= generator.context_tokens - aside_tokens // 2:
+        long[0]["content"] = long[0]["content"][:-len("Tell me about tents. ")]
+    generator.option_probabilities(long, options=["Yes", "No"])
+    assert ops.llama.n_tokens + aside_tokens >= generator.context_tokens
+    assert generator.option_probabilities(aside, options=["Yes", "No"], aside=True) == pytest.approx(plain, abs=0.05)
 
 
 def test_continuations_side_by_side_are_what_each_one_alone_would_be():
