@@ -12,7 +12,8 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
    shop matter (returns, shipping, warranty, ...): "Adventure Link's phone hours" are not ours;
 6. it says something: not empty, not only a citation or punctuation;
 7. for a compatibility question ("compatible with Petzl helmet clips?", "can it charge my MacBook?"), the
-   passage names what it asks about (counterpart_unmentioned).
+   passage names what it asks about (counterpart_unmentioned);
+8. it does not say the customer's own words back (question_echoed).
 And the answer as a whole must be about the question: at least one of its sentences (or quotes)
 shares a key word with the question, not counting the product's name, or is close to it in meaning
 (on_topic; a price question
@@ -317,6 +318,19 @@ def figure_given_for_other(text: str, passage: str, question: str, name_words: s
     return unsaid if 2 * len(unsaid) > len(echoed) else []
 
 
+def question_echoed(text: str, passage: str, question: str, name_words: str = "") -> list[str]:
+    """The customer's own words that a sentence repeats and the cited passage never uses, when they are three or
+    more and most of the sentence's words are not the passage's (two may be what "the lowest setting is not listed"
+    says): "I can make it stop, it freaks my kid out at night" is
+    the question said back, not an answer, whatever line it quotes. Words compared by their first 5 letters."""
+    words = content_words(text) - content_words(name_words)
+    used = {w[:5] for w in content_words(passage)}
+    unsupported = {w for w in words if w[:5] not in used}
+    asked = {w[:5] for w in content_words(question)}
+    echoed = sorted(w for w in unsupported if w[:5] in asked)
+    return echoed if len(echoed) >= 3 and 2 * len(unsupported) > len(words) else []
+
+
 # "Is it compatible with Petzl helmet clips?", "can it charge my MacBook Pro?": what it would work with;
 # "will it sync my rides to Komoot?", "can I pair it with a Garmin watch?": the app or device it would connect to.
 _WORKS_WITH = re.compile(r"\b(?:compatible with|works? with|charge my|fits? (?:on|onto|in|into) (?:my|a|an|the)|"
@@ -361,6 +375,8 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
         return f"not in the cited passage: {', '.join(missing)}"
     if question and (unsaid := figure_given_for_other(text, passage.text, question, name_words)):
         return f"{FIGURE_FOR_OTHER} {', '.join(unsaid)}, which the cited passage does not mention"
+    if question and (echoed := question_echoed(text, passage.text, question, name_words)):
+        return f"repeats the customer's words ({', '.join(echoed)}), which the cited passage does not use"
     if question and (unnamed := counterpart_unmentioned(question, passage.text, name_words)):
         return f"the cited passage never mentions {' '.join(unnamed)}, which the question asks it to work with"
     other = [b for b in brands_named(text, brands or []) if b.lower() not in passage.text.lower()]

@@ -294,6 +294,20 @@ def test_a_manual_that_never_names_what_a_compatibility_question_asks_about_does
     assert counterpart_unmentioned("is it compatible with Petzl helmet clips?", "Fits most helmets with the clips.") == ["petzl"]
 
 
+def test_a_sentence_that_says_the_customers_words_back_is_not_an_answer():
+    stove = GroundingPassage(text="Camp stove manual, page 4\n| Flame goes out in wind | Use the wind screen. |")
+    question = "the flame keeps dying whenever a gust hits, my kids are hungry and grumpy, what do i do"
+    echo = Claim(cite=1, quote="Flame goes out in wind", text="Your kids are hungry and grumpy when a gust hits.")
+
+    assert claim_problem(echo, {1: stove}, question=question) == (
+        "repeats the customer's words (grumpy, gust, hit, hungry, kid), which the cited passage does not use")
+    answer = Claim(cite=1, quote="Flame goes out in wind", text="When the flame goes out in wind, use the wind screen.")
+    assert claim_problem(answer, {1: stove}, question=question) is None
+    # an echoed word or two is a rewording, not the question said back
+    assert claim_problem(Claim(cite=1, quote="Flame goes out in wind", text="In gusts, use the wind screen."),
+                         {1: stove}, question=question) is None
+
+
 def test_an_app_or_device_a_question_asks_it_to_sync_or_pair_with_must_be_named_by_the_passage():
     logger = "Tracks are uploaded to the TrailLog app when the phone is near. Pair it under Menu > Phone."
 
