@@ -5,7 +5,7 @@ from support.models import ChatTurn, Conversation
 
 class ChatTurnInline(admin.StackedInline):
     model = ChatTurn
-    fields = ["question", "answer", "status", "abstained", "sources", "rating", "seconds_to_sources",
+    fields = ["question", "answer", "status", "abstained", "answer_judged", "prompt_tokens", "sources", "rating", "seconds_to_sources",
               "seconds_to_first_token", "seconds_total", "attempts", "error", "created_at"]
     readonly_fields = fields
     extra = 0
@@ -26,7 +26,8 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(ChatTurn)
 class ChatTurnAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "conversation", "status", "abstained", "rating", "seconds_to_first_token", "seconds_total"]
+    list_display = ["created_at", "conversation", "status", "abstained", "answer_judged", "rating", "seconds_to_first_token",
+                    "seconds_total"]
     list_filter = ["status", "abstained", "rating"]
     list_select_related = ["conversation"]
     search_fields = ["question", "answer"]

@@ -48,6 +48,11 @@ class ChatTurn(JobFields):
     sources = models.JSONField(default=list, blank=True)
     abstained = models.BooleanField(default=False, help_text="The sources did not support an answer.")
     removed_citations = models.PositiveSmallIntegerField(default=0)
+    answer_judged = models.FloatField(
+        null=True, blank=True,
+        help_text="The model's probability, asked after writing, that the checked answer answers the question "
+                  "(customers' answers only); under llm.services.answer.JUDGE_MIN the answer became the abstention.")
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True, help_text="Prompt tokens the answer was written from.")
     seconds_to_sources = models.FloatField(null=True, blank=True)
     seconds_to_first_token = models.FloatField(null=True, blank=True)
     seconds_total = models.FloatField(null=True, blank=True)

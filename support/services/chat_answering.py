@@ -87,13 +87,15 @@ def chat_turn_answer(*, turn_id: int, model: str | None = None) -> bool:
             result = stream.result
             if needs_sign_in and result.abstained:  # the policies do not answer it: the customer's own order would
                 return _finish(turn, publish, text=SIGN_IN_FOR_ORDERS, abstained=False, removed=result.removed_citations,
-                               first_token=progress["first_token"], total=since_request(), sign_in=True)
+                               first_token=progress["first_token"], total=since_request(), sign_in=True,
+                               judged=result.judged, prompt_tokens=result.prompt_tokens)
             logger.info("chat turn %s: %s prompt tokens, first token %.2f s, %s sentences shown, %s removed",
                         turn.pk, result.prompt_tokens, result.first_token_seconds or 0, len(result.sentences),
                         result.removed_citations)
             return _finish(turn, publish, text=result.text, abstained=result.abstained, removed=result.removed_citations,
                            first_token=progress["first_token"], total=since_request(), cited=result.cited_ids,
-                           quotes=result.quotes, sign_in=needs_sign_in)
+                           quotes=result.quotes, sign_in=needs_sign_in, judged=result.judged,
+                           prompt_tokens=result.prompt_tokens)
     except _TurnTakenOver:
         return False  # failed meanwhile (taken for stalled) and perhaps retried: stop here
     except Exception as exc:
@@ -106,9 +108,11 @@ class _TurnTakenOver(Exception):
 
 
 def _finish(turn: ChatTurn, publish, *, text: str, abstained: bool, removed: int, first_token, total: float,
-            cited: list[int] | None = None, sign_in: bool = False, quotes: dict | None = None) -> bool:
+            cited: list[int] | None = None, sign_in: bool = False, quotes: dict | None = None,
+            judged: float | None = None, prompt_tokens: int | None = None) -> bool:
     if not ChatTurn.objects.filter(pk=turn.pk, status=JobStatus.RUNNING, attempts=turn.attempts).update(
-            answer=text, abstained=abstained, removed_citations=removed, status=JobStatus.DONE, error="",
+            answer=text, abstained=abstained, removed_citations=removed, answer_judged=judged, prompt_tokens=prompt_tokens,
+            status=JobStatus.DONE, error="",
             seconds_to_first_token=first_token, seconds_total=total, finished_at=timezone.now(), last_event_at=timezone.now()):
         return False  # failed meanwhile: its listeners were told so; this late answer is not shown
     publish("done", answer=text, abstained=abstained, cited=cited or [], sign_in=sign_in,

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 class FakeModel:
     """Stands in for the SLM (unit test): replies `reply` in small pieces, records the prompts."""
 
-    def __init__(self, reply: dict):
-        self.reply, self.calls = json.dumps(reply), []
+    def __init__(self, reply: dict, judged: float = 0.9):
+        self.reply, self.calls, self.judged = json.dumps(reply), [], judged
 
     def stream(self, messages, **kwargs):
         self.calls.append(messages)
@@ -34,13 +34,13 @@ class FakeModel:
         return 1
 
     def option_probabilities(self, messages, *, options, answer_prefix="", aside=False):
-        return [0.9, 0.1]  # reads any answer back as answering the question
+        return [self.judged, 1 - self.judged]  # reads any answer back as answering the question this likely
 
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    def install(reply):
-        fake = FakeModel(reply)
+    def install(reply, judged=0.9):
+        fake = FakeModel(reply, judged)
         monkeypatch.setattr("llm.engine.generator", lambda name=None: fake)
         return fake
     return install
@@ -86,7 +86,26 @@ def test_the_worker_continues_the_events_and_streams_only_checked_sentences(demo
     assert events[2]["text"] == f"A full charge takes about 3 hours [{n}]."
     turn.refresh_from_db()
     assert turn.status == JobStatus.DONE and turn.answer == events[2]["text"] and turn.removed_citations == 1
+    assert turn.answer_judged == pytest.approx(0.9) and turn.prompt_tokens == 1
     assert "euros" not in json.dumps(events)
+
+
+def test_an_answer_the_model_reads_back_as_off_target_is_stored_as_the_abstention_with_its_score(demo_knowledge, fake_model):
+    from llm.services.answer import ABSTENTION, JUDGE_MIN
+
+    turn = _turn("how long till the glotech headlamp is charged?")
+    chat_turn_prepare(turn_id=turn.pk)
+    n = next(s["n"] for s in ChatTurn.objects.get(pk=turn.pk).sources if "page 1" in s["title"])
+    fake_model({"answer_from": [n], "sentences": [
+        {"cite": n, "quote": "about 3 hours", "text": "A full charge takes about 3 hours."}]}, judged=JUDGE_MIN / 2)
+
+    assert chat_turn_answer(turn_id=turn.pk)
+
+    events = _events(turn.pk)
+    assert "sentence" not in [e["type"] for e in events], "nothing is shown and then taken back"
+    turn.refresh_from_db()
+    assert turn.abstained and turn.answer == ABSTENTION and events[-1]["offer_human"]
+    assert turn.answer_judged == pytest.approx(JUDGE_MIN / 2)
 
 
 def test_without_a_prepare_the_worker_publishes_the_sources_itself(demo_knowledge, fake_model):
