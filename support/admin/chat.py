@@ -6,8 +6,7 @@ from support.models import ChatTurn, Conversation
 class ChatTurnInline(admin.StackedInline):
     model = ChatTurn
     fields = ["question", "answer", "status", "abstained", "answer_judged", "prompt_tokens", "sources", "rating",
-              "seconds_to_sources",
-              "seconds_to_first_token", "seconds_total", "attempts", "error", "created_at"]
+              "seconds_to_sources", "seconds_to_first_token", "seconds_total", "attempts", "error", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
