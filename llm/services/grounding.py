@@ -318,6 +318,16 @@ def figure_given_for_other(text: str, passage: str, question: str, name_words: s
     return unsaid if 2 * len(unsaid) > len(echoed) else []
 
 
+def shares_no_word(text: str, passage: str) -> list[str]:
+    """The sentence's content words, when it has two or more and the cited passage uses none of them: "You can add
+    the discount code to your order after you have paid for it" quoting "You can request a new link after 5 minutes",
+    or "Globalstar has gaps" from a manual that names no satellite network. A sentence that shares nothing with its
+    evidence says something the evidence does not, whatever line it quotes and however true it sounds. Whole words
+    compared (crudely stemmed): "globalstar" is not "global"."""
+    words = content_words(text)
+    return sorted(words) if len(words) >= 2 and not words & content_words(passage) else []
+
+
 def question_echoed(text: str, passage: str, question: str, name_words: str = "") -> list[str]:
     """The customer's own words that a sentence repeats and the cited passage never uses, when they are three or
     more and most of the sentence's words are not the passage's (two may be what "the lowest setting is not listed"
@@ -377,6 +387,8 @@ def claim_problem(claim: Claim, passages: dict[int, GroundingPassage], *, questi
         return f"{FIGURE_FOR_OTHER} {', '.join(unsaid)}, which the cited passage does not mention"
     if question and (echoed := question_echoed(text, passage.text, question, name_words)):
         return f"repeats the customer's words ({', '.join(echoed)}), which the cited passage does not use"
+    if unbacked := shares_no_word(text, passage.text):
+        return f"shares no word with the cited passage ({', '.join(unbacked)})"
     if question and (unnamed := counterpart_unmentioned(question, passage.text, name_words)):
         return f"the cited passage never mentions {' '.join(unnamed)}, which the question asks it to work with"
     other = [b for b in brands_named(text, brands or []) if b.lower() not in passage.text.lower()]

@@ -267,7 +267,7 @@ def test_a_figure_the_passage_gives_for_something_else_is_unsupported():
     # the same figure for what the passage says it is holds, and so does a sentence with no figure
     total = Claim(cite=1, quote="20,000 BTU/h total", text="Both burners together give 20,000 BTU/h.")
     assert claim_problem(total, {1: stove}, question="how many BTU do the burners give in total?") is None
-    plain = Claim(cite=1, quote="20,000 BTU/h total", text="The lowest setting is not listed in the table.")
+    plain = Claim(cite=1, quote="20,000 BTU/h total", text="The lowest setting of the burners is not listed.")
     assert claim_problem(plain, {1: stove}, question="How many BTU is the lowest simmer setting?") is None
 
 
@@ -306,6 +306,20 @@ def test_a_sentence_that_says_the_customers_words_back_is_not_an_answer():
     # an echoed word or two is a rewording, not the question said back
     assert claim_problem(Claim(cite=1, quote="Flame goes out in wind", text="In gusts, use the wind screen."),
                          {1: stove}, question=question) is None
+
+
+def test_a_sentence_that_shares_no_word_with_its_passage_is_not_backed_by_it():
+    lantern = GroundingPassage(text="Lantern manual, page 2\nHold the switch for 2 seconds to turn the lantern on. "
+                                    "The ring glows green when the battery is full.")
+    invented = Claim(cite=1, quote="Hold the switch for 2 seconds", text="Refunds reach your card within a week.")
+
+    assert claim_problem(invented, {1: lantern}) == (
+        "shares no word with the cited passage (card, reach, refund, week, within)")
+    assert claim_problem(Claim(cite=1, quote="Hold the switch for 2 seconds", text="Moonlight mode exists."),
+                         {1: lantern}) is not None  # two words, neither the manual's
+    # a rewording that keeps one word of its passage is judged by the other checks, not this one
+    assert claim_problem(Claim(cite=1, quote="The ring glows green", text="A green light means it is charged."),
+                         {1: lantern}) is None
 
 
 def test_an_app_or_device_a_question_asks_it_to_sync_or_pair_with_must_be_named_by_the_passage():
