@@ -13,7 +13,8 @@ A sentence is a claim {"cite": n, "quote": "...", "text": "..."}. It survives on
 6. it says something: not empty, not only a citation or punctuation;
 7. for a compatibility question ("compatible with Petzl helmet clips?", "can it charge my MacBook?"), the
    passage names what it asks about (counterpart_unmentioned);
-8. it does not say the customer's own words back (question_echoed).
+8. it does not say the customer's own words back (question_echoed);
+9. it shares at least one word with that passage, when it has two or more (shares_no_word).
 And the answer as a whole must be about the question: at least one of its sentences (or quotes)
 shares a key word with the question, not counting the product's name, or is close to it in meaning
 (on_topic; a price question
