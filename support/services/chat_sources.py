@@ -7,8 +7,11 @@ committed (support.services.chat.chat_turn_prepare), and again in the llm worker
 A follow-up ("and how long does it take to charge?") is rewritten by rules into a standalone
 question: the product in focus (the page's product, else the one the question names, else the one
 of the previous turns) is put in front of it and narrows the search; a short follow-up about no product,
-or asked on a product's page ("and if it hangs lower?"), is read together with the previous question. The
-prompt then holds the last turns as history.
+or asked on a product's page ("and if it hangs lower?"), is read together with the previous question. A
+policy question is not a product's ("and can I return it?" is searched without the product's name, which
+would pull its manual ahead of the returns policy), and a follow-up to a question about returning or ordering
+a product is read with that question rather than the product's name. The prompt then holds the last turns as
+history.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from django.urls import reverse
 from core.jobs import JobStatus
 from eshop.services.orders import ORDER_NUMBER_RE
 from llm.services.answer import Passage, best_sentence, relevance, rows_naming_the_ask, sentence_match
-from llm.services.grounding import looks_like_injection
+from llm.services.grounding import is_shop_matter, looks_like_injection
 from support.models import ChatTurn, KnowledgeChunk, KnowledgeDocument
 from support.models.chat import ConversationKind
 from support.models.knowledge import DocumentKind
@@ -43,6 +46,7 @@ _ORDER_QUESTION = re.compile(
 _FOLLOW_UP = re.compile(r"^\s*(and|also|ok|okay|so|then|what about|how about|but)\b|\b(it|its|it's|they|them|that one|this one)\b",
                         re.IGNORECASE)
 
+_MAKERS_MATTER = re.compile(r"\b(warrant\w*|guarantee\w*)\b", re.IGNORECASE)
 
 # The agent's assistant: a ticket is usually a complaint, not a question. Its greetings, thanks and
 # feelings are left out and its symptoms said the way manuals' troubleshooting tables say them.
@@ -133,6 +137,11 @@ class TurnContext:
     history: list[dict] = field(default_factory=list)
 
 
+def _is_policy_question(question: str) -> bool:
+    """A shop matter only the policies answer (returns, delivery, payment); a warranty is the maker's too (its manual)."""
+    return is_shop_matter(question) and not _MAKERS_MATTER.search(question)
+
+
 def _product_of_turn(turn: ChatTurn) -> int | None:
     """The product a turn was about: its page, the product it names, or its first manual source."""
     if turn.product_id:
@@ -156,18 +165,25 @@ def chat_turn_context(*, turn: ChatTurn) -> TurnContext:
     history = [{"question": t.question[:2_000], "answer": t.answer} for t in earlier]
     product_id = turn.product_id or knowledge_product_named(query=question)
     named_here = bool(product_id)
+    focus_turn = None  # the earlier turn the product in focus comes from
     for previous in reversed(earlier):
         if product_id:
             break
-        product_id = _product_of_turn(previous)
+        product_id, focus_turn = _product_of_turn(previous), previous
     product = Product.objects.filter(pk=product_id).only("brand", "model").first() if product_id else None
     name = f"{product.brand} {product.model}" if product else ""
     standalone = question
     if turn.conversation.kind == ConversationKind.AGENT:
         standalone = complaint_to_question(question, name)
     elif product and not named_here and not turn.product_id:
-        standalone = f"{name}: {question}"
-    elif (not product or turn.product_id) and earlier and _FOLLOW_UP.search(question) and len(question.split()) <= 12:
+        if _is_policy_question(question):  # "and can I return it?": the product's name would pull its manual ahead of the policy
+            standalone = question
+        elif _is_policy_question(focus_turn.question):  # the product was what a return or an order was about, not the topic
+            standalone = f"{focus_turn.question[:300]} {question}"
+        else:
+            standalone = f"{name}: {question}"
+    elif ((not product or turn.product_id) and earlier and _FOLLOW_UP.search(question) and len(question.split()) <= 12
+          and (_is_policy_question(earlier[-1].question) or not _is_policy_question(question))):
         # no product in focus, or the page's: the product is known, what the follow-up asks about is the earlier turn's
         standalone = f"{earlier[-1].question[:300]} {question}"
     return TurnContext(question=question, standalone=standalone, product_id=product_id, product_name=name, history=history)

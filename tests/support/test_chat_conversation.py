@@ -210,6 +210,40 @@ def test_a_question_naming_another_product_leaves_the_previous_focus(demo_knowle
     assert context.standalone == turn.question and "Ecovolt" in context.product_name
 
 
+def test_a_policy_follow_up_after_a_product_question_is_searched_without_the_product_name(demo_knowledge):
+    conversation = Conversation.objects.create(session_key="s")
+    _turn("how long does the glotech headlamp last on high?", conversation, status=JobStatus.DONE, answer="2.5 hours [1].")
+    follow_up = _turn("and can i return it if i don't like it?", conversation)
+
+    context = chat_turn_context(turn=follow_up)
+    sources, _ = chat_sources_for_turn(turn=follow_up, context=context)
+
+    assert context.standalone == follow_up.question and "GloTech" in context.product_name
+    assert sources and all(s.kind == "policy" for s in sources) and "Returns Policy" in sources[0].source
+
+
+def test_a_follow_up_to_a_return_of_a_product_is_searched_with_the_return_question(demo_knowledge):
+    conversation = Conversation.objects.create(session_key="s")
+    first = _turn("can i return the glotech headlamp if i only unpacked it?", conversation, status=JobStatus.DONE,
+                  answer="Yes, within 30 days of delivery if it is unused [1].")
+    # with the product's name in front, it found the headlamp's manual only
+    follow_up = _turn("ok and how many days till i see the money?", conversation)
+
+    context = chat_turn_context(turn=follow_up)
+    sources, _ = chat_sources_for_turn(turn=follow_up, context=context)
+
+    assert context.standalone == f"{first.question} {follow_up.question}"
+    assert any(s.kind == "policy" and "Returns Policy" in s.source for s in sources)
+
+
+def test_a_warranty_follow_up_keeps_the_product_in_front(demo_knowledge):
+    conversation = Conversation.objects.create(session_key="s")
+    _turn("how long does the glotech headlamp last on high?", conversation, status=JobStatus.DONE, answer="2.5 hours [1].")
+    follow_up = _turn("is the battery covered by the warranty?", conversation)
+
+    assert chat_turn_context(turn=follow_up).standalone.startswith("GloTech")
+
+
 def test_the_agent_assistant_searches_a_complaint_as_a_troubleshooting_question():
     question = complaint_to_question("Hi there. This is unacceptable!! It blinks red and stopped charging after a week.",
                                      "GloTech Rechargeable LED Headlamp")
