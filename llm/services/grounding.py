@@ -239,7 +239,7 @@ def asked_in(question: str) -> set[str]:
     something is open ("phone support hours": a time or the days, not what to have ready), and "code"
     when it asks for a part or model number (the number or code itself)."""
     lowered = question.lower()
-    wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(question) else set()
+    wanted = {"price"} if _PRICE_ASKED.search(question) or _CURRENCY.search(_asking_part(question)) else set()
     if _FIGURE_ASKED.search(question):
         wanted.add("figure")
     if _TIME_ASKED.search(question):
@@ -255,6 +255,15 @@ def asked_in(question: str) -> set[str]:
             if re.search(rf"\b(?:in|how many|into)\s+{_unit_word(spelling)}(?![a-z/])", lowered):  # km, not km/h
                 wanted.add(unit)
     return wanted
+
+
+def _asking_part(question: str) -> str:
+    """The sentences of a message that ask (end with "?"; the last one when none does): a sum the customer states
+    about their own case ("my cart is $80 before the code.", "she got a surprise bill of like 40 bucks") is no
+    question about a price."""
+    sentences = re.findall(r"[^.?!]+[.?!]*", question)
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return " ".join(asking) if asking else (sentences[-1] if sentences else question)
 
 
 def _gives(text: str, wanted: str, question: str = "") -> bool:

@@ -202,6 +202,9 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("how much for a second battery?", {"price"}),
     ("how much water does the bag hold?", set()),
     ("will a second layer keep it warmer, and by how much?", set()),
+    ("is it under 50 euros?", {"price"}),
+    ("my basket comes to $60. do you deliver to alaska", set()),  # a sum of the customer's own case asks no price
+    ("the last shop charged me 30 euros at the door. does the courier collect duties here?", set()),
 ])
 def test_what_a_question_asks_its_answer_in(question, wanted):
     assert asked_in(question) == wanted
