@@ -65,8 +65,10 @@ _COINED = re.compile(r"[a-z][A-Z]")  # "AquaMax", "SolarBoost": a made-up name, 
 
 def knowledge_product_named(*, query: str) -> int | None:
     """The product with a manual that the question names (brand, two words of its model, or one coined
-    model word such as "AquaMax" or "SolarBoost": a capital inside the word), if exactly one."""
-    words = {w.lower() for w in _WORD.findall(query)}
+    model word such as "AquaMax" or "SolarBoost": a capital inside the word), if exactly one. A name written
+    as two words ("escape safe", "solar boost") names it too."""
+    tokens = [w.lower() for w in _WORD.findall(query)]
+    words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}  # "escape safe", "powder peak": EscapeSafe, PowderPeak
     scores: dict[int, int] = {}
     for product_id, brand, model in (KnowledgeDocument.objects.filter(kind=DocumentKind.MANUAL, product__isnull=False, is_published=True)
                                      .values_list("product_id", "product__brand", "product__model").distinct()):

@@ -50,6 +50,16 @@ def test_one_coined_model_word_names_the_product(demo_knowledge):
 
 
 @pytest.mark.django_db
+def test_a_name_written_as_two_words_names_the_product(demo_knowledge):
+    solarboost = KnowledgeDocument.objects.get(slug__startswith="29-").product_id
+
+    assert knowledge_product_named(query="does the solar boost charge from a window sill") == solarboost
+    assert knowledge_product_named(query="glo tech lamp, how long to charge") == KnowledgeDocument.objects.get(
+        slug__startswith="40-").product_id
+    assert knowledge_product_named(query="can i boost the solar panel output") is None
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("query", ["", "   ", "!!!", None])
 def test_a_blank_query_finds_nothing(demo_knowledge, query):
     assert knowledge_search(query=query) == []
