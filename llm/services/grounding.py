@@ -261,8 +261,8 @@ def _asking_part(question: str) -> str:
     """The sentences of a message that ask (end with "?"; the last one when none does): a sum the customer states
     about their own case ("my cart is $80 before the code.", "she got a surprise bill of like 40 bucks") is no
     question about a price."""
-    sentences = re.findall(r"[^.?!]+[.?!]*", question)
-    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", question.strip()) if s]  # "$14.95" is no sentence end
+    asking = [s for s in sentences if s.endswith("?")]
     return " ".join(asking) if asking else (sentences[-1] if sentences else question)
 
 

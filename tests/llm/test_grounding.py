@@ -203,6 +203,7 @@ def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     ("how much water does the bag hold?", set()),
     ("will a second layer keep it warmer, and by how much?", set()),
     ("is it under 50 euros?", {"price"}),
+    ("is the plan still $14.99 a month?", {"price"}),
     ("my basket comes to $60. do you deliver to alaska", set()),  # a sum of the customer's own case asks no price
     ("the last shop charged me 30 euros at the door. does the courier collect duties here?", set()),
 ])
