@@ -209,6 +209,7 @@ def test_a_checked_query_runs_and_returns_plain_values():
 def test_it_runs_as_the_reader_role_which_cannot_read_the_tables_behind_the_views():
     result = sql_run(sql_check("SELECT count(*) FROM analytics.tickets"))
 
+    assert result.columns == ["count"] and len(result.rows) == 1  # the view is readable
     with connection.cursor() as cursor:  # and the role really has no right on the raw tables
         cursor.execute("SELECT has_table_privilege('analytics_reader', 'eshop_user', 'SELECT'), "
                        "has_table_privilege('analytics_reader', 'analytics.tickets', 'SELECT'), "
