@@ -333,7 +333,7 @@ def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> d
     for passage_id, text in passages.items():
         for unit in _units(text):
             line = _markup_stripped(unit)
-            if figures_only and not grounding.numbers_in(line):  # a step's "1." is no figure
+            if figures_only and not grounding.states_figure(line):  # a step's "1." is no figure; "once an hour" is one
                 continue
             # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
             # writes them unescaped into the grammar, which then fails to parse.

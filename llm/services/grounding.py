@@ -96,6 +96,16 @@ def numbers_in(text: str) -> set[str]:
     return {_format(float(n)) for n in _NUMBER.findall(normalise(text))}
 
 
+def frequencies_in(text: str) -> set[str]:
+    """How often a text says something happens without a digit: {"once an hour"}, {"every trip"}."""
+    return {" ".join(m.group(0).lower().split()) for m in _FREQUENCY.finditer(text)}
+
+
+def states_figure(text: str) -> bool:
+    """Whether a text states a figure: a number, or a frequency without one ("checks only once an hour")."""
+    return bool(numbers_in(text) or frequencies_in(text))
+
+
 def strip_citations(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _CITATION.sub("", text)).strip()
 
@@ -207,6 +217,12 @@ _FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\b
                            r"temperature|length)\b", re.IGNORECASE)
 # "How much?" with nothing after it ("do you sell a spare strap? how much") or "how much for ..." asks a price too,
 # but not "... by how much?" (a difference).
+# "How often does it check for messages?" is answered by a frequency, which may have no digit: "once an hour", "after
+# every trip", "daily".
+_HOW_OFTEN = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
+_FREQUENCY = re.compile(r"\b(?:once|twice)\s+(?:a|an|per|every)\s+(?:second|minute|hour|day|night|week|month|year|season)\b"
+                        r"|\bevery\s+(?:other\s+)?(?:second|minute|hour|day|night|week|month|year|season|use|trip|ride|wash)\b"
+                        r"|\b(?:hourly|daily|nightly|weekly|monthly|yearly|annually)\b", re.IGNORECASE)
 _PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b"
                           r"|(?<!by )\bhow much\s*(?:[?!.]|$|for\b)", re.IGNORECASE)
 # "What are the phone support hours?", "when is the store open?", "what time do you close?": the answer states
@@ -270,7 +286,7 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
     text = strip_citations(text)
     lowered = text.lower()
     if wanted == "figure":  # a figure of its own: not a citation's number, nor the question's ("every 10 minutes")
-        return bool(numbers_in(text) - numbers_in(question))
+        return bool(numbers_in(text) - numbers_in(question)) or bool(_HOW_OFTEN.search(question) and frequencies_in(text))
     if wanted == "time":
         return bool(_TIME_GIVEN.search(text))
     if wanted == "code":  # a code of its own: not the question's, nor a measure ("replace it every 200 liters")

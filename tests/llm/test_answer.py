@@ -192,6 +192,19 @@ def test_a_question_for_a_figure_may_quote_only_lines_that_state_one(fake_model)
     assert "Charge it fully before your first trip." in other
 
 
+def test_a_how_often_question_may_quote_a_frequency_without_a_digit(fake_model):
+    passages = [Passage(id=1, source="Weather station manual, page 3",
+                        text="| Mode | Battery life |\n|---|---|\n| Eco | up to 30 days |\n\n"
+                             "Eco mode dims the screen and updates the forecast only once an hour.")]
+    fake = fake_model({"answer_from": [], "sentences": []})
+
+    answer(question="how often does it update the forecast in eco mode?", passages=passages)
+
+    quotable = fake.calls[0]["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"]
+    assert "Eco | up to 30 days" in quotable
+    assert any(span.startswith("Eco mode dims the screen") for span in quotable)
+
+
 def test_a_table_row_that_names_what_is_asked_is_the_only_line_to_quote(fake_model):
     passages = [Passage(id=1, source="Comms 2000 manual, page 1",
                         text="| Item | Value |\n|---|---|\n| Weight | 114 g |\n| Message length | up to 160 characters |"),

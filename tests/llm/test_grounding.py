@@ -176,6 +176,16 @@ def test_a_follow_up_asks_in_its_own_words_and_is_about_its_focus_too():
     assert not on_topic(Claim(cite=1, quote="", text="The bag holds water."), "and how long does it last?", focus=focus)
 
 
+def test_a_frequency_without_a_digit_answers_how_often():
+    claim = Claim(cite=1, quote="", text="In eco mode the station updates the forecast only once an hour.")
+
+    assert on_topic(claim, "how often does it update the forecast in eco mode?")
+    assert on_topic(Claim(cite=1, quote="", text="Rinse the filter after every trip."), "how often should i rinse the filter")
+    assert not on_topic(claim, "how long does the battery last in eco mode?"), "a duration is asked: a frequency is no figure"
+    assert not on_topic(Claim(cite=1, quote="", text="Once an order ships, it cannot be changed."),
+                        "how often do you ship orders?"), "'once' as 'when' is no frequency"
+
+
 def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
     claim = Claim(cite=1, quote="Charge it fully before your first trip", text="Charge it fully before the first trip.")
 
