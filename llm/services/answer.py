@@ -54,6 +54,8 @@ MEANING_MIN = 0.32
 # check-in) with true, cited sentences the checks above pass. Set on the tune split of the answers evaluation
 # (2026-12-03): just under the lowest score of its right answers (0.64); its off-target answers scored 0.57-0.88.
 JUDGE_MIN = 0.63
+# A passage from a document's examples section ("Price Adjustment · Examples"): its source label ends with the heading.
+_EXAMPLES_SECTION = re.compile(r"·\s*(?:worked\s+)?examples?\s*$", re.IGNORECASE)
 _JUDGE_SYSTEM = "You review replies written by an online shop's support assistant before a customer sees them."
 
 _SYSTEM = (
@@ -175,7 +177,7 @@ class AnswerStream:
                     # ("The headlamp ships half charged" with the charging time): held back until then.
                     shown, held = [c for c in held if c.cite in about_cites], [c for c in held if c.cite not in about_cites]
                     for claim in shown:
-                        sentence = grounding.sentence_with_citation(claim.text, claim.cite)
+                        sentence = self._as_shown(claim)
                         kept.append(sentence)
                         quotes.setdefault(claim.cite, []).append(claim.quote)
                         if claim.cite not in cited:
@@ -202,6 +204,16 @@ class AnswerStream:
             abstained=abstained, answer_from=answer_from or [], dropped=dropped, sentences=kept, quotes=quotes,
             flagged_passages=self.flagged, prompt_tokens=self.prompt_tokens, seconds=time.monotonic() - self.started,
             first_token_seconds=first_token, first_sentence_seconds=first_sentence, judged=judged)
+
+    def _as_shown(self, claim: grounding.Claim) -> str:
+        """The sentence as the customer reads it, its citation inside. One from a document's examples section is
+        marked as an example: "You bought a sleeping bag on 1 May" is about a customer the policy invents, not this
+        one."""
+        sentence = grounding.sentence_with_citation(claim.text, claim.cite)
+        source = self.passages[claim.cite].text.split("\n", 1)[0]
+        if _EXAMPLES_SECTION.search(source) and not re.match(r"(?:for )?(?:example|instance)\b", sentence, re.IGNORECASE):
+            sentence = f"For example: {sentence}"
+        return sentence
 
     def _problem(self, claim: grounding.Claim) -> str | None:
         problem = grounding.claim_problem(claim, self.passages, question=self.question, brands=self.brands,

@@ -76,6 +76,21 @@ def test_only_sentences_that_pass_the_checks_are_yielded_each_with_its_citation(
     assert stream.result.quotes == {1: ["about 3 hours", "78 g including headband"]}
 
 
+def test_a_sentence_from_a_documents_examples_is_shown_as_an_example(fake_model):
+    passages = [Passage(id=1, source="Loyalty Points · Examples", kind="policy",
+                        text="- You spent $120 on 4 March and earned 120 points, which expire on 4 March next year."),
+                Passage(id=2, source="Loyalty Points · The rule", kind="policy", text="Points expire 12 months after you earn them.")]
+    fake_model({"answer_from": [1, 2], "sentences": [
+        claim(2, "Points expire 12 months after you earn them.", "Points expire 12 months after you earn them."),
+        claim(1, "You spent $120 on 4 March and earned 120 points, which", "You spent $120 on 4 March and earned 120 points."),
+    ]})
+
+    shown = list(answer_stream(question="when do my loyalty points expire?", passages=passages))
+
+    assert shown == ["Points expire 12 months after you earn them [2].",
+                     "For example: You spent $120 on 4 March and earned 120 points [1]."], "not a fact about this customer"
+
+
 def test_an_answer_the_model_reads_back_as_not_answering_the_question_becomes_the_abstention(fake_model):
     fake = fake_model({"answer_from": [1], "sentences": [claim(1, "78 g including headband", "It weighs 78 g.")]})
     fake.judged = 0.4
