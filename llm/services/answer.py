@@ -336,16 +336,18 @@ def answer_schema(ids: list[int], spans: list[str]) -> dict:
     }
 
 
-def quotable_lines(passages: dict[int, str], *, figures_only: bool = False) -> dict[str, tuple[int, str]]:
+def quotable_lines(passages: dict[int, str], *, figures_only: bool = False,
+                   frequencies: bool = False) -> dict[str, tuple[int, str]]:
     """Each line, table row and sentence of the passages (as the prompt shows them, markup stripped),
     keyed by its quotable span (its first QUOTE_MAX_WORDS words): span -> (the passage it comes from,
     the first one when two share it; the whole line). `figures_only`: only the lines that state a
-    number (for a question that asks for a figure)."""
+    number (for a question that asks for a figure; a step's "1." is none); `frequencies`: or a frequency without a
+    digit ("checks only once an hour", for a how-often question)."""
     found: dict[str, tuple[int, str]] = {}
     for passage_id, text in passages.items():
         for unit in _units(text):
             line = _markup_stripped(unit)
-            if figures_only and not grounding.states_figure(line):  # a step's "1." is no figure; "once an hour" is one
+            if figures_only and not (grounding.numbers_in(line) or frequencies and grounding.frequencies_in(line)):
                 continue
             # Up to a double quote or backslash: llama-cpp-python's schema-to-grammar converter
             # writes them unescaped into the grammar, which then fails to parse.
@@ -521,7 +523,8 @@ def answer_stream(*, question: str, passages: list[Passage], history: list[dict]
     messages = answer_messages(question, usable, history, trimmed=trimmed)
     # "How long does it take to charge?" is answered by a line with a figure ("Charging time | about
     # 3 hours"), not by "Charge it fully before your first trip": such a question may quote only those.
-    quotable = (_ASKS_HOW_MUCH.search(question) and quotable_lines(trimmed, figures_only=True)) or quotable_lines(trimmed)
+    quotable = (_ASKS_HOW_MUCH.search(question) and quotable_lines(
+        trimmed, figures_only=True, frequencies=grounding.asks_how_often(question))) or quotable_lines(trimmed)
     # "whats the max length of a message" names the "Message length" row of a spec table: only such a row may be quoted.
     named = rows_naming_the_ask(usable, question, stream.name_words, trimmed=trimmed, focus=retrieval_question or "")
     quotable = {span: found for span, found in quotable.items() if found[1] in named} or quotable

@@ -101,9 +101,8 @@ def frequencies_in(text: str) -> set[str]:
     return {" ".join(m.group(0).lower().split()) for m in _FREQUENCY.finditer(text)}
 
 
-def states_figure(text: str) -> bool:
-    """Whether a text states a figure: a number, or a frequency without one ("checks only once an hour")."""
-    return bool(numbers_in(text) or frequencies_in(text))
+def asks_how_often(question: str) -> bool:
+    return bool(_HOW_OFTEN.search(question))
 
 
 def strip_citations(text: str) -> str:
@@ -215,14 +214,14 @@ _KIND_ASKED = {
 # "How long / how many / how heavy ...": the answer states a number ("about 3 hours", "four times").
 _FIGURE_ASKED = re.compile(r"\bhow (long|many|far|heavy|big|old|often|fast)\b|\bwhat (size|weight|capacity|voltage|"
                            r"temperature|length)\b", re.IGNORECASE)
-# "How much?" with nothing after it ("do you sell a spare strap? how much") or "how much for ..." asks a price too,
-# but not "... by how much?" (a difference).
 # "How often does it check for messages?" is answered by a frequency, which may have no digit: "once an hour", "after
 # every trip", "daily".
 _HOW_OFTEN = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 _FREQUENCY = re.compile(r"\b(?:once|twice)\s+(?:a|an|per|every)\s+(?:second|minute|hour|day|night|week|month|year|season)\b"
                         r"|\bevery\s+(?:other\s+)?(?:second|minute|hour|day|night|week|month|year|season|use|trip|ride|wash)\b"
                         r"|\b(?:hourly|daily|nightly|weekly|monthly|yearly|annually)\b", re.IGNORECASE)
+# "How much?" with nothing after it ("do you sell a spare strap? how much") or "how much for ..." asks a price too,
+# but not "... by how much?" (a difference).
 _PRICE_ASKED = re.compile(r"\b(cost|costs|price|prices|priced|fee|fees)\b|\bhow much (is|are|would|will)\b"
                           r"|(?<!by )\bhow much\s*(?:[?!.]|$|for\b)", re.IGNORECASE)
 # "What are the phone support hours?", "when is the store open?", "what time do you close?": the answer states
@@ -286,7 +285,8 @@ def _gives(text: str, wanted: str, question: str = "") -> bool:
     text = strip_citations(text)
     lowered = text.lower()
     if wanted == "figure":  # a figure of its own: not a citation's number, nor the question's ("every 10 minutes")
-        return bool(numbers_in(text) - numbers_in(question)) or bool(_HOW_OFTEN.search(question) and frequencies_in(text))
+        return bool(numbers_in(text) - numbers_in(question)
+                    or asks_how_often(question) and frequencies_in(text) - frequencies_in(question))
     if wanted == "time":
         return bool(_TIME_GIVEN.search(text))
     if wanted == "code":  # a code of its own: not the question's, nor a measure ("replace it every 200 liters")

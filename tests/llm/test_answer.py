@@ -214,10 +214,13 @@ def test_a_how_often_question_may_quote_a_frequency_without_a_digit(fake_model):
     fake = fake_model({"answer_from": [], "sentences": []})
 
     answer(question="how often does it update the forecast in eco mode?", passages=passages)
+    answer(question="how long does the battery last in eco mode?", passages=passages)
 
-    quotable = fake.calls[0]["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"]
-    assert "Eco | up to 30 days" in quotable
-    assert any(span.startswith("Eco mode dims the screen") for span in quotable)
+    how_often, how_long = (call["json_schema"]["properties"]["sentences"]["items"]["properties"]["quote"]["enum"]
+                           for call in fake.calls)
+    assert "Eco | up to 30 days" in how_often
+    assert any(span.startswith("Eco mode dims the screen") for span in how_often)
+    assert how_long == ["Eco | up to 30 days"], "a duration is asked: a frequency is no figure"
 
 
 def test_a_table_row_that_names_what_is_asked_is_the_only_line_to_quote(fake_model):

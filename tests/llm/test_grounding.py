@@ -182,6 +182,8 @@ def test_a_frequency_without_a_digit_answers_how_often():
     assert on_topic(claim, "how often does it update the forecast in eco mode?")
     assert on_topic(Claim(cite=1, quote="", text="Rinse the filter after every trip."), "how often should i rinse the filter")
     assert not on_topic(claim, "how long does the battery last in eco mode?"), "a duration is asked: a frequency is no figure"
+    assert not on_topic(Claim(cite=1, quote="", text="Rinse the filter after every trip."),
+                        "i rinse it after every trip, how often should i swap the cartridge?"), "the customer's own frequency"
     assert not on_topic(Claim(cite=1, quote="", text="Once an order ships, it cannot be changed."),
                         "how often do you ship orders?"), "'once' as 'when' is no frequency"
 
