@@ -11,6 +11,7 @@ from llm.services.grounding import (
     condition_differs,
     content_words,
     counterpart_unmentioned,
+    frequencies_in,
     normalise,
     numbers_in,
     on_topic,
@@ -186,6 +187,16 @@ def test_a_frequency_without_a_digit_answers_how_often():
                         "i rinse it after every trip, how often should i swap the cartridge?"), "the customer's own frequency"
     assert not on_topic(Claim(cite=1, quote="", text="Once an order ships, it cannot be changed."),
                         "how often do you ship orders?"), "'once' as 'when' is no frequency"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("", set()),
+    ("Checks <b>ONCE   AN\nHOUR</b>", {"once an hour"}),  # markup, capitals and line breaks
+    ("Ｒｉｎｓｅ after every\u00a0trip", {"every trip"}),  # full-width letters, a no-break space
+    ("once upon a time, every" * 2000, set()),  # long text without a frequency
+])
+def test_frequencies_are_read_from_any_text(text, found):
+    assert frequencies_in(text) == found
 
 
 def test_closeness_in_meaning_does_not_excuse_a_missing_figure():
