@@ -14,7 +14,7 @@ from core.ids import parse_id
 from core.jobs import JobStatus
 from llm.labels import SENTIMENT_LEVELS
 from support.models import Message, Ticket
-from support.models.tickets import MessageAuthor, TicketStatus
+from support.models.tickets import MessageAuthor, TicketOrigin, TicketStatus
 
 CUSTOMER_PAGE_SIZE = 20
 INBOX_PAGE_SIZE = 25
@@ -154,7 +154,8 @@ class TriageProgress:
 
 def triage_progress() -> TriageProgress:
     """How many tickets the AI has triaged (for the inbox banner, healthz and seed_demo)."""
-    counts = dict(Ticket.objects.values_list("ai_status").annotate(n=Count("id")).order_by())
+    counts = dict(Ticket.objects.exclude(origin=TicketOrigin.IMPORT)  # imported history is labelled, never triaged
+                  .values_list("ai_status").annotate(n=Count("id")).order_by())
     total = sum(counts.values())
     return TriageProgress(done=counts.get(JobStatus.DONE, 0), total=total, failed=counts.get(JobStatus.FAILED, 0),
                           waiting=counts.get(JobStatus.PENDING, 0) + counts.get(JobStatus.RUNNING, 0))

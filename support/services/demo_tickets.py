@@ -93,3 +93,38 @@ def demo_tickets_ensure(*, path: Path = DEMO_TICKETS_FILE) -> DemoTicketsResult:
             result.created += 1
     return result
 
+
+
+DEMO_HISTORY_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "ticket_history.json"
+DEMO_HISTORY_DAYS = (30, 210)  # the history is spread over these days before the first seeding
+
+
+def demo_history_ensure(*, path: Path = DEMO_HISTORY_FILE) -> DemoTicketsResult:
+    """The demo shop's labelled history (support/demo_data/ticket_history.json, in the `import_tickets` format):
+    closed tickets its agents labelled, imported as `import_tickets` would (not triaged; embedded on the embed
+    queue; their labels train the heads and calibrations and are shown as examples), dated over the past months.
+
+    Idempotent by each row's `ref` (Ticket.demo_ref). A row that fails the import's checks raises DemoTicketsError
+    with the import's error lines, and nothing is written."""
+    from support.services.ticket_import import TicketImportError, tickets_create, tickets_file_read, tickets_rows_check
+
+    result = DemoTicketsResult()
+    if not path.exists():
+        return result
+    try:
+        rows = tickets_file_read(path)
+        new_rows, result.skipped = demo_rows_new(rows, model=Ticket)
+        if not new_rows:
+            return result
+        items = tickets_rows_check([row for _, _, row in new_rows])
+    except (KeyError, TypeError) as exc:
+        raise DemoTicketsError(f"{path.name} is malformed: {exc}") from None
+    except TicketImportError as exc:
+        raise DemoTicketsError(f"{path.name}: {exc}") from None
+    now = timezone.now()
+    first, last = DEMO_HISTORY_DAYS
+    position = {ref: index for index, ref, _ in new_rows}
+    tickets_create(items, demo_refs=True,
+                   dated=lambda item: now - timedelta(days=last - (last - first) * position[item.ref] / max(len(rows) - 1, 1)))
+    result.created = len(items)
+    return result

@@ -150,31 +150,40 @@ def tickets_rows_check(raw_rows: list) -> list[ImportTicket]:
 
 def tickets_import(*, path: str | Path, customer_email: str = IMPORT_CUSTOMER_EMAIL) -> int:
     """Import every ticket of the file in one transaction (all or nothing); returns how many."""
+    tickets = tickets_rows_check(tickets_file_read(path))
+    tickets_create(tickets, customer_email=customer_email)
+    return len(tickets)
+
+
+def tickets_create(tickets: list[ImportTicket], *, customer_email: str = IMPORT_CUSTOMER_EMAIL,
+                   demo_refs: bool = False, dated=None) -> None:
+    """Checked tickets stored as closed, labelled history in one transaction, each embedded on the embed queue.
+
+    `demo_refs`: each ticket keeps its ref as `Ticket.demo_ref` (the demo shop's history, seeded once by ref);
+    `dated(ticket)`: when it happened (default: now)."""
     from django.contrib.auth import get_user_model
 
+    from core.jobs import JobStatus, enqueue_on_commit
     from support.models import Message, Ticket
-    from core.jobs import JobStatus
     from support.models.tickets import MessageAuthor, TicketOrigin, TicketStatus
-    from core.jobs import enqueue_on_commit
     from support.tasks import embed_ticket
 
-    tickets = tickets_rows_check(tickets_file_read(path))
     now = timezone.now()
     with transaction.atomic():
         users = get_user_model().objects
         customer = users.filter(email=customer_email).first() or users.create_user(customer_email)  # no password: no sign-in
         for item in tickets:
+            when = dated(item) if dated else now
             labels = {"category": item.category, "sentiment": item.sentiment, "product": item.product}
             ticket = Ticket.objects.create(
                 customer=customer, origin=TicketOrigin.IMPORT, subject=f"Imported {item.ref}".strip()[:200],
-                status=TicketStatus.CLOSED, ai_status=JobStatus.DONE, created_at=now, last_activity_at=now,
+                demo_ref=item.ref if demo_refs else None,
+                status=TicketStatus.CLOSED, ai_status=JobStatus.DONE, created_at=when, last_activity_at=when,
                 category=item.category, category_method="import" if item.category else "",
                 category_confidence=1.0 if item.category else None, sentiment=item.sentiment,
                 sentiment_score=sentiment_level_score(item.sentiment) if item.sentiment else None, product=item.product,
                 agent_fields=[name for name, value in labels.items() if value],
             )
             Message.objects.bulk_create([Message(ticket=ticket, author_kind=MessageAuthor(m["author"]), body=m["body"],
-                                                 created_at=now) for m in item.messages])
+                                                 created_at=when) for m in item.messages])
             enqueue_on_commit(embed_ticket, ticket.pk)
-    return len(tickets)
-

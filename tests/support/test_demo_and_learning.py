@@ -1,17 +1,23 @@
 """Demo tickets (seed_demo), agent corrections as training data, admin pages."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from core.jobs import JobStatus
 from eshop.services.accounts import demo_users_ensure
 from support.models import Ticket
+from support.models.tickets import TicketOrigin, TicketStatus
 from support.selectors import ticket_training_examples
-from support.services.demo_tickets import DEMO_TICKETS_FILE, demo_tickets_ensure
+from support.selectors.tickets import triage_progress
+from support.services.demo_tickets import (
+    DEMO_HISTORY_FILE, DEMO_TICKETS_FILE, DemoTicketsError, demo_history_ensure, demo_tickets_ensure,
+)
 from support.services.tickets import ticket_correct, ticket_create
 from tests.factories import OrderFactory, UserFactory
 
@@ -51,6 +57,37 @@ def test_demo_tickets_load_once_with_order_numbers_and_ask_for_triage(demo_peopl
     again = demo_tickets_ensure()
     assert again.created == 0 and again.skipped == first.created
     assert Ticket.objects.count() == first.created
+
+
+def test_demo_history_loads_once_as_labelled_past_tickets_that_triage_learns_from(ticket_categories, no_enqueue,
+                                                                                  django_capture_on_commit_callbacks):
+    rows = json.loads(DEMO_HISTORY_FILE.read_text())
+    with django_capture_on_commit_callbacks(execute=True):
+        first = demo_history_ensure()
+    assert first.created == len(rows) >= 200
+    history = Ticket.objects.filter(origin=TicketOrigin.IMPORT)
+    assert history.count() == len(rows) and not history.exclude(status=TicketStatus.CLOSED).exists()
+    sent = [name for name, *_ in no_enqueue]
+    assert sent.count("support.tasks.embed_ticket") == len(rows) and "support.tasks.triage_ticket_due" not in sent
+    oldest, newest = history.get(demo_ref=rows[0]["ref"]), history.get(demo_ref=rows[-1]["ref"])
+    assert oldest.category.slug == rows[0]["category"] and oldest.sentiment == rows[0]["sentiment"]
+    assert oldest.created_at < newest.created_at < timezone.now() - timedelta(days=29)
+    assert triage_progress().total == 0  # history is labelled, never triaged: the inbox banner does not count it
+
+    customer_text = "\n".join(m["body"] for m in rows[0]["messages"] if m["author"] == "customer")
+    assert (customer_text, rows[0]["category"]) in ticket_training_examples(task="category")
+
+    again = demo_history_ensure()
+    assert again.created == 0 and again.skipped == len(rows) and history.count() == len(rows)
+
+
+def test_a_bad_demo_history_row_loads_nothing(ticket_categories, no_enqueue, tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([{"ref": "H1", "text": "Where is my parcel?", "category": "order-status"},
+                                {"ref": "H2", "text": "Love the shop!", "category": "praise"}]))
+    with pytest.raises(DemoTicketsError, match="row 2 \\(ref H2\\): unknown category 'praise'"):
+        demo_history_ensure(path=path)
+    assert not Ticket.objects.exists() and not no_enqueue
 
 
 def test_seed_demo_reports_the_triage_progress(demo_people, ticket_categories, no_enqueue, monkeypatch, settings, tmp_path):

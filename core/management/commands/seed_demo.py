@@ -8,7 +8,7 @@ from eshop.services.catalog import CatalogImportError, catalog_import
 from eshop.services.demo_orders import DemoOrdersError, demo_orders_ensure
 from eshop.services.embeddings import product_embedding_schedule_missing
 from support.selectors.tickets import triage_progress
-from support.services.demo_tickets import DemoTicketsError, demo_tickets_ensure
+from support.services.demo_tickets import DemoTicketsError, demo_history_ensure, demo_tickets_ensure
 from support.services.knowledge import knowledge_demo_ensure, knowledge_index_pending
 
 
@@ -58,6 +58,12 @@ class Command(BaseCommand):
             + (f", {progress.failed} failed" if progress.failed else "")
             + " (follow it in the support desk or with `manage.py triage_tickets --status`)"
         )
+        try:
+            history = demo_history_ensure()
+        except DemoTicketsError as exc:
+            raise CommandError(f"Demo ticket history could not be loaded: {exc}") from None
+        self.stdout.write(f"  demo ticket history: {history.created} labelled past tickets added ({history.skipped} already there); "
+                          "triage learns from their labels (`manage.py train_classifiers`, or beat within 10 minutes)")
         knowledge = knowledge_demo_ensure()
         queued = knowledge_index_pending()
         self.stdout.write(
