@@ -178,7 +178,8 @@ def calibration_refresh_due() -> list[str]:
             due.append(task)
         elif newest.created_at < timezone.now() - timedelta(hours=CALIBRATION_REFRESH_HOURS) and (
                 TicketCorrection.objects.filter(field=task, created_at__gt=newest.created_at).exists()
-                or Ticket.objects.filter(origin=TicketOrigin.IMPORT, created_at__gt=newest.created_at).exists()):
+                # imported since: by when it arrived, as history is dated when it happened (the demo's, months back)
+                or Ticket.objects.filter(origin=TicketOrigin.IMPORT, updated_at__gt=newest.created_at).exists()):
             due.append(task)
     return due
 

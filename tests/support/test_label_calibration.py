@@ -225,6 +225,19 @@ def test_new_labels_make_a_calibration_due_once_the_last_is_a_day_old(ticket_cat
     assert calibration_refresh_due() == []
 
 
+def test_history_imported_since_the_last_calibration_makes_one_due_however_old_its_tickets(ticket_categories,
+                                                                                           no_enqueue, tmp_path):
+    from support.services.classifier_heads import calibration_refresh_due
+    from support.services.demo_tickets import demo_history_ensure
+
+    _current("category", hours_old=30), _current("sentiment", hours_old=30)
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([{"ref": "H1", "text": "Where is my parcel?", "category": "order-status",
+                                 "sentiment": "neutral"}]))
+    demo_history_ensure(path=path)  # dated weeks before the calibration
+    assert calibration_refresh_due() == ["category", "sentiment"]
+
+
 def test_beat_starts_one_run_at_a_time_and_a_broker_that_is_down_leaves_no_lock(ticket_categories):
     from django.core.cache import cache
 

@@ -62,8 +62,9 @@ class Command(BaseCommand):
             history = demo_history_ensure()
         except DemoTicketsError as exc:
             raise CommandError(f"Demo ticket history could not be loaded: {exc}") from None
-        self.stdout.write(f"  demo ticket history: {history.created} labelled past tickets added ({history.skipped} already there); "
-                          "triage learns from their labels (`manage.py train_classifiers`, or beat within 10 minutes)")
+        self.stdout.write(f"  demo ticket history: {history.created} labelled past tickets added "
+                          f"({history.skipped} already there); triage learns from their labels "
+                          "(`manage.py train_classifiers`, or beat within 10 minutes)")
         knowledge = knowledge_demo_ensure()
         queued = knowledge_index_pending()
         self.stdout.write(
