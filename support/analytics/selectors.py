@@ -19,7 +19,7 @@ from core.jobs import JobStatus
 from llm.models import TaskRun
 from llm.labels import SENTIMENT_LEVELS
 from support.models import ChatTurn, Conversation, Ticket, TicketCorrection
-from support.models.tickets import TicketStatus
+from support.models.tickets import TicketOrigin, TicketStatus
 
 # The AI fields an agent corrects on the ticket page; title and summary are rewritten, not corrected.
 ACCURACY_FIELDS = ("category", "sentiment", "urgency", "product")
@@ -94,7 +94,8 @@ def response_times(*, period: DateRange) -> list[tuple]:
 
 def ai_accuracy(*, period: DateRange) -> list[tuple]:
     """(field, AI-triaged tickets, tickets an agent corrected, share not corrected) per AI field."""
-    triaged = Ticket.objects.filter(period.filter("created_at"), ai_status=JobStatus.DONE)
+    triaged = (Ticket.objects.filter(period.filter("created_at"), ai_status=JobStatus.DONE)
+               .exclude(origin=TicketOrigin.IMPORT))  # imported history carries its agents' labels: no AI decided it
     total = triaged.count()
     if not total:
         return []

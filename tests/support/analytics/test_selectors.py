@@ -61,6 +61,7 @@ def test_response_times_give_median_and_p90_in_hours():
 def test_ai_accuracy_is_the_share_of_triaged_tickets_whose_field_no_agent_corrected():
     tickets = TicketFactory.create_batch(4)
     TicketFactory(ai_status=JobStatus.PENDING)  # not triaged: not counted
+    TicketFactory(origin="import", ai_status=JobStatus.DONE)  # imported history, labelled by agents: not counted
     TicketCorrectionFactory(ticket=tickets[0], field="category")
     TicketCorrectionFactory(ticket=tickets[0], field="category")  # corrected twice: one ticket
     TicketCorrectionFactory(ticket=tickets[1], field="urgency")
