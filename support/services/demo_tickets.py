@@ -94,7 +94,6 @@ def demo_tickets_ensure(*, path: Path = DEMO_TICKETS_FILE) -> DemoTicketsResult:
     return result
 
 
-
 DEMO_HISTORY_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "ticket_history.json"
 DEMO_HISTORY_DAYS = (30, 210)  # the history is spread over these days before the first seeding
 
