@@ -99,8 +99,10 @@ def test_seed_demo_reports_the_triage_progress(demo_people, ticket_categories, n
     call_command("seed_demo", stdout=out)
     assert f"demo tickets: {len(demo_people)} added" in out.getvalue()
     assert f"AI triage: 0 of {len(demo_people)} done" in out.getvalue()
+    history = len(json.loads(DEMO_HISTORY_FILE.read_text()))
+    assert f"demo ticket history: {history} labelled past tickets added" in out.getvalue()
 
-    out = StringIO()
+    out = StringIO()  # the history is not counted as triage work
     call_command("triage_tickets", "--status", stdout=out)
     assert f"AI triage: 0 of {len(demo_people)} done, {len(demo_people)} waiting, 0 failed" in out.getvalue()
 
