@@ -206,7 +206,8 @@ def evaluate_ticket_file(*, path: str, limit: int | None, model: str | None, use
 
 def evaluate_products(*, progress: Callable[[str], None]) -> dict:
     """Product detection top-1 on the loose-name set and on the default set's rows that name a product, and how
-    often a product is named for a message that names none."""
+    often a product is named for a message that names none (rows without a "product_id" key were not labelled for
+    products and are left out)."""
     from eshop.models import Product
     from eshop.services.embeddings import product_embedding_text
     from llm.services.embed import embed_texts
@@ -217,6 +218,7 @@ def evaluate_products(*, progress: Callable[[str], None]) -> dict:
     vectors = embed_texts(texts=[product_embedding_text(product=p) for p in products])
     figures = {}
     for name, rows in (("loose_names", load_jsonl("products_loose.jsonl")), ("default_set", load_jsonl("messages.jsonl"))):
+        rows = [r for r in rows if "product_id" in r]
         texts = embed_texts(texts=[r["text"] for r in rows])
         hits = named = unnamed_rows = misses = 0
         wrong = []

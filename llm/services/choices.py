@@ -53,11 +53,13 @@ def choose_text(*, system: str, user: str, labels: list[str], texts: list[str], 
     return _choice(labels, shares)
 
 
-def agreed(choices: list[Choice]) -> Choice:
+def agreed(choices: list[Choice], weights: list[float] | None = None) -> Choice:
     """One choice from the same question asked in several forms: the geometric mean of their
-    distributions, renormalised (a label every form finds likely wins; one form's lean is damped)."""
+    distributions, weighted (`weights`, one per form, summing to 1; equal by default), renormalised (a label every
+    form finds likely wins; one form's lean is damped)."""
+    weights = weights or [1 / len(choices)] * len(choices)
     labels = list(choices[0].probabilities)
-    means = [math.prod(c.probabilities[label] for c in choices) ** (1 / len(choices)) for label in labels]
+    means = [math.prod(c.probabilities[label] ** w for c, w in zip(choices, weights, strict=True)) for label in labels]
     return _choice(labels, [m / sum(means) for m in means])
 
 

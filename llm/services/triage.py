@@ -86,12 +86,20 @@ SENTIMENT_QUESTION = ("Which attitude level fits the customer's own words (not t
                       "Answer with the level's number only.")
 SENTIMENT_NAME_QUESTION = "Which attitude level fits the customer's own words (not the agent's)?"
 SENTIMENT_ANSWER_PREFIX = '{"attitude": "'
-# The model gives "positive" more than "very positive" for delighted customers ("I'm SO excited!!", "best thing I've
-# bought all winter") on every labelled set: 13 of 18 very positive tickets of the default set's tune part were read
-# as positive. Doubling "very positive" before the level is chosen (chosen on the tune parts, 2026-12-02; the same
-# readings, exact / within one): default set tune 0.627 → 0.672, holdout 0.567 → 0.642; four-type set tune
-# 0.759 → 0.785, holdout 0.717 → 0.736; within one unchanged on all four. README, Sentiment.
-SENTIMENT_LEAN = {"very_positive": 2.0}
+# The two readings of the attitude are not equally good: the number's distribution is flat (its most likely level
+# rarely above 0.35), the name's is decisive. The name weighs 0.7 in their geometric mean (SENTIMENT_READING_WEIGHTS:
+# number, name). And the model leans away from two levels on every labelled set: it gives "positive" for delighted
+# customers ("I'm SO excited!!", "best thing I've bought all winter": 13 of 18 very positive tickets of the default
+# set's tune part), and it reads feelings into plain, firm requests (a formal data-deletion request as very negative).
+# So "very positive" counts 3x and "neutral" 1.5x before the level is chosen (SENTIMENT_LEAN).
+# Chosen 2026-12-03 from saved readings of the tune parts and the demo history (throwaway script: name weight 0.3-1,
+# factors 0.5-3 on each level), then checked once on parts it never saw. Exact / within one, the 2026-12-02 rule
+# (equal weights, "very positive" 2x) → this one: default set holdout (first 67) 0.657 / 0.940 → 0.657 / 0.940,
+# fresh 60 (m-301..) 0.667 / 0.900 → 0.733 / 0.917, 80 messages written for this check (m-401..) 0.775 / 0.988 →
+# 0.850 / 0.988; four-type set holdout 0.698 / 1.000 → 0.774 / 1.000. Tune parts: default 0.664 / 0.933 →
+# 0.701 / 0.940, four-type 0.810 / 0.975 → 0.848 / 0.975, demo history 0.673 / 0.955 → 0.700 / 0.955.
+SENTIMENT_READING_WEIGHTS = [0.3, 0.7]
+SENTIMENT_LEAN = {"neutral": 1.5, "very_positive": 3.0}
 # Asked for the level's number against the old meanings in the system prompt ("high: the customer is blocked, ..."),
 # the model answered "high" (3) for 66 of 67 holdout tickets of the default set (exact 0.10, within one 0.69, after
 # the rule floor). Now the levels' names are scored and their meanings (llm/labels.py) state the rule ("only with
@@ -136,14 +144,15 @@ def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), 
     """The attitude level, asked two ways (its number; its name as JSON) and the two distributions agreed
     (choices.agreed); the distribution gives the score (sentiment_score). On the tune parts of both labelled
     sets, exact / within-one: by number 0.49 / 0.85 and 0.55 / 1.00, by name 0.49 / 0.87 and 0.73 / 0.95,
-    agreed 0.55 / 0.91 and 0.70 / 0.98. The model's lean towards the milder positive level is corrected (SENTIMENT_LEAN)."""
+    agreed 0.55 / 0.91 and 0.70 / 0.98. The name weighs more (SENTIMENT_READING_WEIGHTS), and the model's lean away from
+    "very positive" and "neutral" is corrected (SENTIMENT_LEAN)."""
     system = triage_system(categories)
     by_number = choose(system=system, user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
                        model=model)
     by_name = choose_text(system=system, user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
                           texts=[level.replace("_", " ") for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
                           model=model)
-    return leaned(agreed([by_number, by_name]), SENTIMENT_LEAN)
+    return leaned(agreed([by_number, by_name], SENTIMENT_READING_WEIGHTS), SENTIMENT_LEAN)
 
 
 def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
@@ -158,7 +167,7 @@ def category_fingerprint(categories: list[CategoryOption]) -> str:
 
 def sentiment_fingerprint(categories: list[CategoryOption]) -> str:
     return prompt_fingerprint(triage_system(categories), SENTIMENT_QUESTION, SENTIMENT_NAME_QUESTION, SENTIMENT_ANSWER_PREFIX,
-                              repr(sorted(SENTIMENT_LEAN.items())))
+                              repr(SENTIMENT_READING_WEIGHTS), repr(sorted(SENTIMENT_LEAN.items())))
 
 
 def calibration_targets(categories: list[CategoryOption]) -> dict[str, tuple[str, list[str]]]:

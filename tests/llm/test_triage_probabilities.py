@@ -73,9 +73,10 @@ def test_sentiment_score_is_the_expected_value_of_the_levels(fake_generator):
 
     result = triage_ticket(messages=[{"author": "customer", "body": "Useless!!"}], categories=_categories(2), use_head=False)
 
-    # 0.9 x -1 + 0.025 x (-0.5 + 0 + 0.5) + 0.05 x 1 (very positive doubled: SENTIMENT_LEAN), renormalised by 1.025
+    # 0.9 x -1 + 0.025 x -0.5 + 0.0375 x 0 + 0.025 x 0.5 + 0.075 x 1 (neutral 1.5x, very positive 3x: SENTIMENT_LEAN),
+    # renormalised by 1.0625
     assert result.sentiment == "very_negative"
-    assert result.sentiment_score == pytest.approx(-0.85 / 1.025, abs=1e-3)
+    assert result.sentiment_score == pytest.approx(-0.825 / 1.0625, abs=1e-3)
     asked = [c for c in fake.calls if "attitude level" in c["messages"][-1]["content"]]
     assert [c.get("options") or c.get("texts") for c in asked] == [list("12345"), ["very negative", "negative", "neutral",
                                                                                     "positive", "very positive"]]
@@ -89,6 +90,20 @@ def test_a_level_both_forms_find_likely_wins_over_one_forms_lean():
 
     assert both.label == "negative" and sum(both.probabilities.values()) == pytest.approx(1.0)
     assert both.confidence == pytest.approx((0.24 ** 0.5) / (0.24 ** 0.5 + 0.05 ** 0.5 + 0.03 ** 0.5), abs=1e-4)
+
+
+def test_the_form_that_weighs_more_decides_where_the_forms_disagree():
+    by_number = Choice("neutral", 0.4, {"negative": 0.3, "neutral": 0.4, "positive": 0.3})
+    by_name = Choice("positive", 0.7, {"negative": 0.1, "neutral": 0.2, "positive": 0.7})
+
+    even = agreed([by_number, by_name])
+    name_first = agreed([by_number, by_name], [0.3, 0.7])
+
+    assert even.label == name_first.label == "positive"
+    assert name_first.confidence > even.confidence
+    assert name_first.probabilities["positive"] == pytest.approx(
+        0.3 ** 0.3 * 0.7 ** 0.7 / sum(a ** 0.3 * b ** 0.7 for a, b in ((0.3, 0.1), (0.4, 0.2), (0.3, 0.7))), abs=1e-4)
+    assert agreed([by_number, by_name], [1.0, 0.0]).label == "neutral"
 
 
 def test_the_lean_towards_the_milder_level_is_corrected_before_the_level_is_chosen():
