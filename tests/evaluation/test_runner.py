@@ -31,6 +31,19 @@ def test_the_second_triage_set_has_its_own_categories_and_a_holdout():
     assert {runner.row_split(r) for r in runner.load_jsonl("messages.jsonl")} == {"tune", "holdout"}
 
 
+def test_a_ticket_file_alone_runs_only_triage_against_it(settings, tmp_path, capsys):
+    settings.BASE_DIR = tmp_path
+    tickets = tmp_path / "history.json"
+    tickets.write_text(json.dumps([{"ref": "A1", "messages": [{"author": "customer", "body": "Where is my order TH-100200?"}],
+                                    "category": "order-status", "sentiment": "neutral"}]))
+
+    call_command("evaluate", "--tickets", str(tickets), "--model", "smollm2-135m")
+
+    results = json.loads((tmp_path / "var" / "eval" / "latest.json").read_text())
+    assert set(results) == {"triage", "updated_at"} and results["triage"]["tickets"]["splits"]["holdout"]["category"]["n"] == 1
+    assert "==> summaries" not in capsys.readouterr().out
+
+
 def test_reliability_table_gives_accuracy_per_confidence_band():
     table = runner.reliability_table([True, False, True, True], [0.3, 0.6, 0.85, 0.95])
 

@@ -19,14 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--set", dest="sets", action="append", choices=["default", "types"],
                             help="triage: only these labelled sets (repeatable).")
         parser.add_argument("--tickets", default=None,
-                            help="triage: measure against a labelled ticket file in the import_tickets format instead.")
+                            help="triage: measure against a labelled ticket file in the import_tickets format instead "
+                                 "(only triage runs unless --task names more).")
         parser.add_argument("--sample-tickets", action="store_true",
                             help="ask_data: first add sample tickets and chats when the database has no tickets.")
 
     def handle(self, *args, task, limit, model, no_head, sample_tickets, split, sets, tickets, ids, **options):
         say = self.stdout.write
         results = {}
-        for name in task or TASKS:
+        for name in task or (["triage"] if tickets else TASKS):
             say(self.style.MIGRATE_HEADING(f"==> {name}"))
             if name == "head":
                 results["category_head"] = runner.evaluate_head(progress=say)
