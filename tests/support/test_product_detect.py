@@ -9,6 +9,8 @@ CATALOG = [
     ProductCandidate(id=4, brand="Adventure Link", model="Satellite Communicator 2000", similarity=0.25),
     ProductCandidate(id=5, brand="Hiker's Haven", model="Trailblazer 40L Backpack", similarity=0.31),
     ProductCandidate(id=6, brand="Adventure Pack", model="Trekker 30L Backpack", similarity=0.31),
+    ProductCandidate(id=7, brand="Wild Guard", model="Outdoor First Aid Kit", similarity=0.05),
+    ProductCandidate(id=8, brand="Power Up Tech", model="SolarPod 100", similarity=0.05),
 ]
 
 
@@ -28,6 +30,19 @@ def test_no_product_is_named_below_the_confidence():
     product, confidence = product_match("where is my parcel? it is late", CATALOG)
 
     assert product is None and confidence < 0.9
+
+
+def test_an_everyday_word_or_a_number_alone_names_no_product():
+    # a catalog the size of a shop's, where a word only one product has weighs as much as in the demo's 200
+    shop = CATALOG + [ProductCandidate(id=100 + i, brand=f"Brand{i}", model=f"Model{i}", similarity=0.0) for i in range(60)]
+
+    def closer(product_id: int) -> list[ProductCandidate]:
+        return [ProductCandidate(c.id, c.brand, c.model, 0.40 if c.id == product_id else c.similarity) for c in shop]
+
+    assert product_match("can you email me a receipt for my first order?", shop)[0] is None
+    assert product_match("my $100 gift card says invalid code", shop)[0] is None
+    assert product_match("the first aid kit was missing its scissors", closer(7))[0] == 7  # more than one name word
+    assert product_match("is the solarpod 100 waterproof?", closer(8))[0] == 8  # a name word beside the number
 
 
 def test_my_prefers_the_customers_own_product():
