@@ -39,8 +39,8 @@ def test_an_everyday_word_or_a_number_alone_names_no_product():
     def closer(product_id: int) -> list[ProductCandidate]:
         return [ProductCandidate(c.id, c.brand, c.model, 0.40 if c.id == product_id else c.similarity) for c in shop]
 
-    assert product_match("can you email me a receipt for my first order?", shop)[0] is None
-    assert product_match("my $100 gift card says invalid code", shop)[0] is None
+    assert product_match("do first-time buyers get free shipping?", shop)[0] is None
+    assert product_match("I paid 100 dollars twice, please check", shop)[0] is None
     assert product_match("the first aid kit was missing its scissors", closer(7))[0] == 7  # more than one name word
     assert product_match("is the solarpod 100 waterproof?", closer(8))[0] == 8  # a name word beside the number
 
