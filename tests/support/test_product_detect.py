@@ -14,9 +14,9 @@ CATALOG = [
 ]
 
 
-def _closer(product_id: int, similarity: float = 0.45) -> list[ProductCandidate]:
+def _closer(product_id: int, similarity: float = 0.45, catalog: list[ProductCandidate] = CATALOG) -> list[ProductCandidate]:
     """The catalog as the embedding of a message about `product_id` would rank it."""
-    return [ProductCandidate(c.id, c.brand, c.model, similarity if c.id == product_id else c.similarity) for c in CATALOG]
+    return [ProductCandidate(c.id, c.brand, c.model, similarity if c.id == product_id else c.similarity) for c in catalog]
 
 
 def test_loose_names_typos_and_run_together_words_are_found():
@@ -36,13 +36,10 @@ def test_an_everyday_word_or_a_number_alone_names_no_product():
     # a catalog the size of a shop's, where a word only one product has weighs as much as in the demo's 200
     shop = CATALOG + [ProductCandidate(id=100 + i, brand=f"Brand{i}", model=f"Model{i}", similarity=0.0) for i in range(60)]
 
-    def closer(product_id: int) -> list[ProductCandidate]:
-        return [ProductCandidate(c.id, c.brand, c.model, 0.40 if c.id == product_id else c.similarity) for c in shop]
-
     assert product_match("do first-time buyers get free shipping?", shop)[0] is None
     assert product_match("I paid 100 dollars twice, please check", shop)[0] is None
-    assert product_match("the first aid kit was missing its scissors", closer(7))[0] == 7  # more than one name word
-    assert product_match("is the solarpod 100 waterproof?", closer(8))[0] == 8  # a name word beside the number
+    assert product_match("the first aid kit was missing its scissors", _closer(7, 0.40, shop))[0] == 7  # more than one name word
+    assert product_match("is the solarpod 100 waterproof?", _closer(8, 0.40, shop))[0] == 8  # a name word beside the number
 
 
 def test_my_prefers_the_customers_own_product():
