@@ -41,8 +41,7 @@ def bench_old_path(*, question: str, model: str | None) -> dict:
     from support.selectors.knowledge import knowledge_search_for_question
 
     generator = engine.generator(model)
-    if hasattr(generator.backend, "reset"):
-        generator.backend.reset()  # no cache: the next prompt is evaluated from its first token
+    generator.forget_cached_prompts()  # no cache: the next prompt is evaluated from its first token
     started = time.monotonic()
     found = knowledge_search_for_question(question=question, limit=8)
     stream = answer_stream(question=question, passages=[Passage(id=n, text=p.text, source=p.source) for n, p in enumerate(found, 1)],

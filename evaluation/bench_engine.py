@@ -39,7 +39,7 @@ def bench_generation(*, model: str | None, progress: Callable[[str], None]) -> d
     messages = [{"role": "system", "content": "You are a helpful shop assistant."},
                 {"role": "user", "content": f"{context}\n\nSummarize the text above in five sentences."}]
     generator.complete([{"role": "user", "content": "Hi"}], max_tokens=4)  # warm-up
-    generator.backend.reset()  # no cached prefix: measure real prompt processing
+    generator.forget_cached_prompts()  # no cached prefix: measure real prompt processing
     generator.complete(messages, max_tokens=96)
     usage = generator.last_usage
     prompt_rate = usage.prompt_tokens / usage.first_token_seconds

@@ -91,7 +91,8 @@ class Generator:
         started = time.monotonic()
         produced: list[str] = []
         # An inference server batches concurrent requests itself; a local context needs the lock.
-        with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use:
+        with contextlib.nullcontext() if getattr(self.backend, "concurrent", False) else self._in_use, \
+                self._system_prompt_kept(messages):
             for chunk in self.backend.create_chat_completion(**kwargs):
                 piece = chunk["choices"][0]["delta"].get("content") or ""
                 if not piece:
@@ -132,8 +133,8 @@ class Generator:
         if len(set(first)) != len(first):
             raise ValueError(f"the options {options!r} do not all start with different tokens.")
         started = time.monotonic()
-        with self._in_use:
-            aside = aside and hasattr(ops, "next_token_logits_aside")
+        aside = aside and hasattr(ops, "next_token_logits_aside")
+        with self._in_use, contextlib.nullcontext() if aside else self._system_prompt_kept(messages):
             logits, evaluated = ops.next_token_logits_aside(prompt) if aside else ops.next_token_logits(prompt)
         chosen = np.asarray(logits, dtype=np.float64)[first]
         weights = np.exp(chosen - chosen.max())
@@ -167,8 +168,7 @@ class Generator:
         def walk(prefix: list[int], members: list[int]) -> None:
             nonlocal evaluated
             depth = len(prefix)
-            with self._in_use:
-                logits, count = ops.next_token_logits(prompt, prefix)
+            logits, count = ops.next_token_logits(prompt, prefix)
             evaluated += count
             logits = np.asarray(logits, dtype=np.float64)
             log_softmax = logits - logits.max() - np.log(np.exp(logits - logits.max()).sum())
@@ -183,7 +183,8 @@ class Generator:
                 if token != -1 and len(group) > 1:
                     walk([*prefix, token], group)
 
-        walk([], list(range(len(texts))))
+        with self._in_use, self._system_prompt_kept(messages):
+            walk([], list(range(len(texts))))
         weights = np.exp(np.array(log_p) - max(log_p))
         self.last_usage = Usage(prompt_tokens=evaluated, seconds=time.monotonic() - started)
         return [float(w) for w in weights / weights.sum()]
@@ -201,7 +202,7 @@ class Generator:
             return text
         ops = self._prefill()
         started = time.monotonic()
-        with self._in_use:
+        with self._in_use, self._system_prompt_kept(messages):
             text, generated = ops.continue_text(ops.render_chat(messages) + answer_prefix, max_tokens=max_tokens, stop=stop)
         self.last_usage = Usage(completion_tokens=generated, seconds=time.monotonic() - started)
         return text
@@ -225,10 +226,32 @@ class Generator:
             return texts
         started = time.monotonic()
         prompt = ops.render_chat(messages)
-        with self._in_use:
+        with self._in_use, self._system_prompt_kept(messages):
             results = ops.continue_texts([prompt + prefix for prefix in answer_prefixes], max_tokens=max_tokens, stops=stops)
         self.last_usage = Usage(completion_tokens=sum(n for _, n in results), seconds=time.monotonic() - started)
         return [text for text, _ in results]
+
+    def forget_cached_prompts(self) -> None:
+        """Nothing cached any more: the next prompt is evaluated from its first token (benchmarks of uncached
+        prompt processing)."""
+        with self._in_use:
+            if hasattr(self.backend, "reset"):
+                self.backend.reset()
+            if hasattr(self._llama_prefill, "forget_kept"):
+                self._llama_prefill.forget_kept()
+
+    @contextlib.contextmanager
+    def _system_prompt_kept(self, messages: list[dict]):
+        """Around one call to an in-process llama.cpp model (the lock held): the messages' system prompt is put back
+        first if another task's prompt evicted it, and kept afterwards (LlamaPrefill.restore_prefix, keep_prefix),
+        so chat turns and triage runs on one worker do not evaluate each other's system prompts again."""
+        ops = self._prefill() if type(self.backend).__module__.startswith("llama_cpp") else None
+        prefix = ops.system_tokens(messages) if ops is not None else []
+        if prefix:
+            ops.restore_prefix(prefix)
+        yield
+        if prefix:
+            ops.keep_prefix(prefix)
 
     def _prefill(self):
         if hasattr(self.backend, "next_token_logits"):

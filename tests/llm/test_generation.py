@@ -134,6 +134,31 @@ def test_a_question_asked_aside_reads_the_same_and_leaves_the_held_prompt_for_th
     assert generator.option_probabilities(aside, options=["Yes", "No"], aside=True) == pytest.approx(plain, abs=0.05)
 
 
+def test_a_system_prompt_another_task_evicted_is_put_back_instead_of_evaluated_again():
+    """One context serves chat turns and triage runs: after another system prompt took the context, a prompt whose
+    system prompt was kept evaluates only what follows it, and reads what it read while the context still held it."""
+    generator = engine.generator(SMALL)
+    ops = generator._prefill()
+    chat = {"role": "system", "content": "You answer questions about tents and their poles. " * 6}
+    triage = {"role": "system", "content": "You sort support tickets into categories. " * 6}
+    first = [chat, {"role": "user", "content": "Apples are red. Is the tent big?"}]
+    second = [chat, {"role": "user", "content": "Zebras have stripes. Is the tent light?"}]
+    generator.option_probabilities(first, options=["Yes", "No"])
+    held = generator.option_probabilities(second, options=["Yes", "No"])
+    evaluated_while_held = generator.last_usage.prompt_tokens
+    generator.option_probabilities([triage, {"role": "user", "content": "Where is my parcel?"}], options=["Yes", "No"])
+    assert ops._tokens_held(ops.system_tokens(second)) < len(ops.system_tokens(second))  # evicted
+
+    restored = generator.option_probabilities(second, options=["Yes", "No"])
+
+    whole = len(ops.tokenize_text(ops.render_chat(second)))
+    assert generator.last_usage.prompt_tokens == evaluated_while_held == whole - len(ops.system_tokens(second))
+    assert restored == pytest.approx(held, abs=1e-6)
+    again = [triage, {"role": "user", "content": "Where is my parcel now?"}]
+    generator.option_probabilities(again, options=["Yes", "No"])  # and the other task's came back the same way
+    assert generator.last_usage.prompt_tokens == len(ops.tokenize_text(ops.render_chat(again))) - len(ops.system_tokens(again))
+
+
 @same_rounding_in_every_batch_shape
 def test_continuations_side_by_side_are_what_each_one_alone_would_be():
     """llama.cpp decodes independent continuations of one prompt as sequences of one batch; each is the greedy
