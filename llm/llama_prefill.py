@@ -11,7 +11,7 @@ for PARALLEL_SEQUENCES sequences sharing one KV cache (engine._llama_backend).
 
 One context serves every task of a worker, so a chat turn evicts triage's system prompt and a triage run the
 chat's (585 and 382 tokens: 14 s and 9 s of prompt processing on 2 AVX2 cores). The main sequence's cells are
-therefore kept for each recent constant prompt start (`keep_prefix`, about 11 MB for 400 tokens, 10 ms) and put
+therefore kept for each recent system prompt (`keep_prefix`, about 11 MB for 400 tokens, 10 ms) and put
 back before a prompt that starts with it is evaluated (`restore_prefix`, milliseconds).
 """
 
@@ -69,8 +69,8 @@ class LlamaPrefill:
 
     def restore_prefix(self, prefix: list[int]) -> bool:
         """Before a prompt that starts with `prefix` is evaluated: if the context no longer holds all of it but
-        `keep_prefix` kept it, put its cells back on the main sequence (the rest of what it held is dropped).
-        Returns whether it did."""
+        `keep_prefix` kept it, put its cells back on the main sequence in place of what it held. Returns whether
+        it did."""
         import llama_cpp
 
         key = tuple(prefix)
@@ -87,14 +87,14 @@ class LlamaPrefill:
             llama.n_tokens = 0
             del self._kept[key]
             return False
-        llama_cpp.llama_memory_seq_rm(memory, 0, len(prefix), -1)
         llama.input_ids[: len(prefix)] = prefix
         llama.n_tokens = len(prefix)
         return True
 
     def keep_prefix(self, prefix: list[int]) -> None:
         """After a prompt that started with `prefix` (a system prompt) was evaluated: keep the main sequence's cells
-        for a later restore_prefix, if they hold all of `prefix` and it is not kept yet."""
+        of `prefix` (copied to the spare sequence that questions asked aside use, and saved from there) for a later
+        restore_prefix, if the context holds all of `prefix` and it is not kept yet."""
         import llama_cpp
 
         key = tuple(prefix)
@@ -104,9 +104,14 @@ class LlamaPrefill:
         if not key or self._tokens_held(prefix) < len(prefix):
             return
         ctx = self.llama._ctx.ctx
-        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        memory, spare = llama_cpp.llama_get_memory(ctx), self.parallel_sequences() - 1
+        llama_cpp.llama_memory_seq_cp(memory, 0, spare, 0, len(prefix))  # the prefix's cells only, not copied
+        try:
+            size = llama_cpp.llama_state_seq_get_size(ctx, spare)
+            buffer = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, spare)
+        finally:
+            llama_cpp.llama_memory_seq_rm(memory, spare, -1, -1)
         if not written:
             return
         self._kept[key] = ctypes.string_at(buffer, written)
