@@ -46,7 +46,7 @@ class LlamaPrefill:
         eos, bos = llama.token_eos(), llama.token_bos()
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=model.token_get_text(eos) if eos != -1 else "",
                                               bos_token=model.token_get_text(bos) if bos != -1 else "")
-        self._kept: OrderedDict[tuple[int, ...], bytes] = OrderedDict()  # prefix -> the main sequence's cells
+        self._kept: OrderedDict[tuple[int, ...], bytes] = OrderedDict()  # prefix -> its cells (llama.cpp sequence state)
         self._system_tokens: dict[str, list[int]] = {}
 
     def render_chat(self, messages: list[dict]) -> str:
