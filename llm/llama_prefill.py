@@ -10,14 +10,15 @@ summary fields) are decoded side by side as sequences of one batch (`continue_te
 for PARALLEL_SEQUENCES sequences sharing one KV cache (engine._llama_backend).
 
 One context serves every task of a worker, so a chat turn evicts triage's system prompt and a triage run the
-chat's (585 and 382 tokens: 14 s and 9 s of prompt processing on 2 AVX2 cores). The main sequence's cells are
-therefore kept for each recent system prompt (`keep_prefix`, about 11 MB for 400 tokens, 10 ms) and put
-back before a prompt that starts with it is evaluated (`restore_prefix`, milliseconds).
+chat's (585 and 382 tokens: 14 s and 9 s of prompt processing on 2 AVX2 cores). The cells of each recent system
+prompt are therefore kept (`keep_prefix`, about 11 MB for 400 tokens, 10 ms) and put back before a prompt that
+starts with it is evaluated (`restore_prefix`, milliseconds).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -60,11 +61,10 @@ class LlamaPrefill:
             return []
         system = messages[0]["content"]
         if system not in self._system_tokens:
-            one, two = (self.tokenize_text(self.render_chat([messages[0], {"role": "user", "content": text}])) for text in "ab")
-            shared = next((i for i, (x, y) in enumerate(zip(one, two)) if x != y), min(len(one), len(two)))
+            two_users = [self.tokenize_text(self.render_chat([messages[0], {"role": "user", "content": text}])) for text in "ab"]
             if len(self._system_tokens) >= 16:
                 self._system_tokens.clear()
-            self._system_tokens[system] = one[:shared]
+            self._system_tokens[system] = os.path.commonprefix(two_users)
         return self._system_tokens[system]
 
     def restore_prefix(self, prefix: list[int]) -> bool:
