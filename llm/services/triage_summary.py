@@ -16,6 +16,7 @@ from llm.services.triage_prompt import SUMMARY_TASK, clean_thread, customer_text
 TITLE_MAX_WORDS = 8
 SUMMARY_MAX_WORDS = 40
 NO_AGENT_STATUS = "No agent has replied yet"
+NO_AGENT_NEXT_STEP = "An agent replies to the customer"
 SUMMARY_QUESTION = "Write the ticket description as JSON."
 ONE_SENTENCE = {"need", "status", "next_step"}
 VALUE_ENDS, SENTENCE_ENDS = ['"', "\n"], ['"', "\n", ". "]
@@ -41,9 +42,12 @@ def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str
     is a rule's reason): a low or normal level is explained by its meaning. It was the longest value (12-20
     tokens against a 20-token cap, profiled on 8 tickets) and most tickets are low or normal."""
     generator = engine.generator(model)
-    messages = [{"role": "system", "content": triage_system(categories)},
-                {"role": "user", "content": f"{thread_block(thread)}\n\n{_who_wrote(thread)} {SUMMARY_QUESTION}"}]
     has_agent = any(m["author"] == "agent" for m in thread)
+    # Where no agent wrote, the status and next step say so (below), and the thread shows it: the sentence saying who
+    # wrote is left out of the question.
+    asked = f"{_who_wrote(thread)} {SUMMARY_QUESTION}" if has_agent else SUMMARY_QUESTION
+    messages = [{"role": "system", "content": triage_system(categories)},
+                {"role": "user", "content": f"{thread_block(thread)}\n\n{asked}"}]
     names = ["title", "need", "status", "next_step"]
     if not urgency_reason and urgency in EXPLAINED_URGENCY:
         names.append("urgency_reason")
@@ -56,14 +60,13 @@ def write_summary(thread: list[dict], categories: Sequence = (), *, urgency: str
         for name in names:
             generated += _write_values(generator, messages, {name: _json_start(values, name, urgency)}, values)
     else:
-        # No agent reply (a new ticket): the status is stated, never generated, and the other values are written
-        # side by side (Generator.continue_texts), each after its key alone (the next step after the status). With
-        # the shorter classification questions, triage per ticket went from 0.58 to 0.45 of the old path's time;
-        # on the 8 such threads of the summaries evaluation 1 key fact was lost and 2 gained (README, `bench
-        # --part triage`).
-        values["status"] = NO_AGENT_STATUS
-        fields = {name: _json_start({"status": NO_AGENT_STATUS} if name == "next_step" else {}, name, urgency)
-                  for name in names if name != "status"}
+        # No agent reply (a new ticket): the status and the next step are stated, never generated, and the title,
+        # need (and an urgency reason) are written side by side (Generator.continue_texts), each after its key
+        # alone. A generated next step for a new ticket mostly told the customer to do what they had just done
+        # (7 of the 9 first tickets of `bench --part triage`: "The customer should contact Trailhead Outfitters
+        # to cancel the order"), and it was the third sequence of every step (README, `bench --part triage`).
+        values.update(status=NO_AGENT_STATUS, next_step=NO_AGENT_NEXT_STEP)
+        fields = {name: _json_start({}, name, urgency) for name in names if name not in {"status", "next_step"}}
         generated += _write_values(generator, messages, fields, values)
     return _checked(values, thread, has_agent), generated
 
@@ -92,7 +95,7 @@ def _checked(values: dict, thread: list[dict], has_agent: bool) -> dict:
     first_words = words_at_most(customer_text(thread).split("\n")[0], 12).rstrip("…")
     fallback = {"title": words_at_most(first_words, TITLE_MAX_WORDS).rstrip("…"), "need": first_words,
                 "status": NO_AGENT_STATUS if not has_agent else "Agent and customer are in conversation",
-                "next_step": "An agent replies to the customer", "urgency_reason": "-"}
+                "next_step": NO_AGENT_NEXT_STEP, "urgency_reason": "-"}
     for name, value in values.items():
         if (not has_agent and invented_agent_action(value)) or shares_phrase(value, SUMMARY_TASK):
             values[name] = fallback[name]

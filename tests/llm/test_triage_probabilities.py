@@ -9,7 +9,7 @@ import pytest
 from llm.services.choices import Choice, agreed, leaned
 from llm.services.common import LLMInputError
 from llm.services.triage import CATEGORY_QUESTION, URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
-from llm.services.triage_summary import NO_AGENT_STATUS
+from llm.services.triage_summary import NO_AGENT_NEXT_STEP, NO_AGENT_STATUS, SUMMARY_QUESTION
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
 
@@ -124,9 +124,10 @@ def test_only_values_are_generated_each_into_a_prefilled_skeleton_of_its_own(fak
                            use_head=False)
 
     prefixes = [c["answer_prefix"] for c in fake.calls if "answer_prefix" in c and "texts" not in c]
-    # no agent reply: independent values, written side by side; the next step after the stated status
-    assert prefixes == ['{"title": "', '{"need": "', f'{{"status": "{NO_AGENT_STATUS}", "next_step": "']
-    assert result.title == "Stove leaks" and result.summary.startswith("Wants the leaking stove replaced. ")
+    # no agent reply: independent values, written side by side; the status and the next step are stated
+    assert prefixes == ['{"title": "', '{"need": "']
+    assert result.title == "Stove leaks"
+    assert result.summary == f"Wants the leaking stove replaced. {NO_AGENT_STATUS}. Next: {NO_AGENT_NEXT_STEP}."
     assert (result.urgency, result.urgency_reason) == ("urgent", "Possible safety hazard")  # the safety rule raised it
     assert not any("urgency_reason" in p for p in prefixes)  # the rule's reason is not generated again
     assert result.generated_tokens == 3 * len(prefixes)
@@ -177,9 +178,11 @@ def test_a_low_or_normal_level_is_explained_by_its_meaning_not_generated(fake_ge
 
 def test_need_and_next_step_are_one_sentence_each(fake_generator):
     fake_generator(values={"title": "Stove leaks. Gas", "need": "Wants the stove replaced. It has leaked since Monday",
+                           "status": "Agent asked for a photo",
                            "next_step": "An agent offers a replacement. Then the customer ships it back"})
 
-    result = triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"}], categories=_categories(2),
+    result = triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"},
+                                     {"author": "agent", "body": "A photo, please?"}], categories=_categories(2),
                            use_head=False)
 
     assert "Wants the stove replaced" in result.summary and "leaked since Monday" not in result.summary
@@ -187,16 +190,31 @@ def test_need_and_next_step_are_one_sentence_each(fake_generator):
     assert result.title == "Stove leaks. Gas"  # a title is not cut at a full stop
 
 
+def test_a_new_ticket_is_asked_for_its_description_without_the_count_of_who_wrote(fake_generator):
+    fake = fake_generator()
+
+    triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"}], categories=_categories(2),
+                  use_head=False)
+    written = [c for c in fake.calls if c.get("answer_prefix", "").startswith('{"title": "')]
+    answered = fake_generator()
+    triage_ticket(messages=[{"author": "customer", "body": "My stove smells of gas!"},
+                            {"author": "agent", "body": "A photo, please?"}], categories=_categories(2), use_head=False)
+
+    assert written and written[0]["messages"][-1]["content"].endswith(f"</thread>\n\n{SUMMARY_QUESTION}")
+    asked = [c["messages"][-1]["content"] for c in answered.calls if c.get("answer_prefix", "").startswith('{"title": "')]
+    assert asked and asked[0].endswith(f"1 customer and 1 agent message(s); the newest is from the agent. {SUMMARY_QUESTION}")
+
+
 def test_no_agent_action_is_stated_when_no_agent_wrote(fake_generator):
-    fake = fake_generator(values={"need": "Agent sent a replacement for the stove", "next_step": "Agent checks the photos"})
+    fake = fake_generator(values={"need": "Agent sent a replacement for the stove", "title": "Agent replaced the stove"})
 
     result = triage_ticket(messages=[{"author": "customer", "body": "My stove is broken. Order TH-123456."}],
                            categories=_categories(2), use_head=False)
 
     assert NO_AGENT_STATUS in result.summary  # stated, not generated
-    assert not any(c.get("answer_prefix", "").endswith('"status": "') for c in fake.calls)
+    assert not any(c.get("answer_prefix", "").endswith(('"status": "', '"next_step": "')) for c in fake.calls)
     assert "sent a replacement" not in result.summary and "My stove is broken" in result.summary
-    assert "Agent checks the photos" in result.summary  # a next step is not a claim about the past
+    assert result.title.startswith("My stove is broken") and result.summary.endswith(f"Next: {NO_AGENT_NEXT_STEP}.")
 
 
 def test_a_summary_repeating_the_instructions_falls_back(fake_generator):
