@@ -11,6 +11,13 @@ def ticket_category_options() -> list[CategoryOption]:
             for c in TicketCategory.objects.filter(is_active=True).order_by("slug")]
 
 
+def triage_system_prompt() -> str:
+    """The system prompt every triage question starts with, for the active categories (a worker warms it up)."""
+    from llm.services.triage_prompt import triage_system
+
+    return triage_system(ticket_category_options())
+
+
 def ticket_training_examples(*, task: str) -> list[tuple[str, str]]:
     """(customer text, label) pairs to train a head for `task` ("category" or "sentiment").
 

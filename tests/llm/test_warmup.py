@@ -17,3 +17,27 @@ def test_warm_up_evaluates_the_answer_prompts_constant_prefix(fake_generator):
 def test_only_workers_serving_chat_or_llm_warm_up():
     assert warmup.serves_generation(["chat", "llm"]) and warmup.serves_generation(["llm"])
     assert not warmup.serves_generation(["embed", "default"])
+
+
+def test_a_registered_task_prompt_is_evaluated_after_the_answers_and_a_failing_one_is_skipped(fake_generator, monkeypatch):
+    fake = fake_generator("{")
+    monkeypatch.setattr(warmup, "_system_prompts", {})
+    warmup.register_system_prompt("broken", lambda: 1 / 0)
+    warmup.register_system_prompt("triage", lambda: "You triage tickets.")
+
+    warmup.warm_up()
+
+    systems = [c["messages"][0]["content"] for c in fake.calls]
+    assert systems == [answer_messages("anything", [], None)[0]["content"], "You triage tickets."]
+    assert all(c["max_tokens"] == 1 for c in fake.calls)
+
+
+def test_the_support_app_registers_triages_prompt_for_the_active_categories(db):
+    from support.models import TicketCategory
+
+    TicketCategory.objects.filter(slug="feedback").update(is_active=False)
+
+    system = warmup._system_prompts["triage"]()
+
+    assert system.startswith("You triage customer-support tickets") and "- billing-payment:" in system
+    assert "- feedback:" not in system
