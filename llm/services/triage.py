@@ -10,8 +10,8 @@ triage_one_call.py):
 - title, need, status, next step and (for a high or urgent level no rule explained) the urgency reason
   are generated as values only (llm/services/triage_summary.py): the JSON before each value is written into
   the prompt (prefilled), each value ends at its closing quote (need, status and next step at their first
-  sentence), and for a ticket no agent has answered yet llama.cpp writes the values side by side as
-  sequences of one batch;
+  sentence); for a ticket no agent has answered yet the status and next step are stated and llama.cpp writes
+  the other values side by side as sequences of one batch;
 - every call starts with the same system prompt and thread (llm/services/triage_prompt.py), so
   llama.cpp evaluates the thread once.
 

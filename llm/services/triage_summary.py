@@ -1,6 +1,6 @@
 """A ticket's title and summary: values of JSON whose start is written into the prompt (prefilled), each
-generated up to its closing quote (for a ticket no agent answered yet, side by side: Generator.continue_texts),
-then checked (no invented agent action, no copy of the instructions); the summary is need, status and next step
+generated up to its closing quote (for a ticket no agent answered yet, side by side: Generator.continue_texts; its
+status and next step are stated), then checked (no invented agent action, no copy of the instructions); the summary is need, status and next step
 joined."""
 
 from __future__ import annotations
