@@ -1,7 +1,7 @@
 """A ticket's title and summary: values of JSON whose start is written into the prompt (prefilled), each
 generated up to its closing quote (for a ticket no agent answered yet, side by side: Generator.continue_texts; its
-status and next step are stated), then checked (no invented agent action, no copy of the instructions); the summary is need, status and next step
-joined."""
+status and next step are stated), then checked (no invented agent action, no copy of the instructions); the
+summary is need, status and next step joined."""
 
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ from llm import warmup
 from llm.services.answer import answer_messages
 
 
-def test_warm_up_evaluates_the_answer_prompts_constant_prefix(fake_generator):
+def test_warm_up_evaluates_the_answer_prompts_constant_prefix(fake_generator, monkeypatch):
     fake = fake_generator("{")
+    monkeypatch.setattr(warmup, "_system_prompts", {})  # no other task's prompt (triage's reads the database)
 
     warmup.warm_up()
 
