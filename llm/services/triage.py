@@ -3,10 +3,10 @@
 How `triage_ticket` spends the model's time (the old one-call path, kept for the benchmark, is in
 triage_one_call.py):
 - category, urgency and sentiment are each read from the model's probabilities (llm/services/choices.py):
-  of answering with each category's slug, each urgency level's name, each numbered attitude level (the
-  attitude also by its name, the two readings agreed); nothing is generated, and the probability of the
-  chosen option is the confidence. Any admin-defined set of 2 to 52 categories works; no prompt
-  names a category that may not exist;
+  of answering with each category's slug, each numbered attitude level (the attitude also by its name, the
+  two readings agreed), each urgency level's name (as the attitude's JSON answer goes on); nothing is
+  generated, and the probability of the chosen option is the confidence. Any admin-defined set of 2 to
+  52 categories works; no prompt names a category that may not exist;
 - title, need, status, next step and (for a high or urgent level no rule explained) the urgency reason
   are generated as values only (llm/services/triage_summary.py): the JSON before each value is written into
   the prompt (prefilled), each value ends at its closing quote (need, status and next step at their first
@@ -77,8 +77,8 @@ class TriageResult:
 # (CATEGORY_ANSWER_PREFIX, SENTIMENT_ANSWER_PREFIX). Without 'Reply with JSON: {"category": "<one of the category
 # slugs>"}' and its attitude twin, on the tune parts (default / four-type set): category 0.62 → 0.68 / 0.85 → 0.83,
 # attitude exact 0.59 → 0.63 / 0.76 → 0.77 (holdout parts: category 0.75 → 0.75 / 0.98 → 0.96, attitude exact
-# 0.54 → 0.57 / 0.70 → 0.70), about 30 prompt tokens fewer per ticket. The urgency question keeps its list of
-# levels: without it urgency exact fell 0.58 → 0.45 (README, `bench --part triage`).
+# 0.54 → 0.57 / 0.70 → 0.70), about 30 prompt tokens fewer per ticket. (The urgency, when it had a question of its
+# own, needed its list of levels in it: without it urgency exact fell 0.58 → 0.45; README, `bench --part triage`.)
 CATEGORY_QUESTION = "Which category fits this ticket?"
 CATEGORY_ANSWER_PREFIX = '{"category": "'
 MAX_CATEGORIES = 52
@@ -104,11 +104,20 @@ SENTIMENT_LEAN = {"neutral": 1.5, "very_positive": 3.0}
 # Asked for the level's number against the old meanings in the system prompt ("high: the customer is blocked, ..."),
 # the model answered "high" (3) for 66 of 67 holdout tickets of the default set (exact 0.10, within one 0.69, after
 # the rule floor). Now the levels' names are scored and their meanings (llm/labels.py) state the rule ("only with
-# a deadline within days, ..."); on every second tune ticket, exact / within one after the floor: 0.54 / 0.99 (the
-# rule written into this question instead: 0.60 / 0.97, but ~70 more tokens to evaluate per ticket, about 1 s on
-# 2 cores). README, Urgency.
-URGENCY_QUESTION = 'How urgent is this ticket? Reply with JSON: {"urgency": "<low, normal, high or urgent>"}'
-URGENCY_ANSWER_PREFIX = '{"urgency": "'
+# a deadline within days, ..."). The urgency is not asked on its own: the attitude's JSON answer goes on with it,
+# '{"attitude": "<the level the name reading found likeliest>", "urgency": "' after the attitude's name question
+# (URGENCY_ANSWER_PREFIX), so about 10 tokens are evaluated for it instead of a question of 35. Read so, the model
+# leans to "low" and away from "high" (normal tickets read low, high ones normal), so "high" and "urgent" count 4x
+# and "low" 0.75x (URGENCY_LEAN: of 48 pairs of factors, the most exact on the default set's tune part among those
+# within 0.01 of the question's within one and 0.05 of its share of high or urgent tickets found). On the same readings
+# (2026-12-04, 2 AVX2 cores), exact / within one / high-or-urgent tickets read high or urgent, after the rule floor:
+# - its own question ('How urgent is this ticket? Reply with JSON: {"urgency": "<low, normal, high or urgent>"}'):
+#   tune 134 0.575 / 0.970 / 0.833, holdout 207 0.473 / 0.971 / 0.913, 0.85 s and 0.79 s per ticket;
+# - after the attitude, no lean: tune 0.567 / 0.963 / 0.583, holdout 0.469 / 0.966 / 0.761, 0.26 s and 0.24 s;
+# - after the attitude, URGENCY_LEAN: tune 0.634 / 0.970 / 0.889, holdout 0.531 / 0.971 / 0.891;
+# - after the category's answer instead: tune 0.642 / 0.948 / 0.750, holdout 0.541 / 0.957 / 0.826, 0.33 s.
+URGENCY_ANSWER_PREFIX = '", "urgency": "'
+URGENCY_LEAN = {"low": 0.75, "high": 4.0, "urgent": 4.0}
 
 
 def check_categories(categories: list[CategoryOption]) -> None:
@@ -141,24 +150,43 @@ def category_choice(thread: list[dict], categories: list[CategoryOption], *, mod
                        texts=slugs, answer_prefix=CATEGORY_ANSWER_PREFIX, model=model)
 
 
-def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    """The attitude level, asked two ways (its number; its name as JSON) and the two distributions agreed
-    (choices.agreed); the distribution gives the score (sentiment_score). On the tune parts of both labelled
-    sets, exact / within-one: by number 0.49 / 0.85 and 0.55 / 1.00, by name 0.49 / 0.87 and 0.73 / 0.95,
-    agreed 0.55 / 0.91 and 0.70 / 0.98. The name weighs more (SENTIMENT_READING_WEIGHTS), and the model's lean away from
-    "very positive" and "neutral" is corrected (SENTIMENT_LEAN)."""
+def sentiment_readings(thread: list[dict], categories: list[CategoryOption] = (), *,
+                       model: str | None = None) -> tuple[Choice, Choice]:
+    """The attitude asked two ways, (by its number, by its name as JSON); the name is read last, so the urgency's
+    continuation of its answer (urgency_choice) finds that prompt evaluated."""
     system = triage_system(categories)
     by_number = choose(system=system, user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
                        model=model)
     by_name = choose_text(system=system, user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
                           texts=[level.replace("_", " ") for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
                           model=model)
+    return by_number, by_name
+
+
+def sentiment_from_readings(by_number: Choice, by_name: Choice) -> Choice:
+    """The attitude level from its two readings: the distributions agreed (choices.agreed); the distribution gives
+    the score (sentiment_score). On the tune parts of both labelled sets, exact / within-one: by number 0.49 / 0.85
+    and 0.55 / 1.00, by name 0.49 / 0.87 and 0.73 / 0.95, agreed 0.55 / 0.91 and 0.70 / 0.98. The name weighs more
+    (SENTIMENT_READING_WEIGHTS), and the model's lean away from "very positive" and "neutral" is corrected
+    (SENTIMENT_LEAN)."""
     return leaned(agreed([by_number, by_name], SENTIMENT_READING_WEIGHTS), SENTIMENT_LEAN)
 
 
-def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
-    return choose_text(system=triage_system(categories), user=_user(thread, URGENCY_QUESTION), labels=URGENCY_LEVELS,
-                       texts=URGENCY_LEVELS, answer_prefix=URGENCY_ANSWER_PREFIX, model=model)
+def sentiment_choice(thread: list[dict], categories: list[CategoryOption] = (), *, model: str | None = None) -> Choice:
+    return sentiment_from_readings(*sentiment_readings(thread, categories, model=model))
+
+
+def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *, attitude: Choice | None = None,
+                   model: str | None = None) -> Choice:
+    """The urgency level as the attitude's JSON answer goes on: after the attitude's name question and
+    '{"attitude": "<level>"' (`attitude`: the name reading of sentiment_readings, read here when not given), with the
+    model's lean away from "high" corrected (URGENCY_LEAN)."""
+    if attitude is None:
+        attitude = sentiment_readings(thread, categories, model=model)[1]
+    answered = SENTIMENT_ANSWER_PREFIX + attitude.label.replace("_", " ") + URGENCY_ANSWER_PREFIX
+    read = choose_text(system=triage_system(categories), user=_user(thread, SENTIMENT_NAME_QUESTION), labels=URGENCY_LEVELS,
+                       texts=URGENCY_LEVELS, answer_prefix=answered, model=model)
+    return leaned(read, URGENCY_LEAN)
 
 
 def category_fingerprint(categories: list[CategoryOption]) -> str:
@@ -234,8 +262,9 @@ def classify_ticket(thread: list[dict], categories: list[CategoryOption], *, mod
     check_categories(categories)
     text = customer_text(thread)
     category = category_choice(thread, categories, model=model, examples=examples)
-    level, reason = combine_urgency(urgency_choice(thread, categories, model=model).label, "", text)
-    feeling = sentiment_choice(thread, categories, model=model)
+    by_number, by_name = sentiment_readings(thread, categories, model=model)
+    feeling = sentiment_from_readings(by_number, by_name)
+    level, reason = combine_urgency(urgency_choice(thread, categories, attitude=by_name, model=model).label, "", text)
     uncalibrated = {"category": category.label, "sentiment": feeling.label}
     head = category_head_prediction(text, {c.slug for c in categories}) if use_head else None
     head_weight = None

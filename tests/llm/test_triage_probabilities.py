@@ -8,7 +8,8 @@ import pytest
 
 from llm.services.choices import Choice, agreed, leaned
 from llm.services.common import LLMInputError
-from llm.services.triage import CATEGORY_QUESTION, URGENCY_QUESTION, CategoryOption, LabelledExample, triage_ticket
+from llm.labels import URGENCY_LEVELS
+from llm.services.triage import CATEGORY_QUESTION, CategoryOption, LabelledExample, triage_ticket
 from llm.services.triage_summary import NO_AGENT_NEXT_STEP, NO_AGENT_STATUS, SUMMARY_QUESTION
 
 pytestmark = pytest.mark.django_db  # triage looks up the newest trained head
@@ -79,7 +80,28 @@ def test_sentiment_score_is_the_expected_value_of_the_levels(fake_generator):
     assert result.sentiment_score == pytest.approx(-0.825 / 1.0625, abs=1e-3)
     asked = [c for c in fake.calls if "attitude level" in c["messages"][-1]["content"]]
     assert [c.get("options") or c.get("texts") for c in asked] == [list("12345"), ["very negative", "negative", "neutral",
-                                                                                    "positive", "very positive"]]
+                                                                                    "positive", "very positive"],
+                                                                   URGENCY_LEVELS]
+
+
+def test_urgency_is_read_as_the_attitude_answer_goes_on(fake_generator):
+    def angry_and_urgent(messages, options):
+        if "attitude level" not in messages[-1]["content"]:
+            return None
+        return next((option for option in options if option in {"1", "very negative", "urgent"}), None)
+
+    fake = fake_generator(choose=angry_and_urgent)
+
+    result = triage_ticket(messages=[{"author": "customer", "body": "Where is my order?! Third time asking."}],
+                           categories=_categories(2), use_head=False)
+
+    urgency_call = next(c for c in fake.calls if c.get("texts") == URGENCY_LEVELS)
+    attitude_call = next(c for c in fake.calls if c.get("answer_prefix") == '{"attitude": "')
+    assert urgency_call["messages"] == attitude_call["messages"], "the same prompt: llama.cpp evaluates only the answer"
+    assert urgency_call["answer_prefix"] == '{"attitude": "very negative", "urgency": "'
+    assert result.urgency == "urgent"
+    assert not any("urgen" in c["messages"][-1]["content"].split("</thread>")[-1] for c in fake.calls
+                   if "texts" in c or "options" in c), "no question of its own"
 
 
 def test_a_level_both_forms_find_likely_wins_over_one_forms_lean():
@@ -134,8 +156,8 @@ def test_only_values_are_generated_each_into_a_prefilled_skeleton_of_its_own(fak
 
 
 def test_where_an_agent_wrote_each_value_follows_the_ones_before_it(fake_generator):
-    fake = fake_generator(values={"title": "Stove leaks", "need": "Wants the stove replaced",
-                                  "status": "Agent asked for a photo"})
+    fake = fake_generator(choose=_rated("normal"), values={"title": "Stove leaks", "need": "Wants the stove replaced",
+                                                           "status": "Agent asked for a photo"})
 
     triage_ticket(messages=[{"author": "customer", "body": "My stove leaks."}, {"author": "agent", "body": "A photo, please?"}],
                   categories=_categories(2), use_head=False)
@@ -148,9 +170,9 @@ def test_where_an_agent_wrote_each_value_follows_the_ones_before_it(fake_generat
 
 
 def _rated(level):
-    def urgency_by_number(messages, options):
-        return level if messages[-1]["content"].endswith(URGENCY_QUESTION) else None
-    return urgency_by_number
+    def urgency_by_name(messages, options):
+        return level if options == URGENCY_LEVELS else None
+    return urgency_by_name
 
 
 def test_a_high_level_no_rule_explains_gets_a_generated_reason(fake_generator):
