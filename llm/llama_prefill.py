@@ -192,10 +192,11 @@ class LlamaPrefill:
 
     def continue_texts(self, prompts: list[str], *, max_tokens: list[int], stops: list[list[str]]) -> list[tuple[str, int]]:
         """continue_text for each of `prompts` (which share their start; `stops[i]` ends the i-th), decoded side by
-        side: the shared start is evaluated once on sequence 0 and copied to the others, each prompt's own end goes
-        into one batch, then each step decodes the next token of every unfinished prompt in one batch (greedy, as
-        continue_text at temperature 0). On 2 cores a step of 3 tokens takes about 1.9x a step of one (`bench --part
-        triage` measures the whole). Afterwards the context holds the shared start only, so the next call reuses it."""
+        side: the first batch holds what the context does not yet hold of the shared start (each of its tokens
+        belongs to every sequence) and each prompt's own end, then each step decodes the next token of every
+        unfinished prompt in one batch (greedy, as continue_text at temperature 0). On 2 cores a step of 3 tokens
+        takes about 1.9x a step of one (`bench --part triage` measures the whole). Afterwards the context holds the
+        shared start only, so the next call reuses it."""
         import llama_cpp
 
         llama, ctx = self.llama, self.llama._ctx.ctx
@@ -207,31 +208,29 @@ class LlamaPrefill:
             if any(t[i] != token for t in tokens[1:]):
                 common = i
                 break
+        shared = min(self._tokens_held(tokens[0]), common)
         own = sum(len(t) - common for t in tokens)
-        if own > llama.n_batch:
-            raise ValueError(f"the prompts differ in {own} tokens; one batch holds {llama.n_batch}")
+        if common - shared + own > llama.n_batch:
+            raise ValueError(f"the prompts need {common - shared + own} tokens evaluated at once; one batch holds "
+                             f"{llama.n_batch}")
         if common + own + sum(max_tokens) >= llama.n_ctx():
             raise ValueError(f"the prompts need {common + own + sum(max_tokens)} cells; the context holds {llama.n_ctx()}")
-        shared = min(self._tokens_held(tokens[0]), common)
-        llama.n_tokens = shared
-        if common > shared:
-            llama.eval(tokens[0][shared:common])  # drops every cell after `shared` first
-        else:
-            llama._ctx.kv_cache_seq_rm(-1, common, -1)
         memory = llama_cpp.llama_get_memory(ctx)
+        llama._ctx.kv_cache_seq_rm(-1, shared, -1)  # what follows the reused start is another prompt's
         for seq in range(1, len(prompts)):
-            llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, common)
-        batch = llama_cpp.llama_batch_init(own, 0, 1)
+            llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, shared)
+        batch = llama_cpp.llama_batch_init(common - shared + own, 0, len(prompts))
         try:
-            return self._decode_side_by_side(batch, tokens, common, max_tokens, stops)
+            return self._decode_side_by_side(batch, tokens, shared, common, max_tokens, stops)
         finally:
             llama_cpp.llama_batch_free(batch)
             for seq in range(1, len(prompts)):
                 llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
             llama_cpp.llama_memory_seq_rm(memory, 0, common, -1)
+            llama.input_ids[shared:common] = tokens[0][shared:common]
             llama.n_tokens = common
 
-    def _decode_side_by_side(self, batch, tokens: list[list[int]], common: int, max_tokens: list[int],
+    def _decode_side_by_side(self, batch, tokens: list[list[int]], shared: int, common: int, max_tokens: list[int],
                              stops: list[list[str]]) -> list[tuple[str, int]]:
         import llama_cpp
 
@@ -240,8 +239,14 @@ class LlamaPrefill:
         texts = [""] * len(tokens)
         position = {seq: common for seq in range(len(tokens))}
         pending = {seq: t[common:] for seq, t in enumerate(tokens)}  # the tokens each sequence evaluates next
+        batch.n_tokens = 0
+        for row, token in enumerate(tokens[0][shared:common]):  # the shared start's rest, in every sequence
+            batch.token[row], batch.pos[row], batch.n_seq_id[row], batch.logits[row] = token, shared + row, len(tokens), False
+            for seq in range(len(tokens)):
+                batch.seq_id[row][seq] = seq
+            batch.n_tokens += 1
         while pending:
-            batch.n_tokens, row_of = 0, {}
+            row_of = {}
             for seq, feed in pending.items():
                 for j, token in enumerate(feed):
                     row = batch.n_tokens
@@ -252,6 +257,7 @@ class LlamaPrefill:
                 row_of[seq] = batch.n_tokens - 1
             if llama_cpp.llama_decode(ctx, batch) != 0:
                 raise RuntimeError("llama_decode failed while decoding continuations side by side")
+            batch.n_tokens = 0
             for seq, row in row_of.items():
                 logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, row), shape=(llama.n_vocab(),))
                 token = int(np.argmax(logits))

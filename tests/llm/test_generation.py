@@ -184,6 +184,26 @@ def test_continuations_side_by_side_are_what_each_one_alone_would_be():
                                  stops=stops)
 
 
+def test_continuations_side_by_side_evaluate_the_shared_start_once_and_leave_it_held():
+    """The shared start's tokens the context does not hold yet go into the first batch for every sequence at once;
+    afterwards the context holds exactly that start, so the next question about the prompt evaluates only its own
+    tokens (any machine: no comparison of logits across batch shapes)."""
+    generator = engine.generator(SMALL)
+    ops = generator._prefill()
+    messages = [{"role": "system", "content": "You reply with JSON."}, {"role": "user", "content": "Describe Rome as JSON."}]
+    generator.text_probabilities([messages[0], {"role": "user", "content": "Describe Oslo."}], texts=["yes", "no"])
+
+    written = generator.continue_texts(messages, answer_prefixes=['{"country": "', '{"river": "'], max_tokens=[6, 6],
+                                       stops=[['"'], ['"']])
+
+    start = ops.tokenize_text(ops.render_chat(messages) + '{"')  # what both prompts share
+    assert all(written) and not any('"' in text for text in written)
+    assert ops.llama.n_tokens == len(start) and list(ops.llama.input_ids[: len(start)]) == start
+    generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"big": "')
+    asked = ops.tokenize_text(ops.render_chat(messages) + '{"big": "')
+    assert generator.last_usage.prompt_tokens == len(asked) - len(start)
+
+
 @same_rounding_in_every_batch_shape
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
