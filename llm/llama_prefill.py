@@ -220,15 +220,18 @@ class LlamaPrefill:
         for seq in range(1, len(prompts)):
             llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, shared)
         batch = llama_cpp.llama_batch_init(common - shared + own, 0, len(prompts))
+        held = shared  # what the context holds for certain afterwards: the whole shared start once the first batch is in
         try:
-            return self._decode_side_by_side(batch, tokens, shared, common, max_tokens, stops)
+            results = self._decode_side_by_side(batch, tokens, shared, common, max_tokens, stops)
+            held = common
+            return results
         finally:
             llama_cpp.llama_batch_free(batch)
             for seq in range(1, len(prompts)):
                 llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-            llama_cpp.llama_memory_seq_rm(memory, 0, common, -1)
-            llama.input_ids[shared:common] = tokens[0][shared:common]
-            llama.n_tokens = common
+            llama_cpp.llama_memory_seq_rm(memory, 0, held, -1)
+            llama.input_ids[shared:held] = tokens[0][shared:held]
+            llama.n_tokens = held
 
     def _decode_side_by_side(self, batch, tokens: list[list[int]], shared: int, common: int, max_tokens: list[int],
                              stops: list[list[str]]) -> list[tuple[str, int]]:

@@ -204,6 +204,30 @@ def test_continuations_side_by_side_evaluate_the_shared_start_once_and_leave_it_
     assert generator.last_usage.prompt_tokens == len(asked) - len(start)
 
 
+def test_a_failed_side_by_side_decode_leaves_the_context_claiming_only_what_it_holds(monkeypatch):
+    """When llama.cpp refuses the first batch, the shared start it carried was never evaluated: the context claims only
+    the start it held before, so the next question evaluates the rest again instead of reading stale cells."""
+    import llama_cpp
+
+    generator = engine.generator(SMALL)
+    ops = generator._prefill()
+    earlier = [{"role": "system", "content": "You reply with JSON."}, {"role": "user", "content": "Describe Oslo."}]
+    messages = [earlier[0], {"role": "user", "content": "Describe Rome as JSON."}]
+    generator.text_probabilities(earlier, texts=["yes", "no"])
+    asked = ops.tokenize_text(ops.render_chat(messages) + '{"big": "')
+    held = ops._tokens_held(asked)
+    monkeypatch.setattr(llama_cpp, "llama_decode", lambda ctx, batch: 1)
+
+    with pytest.raises(RuntimeError, match="side by side"):
+        generator.continue_texts(messages, answer_prefixes=['{"country": "', '{"river": "'], max_tokens=[6, 6],
+                                 stops=[['"'], ['"']])
+
+    monkeypatch.undo()
+    assert ops.llama.n_tokens == held
+    generator.text_probabilities(messages, texts=["yes", "no"], answer_prefix='{"big": "')
+    assert generator.last_usage.prompt_tokens == len(asked) - held
+
+
 @same_rounding_in_every_batch_shape
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
