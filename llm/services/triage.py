@@ -154,13 +154,20 @@ def sentiment_readings(thread: list[dict], categories: list[CategoryOption] = ()
                        model: str | None = None) -> tuple[Choice, Choice]:
     """The attitude asked two ways, (by its number, by its name as JSON); the name is read last, so the urgency's
     continuation of its answer (urgency_choice) finds that prompt evaluated."""
-    system = triage_system(categories)
-    by_number = choose(system=system, user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS, keys=DIGITS,
+    by_number = choose(system=triage_system(categories), user=_user(thread, SENTIMENT_QUESTION), labels=SENTIMENT_LEVELS,
+                       keys=DIGITS, model=model)
+    return by_number, _attitude_by_name(thread, categories, model=model)
+
+
+def _attitude_by_name(thread: list[dict], categories: list[CategoryOption], *, model: str | None) -> Choice:
+    return choose_text(system=triage_system(categories), user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
+                       texts=[_attitude_words(level) for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
                        model=model)
-    by_name = choose_text(system=system, user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
-                          texts=[level.replace("_", " ") for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
-                          model=model)
-    return by_number, by_name
+
+
+def _attitude_words(level: str) -> str:
+    """How an attitude level is written in the JSON answer ("very negative")."""
+    return level.replace("_", " ")
 
 
 def sentiment_from_readings(by_number: Choice, by_name: Choice) -> Choice:
@@ -182,8 +189,8 @@ def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *,
     '{"attitude": "<level>"' (`attitude`: the name reading of sentiment_readings, read here when not given), with the
     model's lean away from "high" corrected (URGENCY_LEAN)."""
     if attitude is None:
-        attitude = sentiment_readings(thread, categories, model=model)[1]
-    answered = SENTIMENT_ANSWER_PREFIX + attitude.label.replace("_", " ") + URGENCY_ANSWER_PREFIX
+        attitude = _attitude_by_name(thread, categories, model=model)
+    answered = SENTIMENT_ANSWER_PREFIX + _attitude_words(attitude.label) + URGENCY_ANSWER_PREFIX
     read = choose_text(system=triage_system(categories), user=_user(thread, SENTIMENT_NAME_QUESTION), labels=URGENCY_LEVELS,
                        texts=URGENCY_LEVELS, answer_prefix=answered, model=model)
     return leaned(read, URGENCY_LEAN)
