@@ -65,10 +65,7 @@ def bench_triage(*, model: str | None, tickets: int, progress: Callable[[str], N
     # Each path gets its own llama.cpp context (the weights are shared), so each keeps its prompt prefix
     # cached from ticket to ticket as a worker running only that path would; one context would make
     # every call of one path evict the other's prefix.
-    old_name = f"{new.name}#old-path"
-    if old_name not in engine._generators:
-        engine._generators[old_name] = engine.Generator(name=old_name, path=new.path, backend=engine._llama_backend(new.path)
-                                                        if not new.path.is_dir() else new.backend, context_tokens=new.context_tokens)
+    old_name = engine.generator_alongside(new.name, f"{new.name}#old-path").name
     figures = {"old": {"seconds": [], "tokens": [], "right": []}, "new": {"seconds": [], "tokens": [], "right": []}}
     for i, row in enumerate(rows, 1):
         thread = [{"author": "customer", "body": row["text"]}]

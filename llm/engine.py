@@ -290,6 +290,18 @@ def generator(name: str | None = None) -> Generator:
         return _generators[name]
 
 
+def generator_alongside(name: str | None, alias: str) -> Generator:
+    """A second generator of the model `name` under the name `alias`, with a context of its own (a llama.cpp
+    model's weights are mapped from the same file, so the OS holds them once): each keeps its own prompt prefix,
+    as two workers would (the triage bench runs today's and the old path this way). `generator(alias)` finds it."""
+    first = generator(name)
+    with _lock:
+        if alias not in _generators:
+            backend = _llama_backend(first.path) if first.path is not None and not first.path.is_dir() else first.backend
+            _generators[alias] = Generator(name=alias, path=first.path, backend=backend, context_tokens=first.context_tokens)
+        return _generators[alias]
+
+
 def forget_generator(name: str | None = None) -> None:
     """Close and drop a loaded generator, so the next `generator(name)` loads it anew with the settings of
     then (the chat bench compares prompt-lookup decoding with the plain model this way)."""

@@ -228,6 +228,25 @@ def test_a_failed_side_by_side_decode_leaves_the_context_claiming_only_what_it_h
     assert generator.last_usage.prompt_tokens == len(asked) - held
 
 
+def test_a_generator_alongside_keeps_a_context_of_its_own():
+    first = engine.generator(SMALL)
+    alias = f"{SMALL}#test-alongside"
+    try:
+        second = engine.generator_alongside(SMALL, alias)
+        assert engine.generator(alias) is second and engine.generator_alongside(SMALL, alias) is second
+        assert second.backend is not first.backend and second.path == first.path
+        tents = [{"role": "user", "content": "Is the tent big enough for two people and their packs?"}]
+        stoves = [{"role": "user", "content": "Does the stove burn propane or butane canisters?"}]
+        first.option_probabilities(tents, options=["Yes", "No"])
+        second.option_probabilities(stoves, options=["Yes", "No"])
+
+        first.option_probabilities(tents, options=["Yes", "No"])
+
+        assert first.last_usage.prompt_tokens == 1, "the other generator's prompt did not evict this one's"
+    finally:
+        engine.forget_generator(alias)
+
+
 @same_rounding_in_every_batch_shape
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
