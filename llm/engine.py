@@ -293,7 +293,8 @@ def generator(name: str | None = None) -> Generator:
 def generator_alongside(name: str | None, alias: str) -> Generator:
     """A second generator of the model `name` under the name `alias`, with a context of its own (a llama.cpp
     model's weights are mapped from the same file, so the OS holds them once): each keeps its own prompt prefix,
-    as two workers would (the triage bench runs today's and the old path this way). `generator(alias)` finds it."""
+    as two workers would (the triage bench runs today's and the old path this way). `generator(alias)` finds it.
+    A transformers folder or an inference server's model has no context to keep: the alias shares its backend."""
     first = generator(name)
     with _lock:
         if alias not in _generators:
@@ -307,7 +308,8 @@ def forget_generator(name: str | None = None) -> None:
     then (the chat bench compares prompt-lookup decoding with the plain model this way)."""
     with _lock:
         loaded = _generators.pop(name or settings.LLM_MODEL, None)
-    if loaded is not None:
+        shared = loaded is not None and any(other.backend is loaded.backend for other in _generators.values())
+    if loaded is not None and not shared:  # an alias's shared backend stays open for the generator it shares
         loaded.backend.close()
 
 
@@ -363,6 +365,6 @@ def _transformers_backend(path: Path):
 
 def _close_generators() -> None:
     """Free llama.cpp contexts before the interpreter tears modules down (else it errors at exit)."""
-    for generator in _generators.values():
-        generator.backend.close()
+    for backend in {id(g.backend): g.backend for g in _generators.values()}.values():  # a shared backend once
+        backend.close()
     _generators.clear()

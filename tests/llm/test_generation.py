@@ -247,6 +247,25 @@ def test_a_generator_alongside_keeps_a_context_of_its_own():
         engine.forget_generator(alias)
 
 
+def test_an_alias_of_a_served_model_shares_its_backend_and_closes_it_only_with_the_last(monkeypatch):
+    class Backend:
+        closed = 0
+
+        def close(self):
+            self.closed += 1
+
+    served = Backend()
+    monkeypatch.setattr(engine, "_generators", {"served": engine.Generator(name="served", path=None, backend=served,
+                                                                            context_tokens=4096)})
+    alias = engine.generator_alongside("served", "served#old-path")
+    assert alias.backend is served, "an inference server's model has no context of its own to keep"
+
+    engine.forget_generator("served#old-path")
+    assert served.closed == 0, "the served generator still uses it"
+    engine.forget_generator("served")
+    assert served.closed == 1
+
+
 @same_rounding_in_every_batch_shape
 def test_prompt_lookup_decoding_writes_what_the_plain_model_writes(settings, monkeypatch):
     """LLM_PROMPT_LOOKUP_TOKENS loads llama.cpp with a draft of tokens copied from the prompt; greedy decoding
