@@ -33,7 +33,7 @@ from llm.services.choices import DIGITS, Choice, agreed, choose, choose_text, le
 from llm.services.common import LLMInputError, words_at_most
 from llm.services.heads import CategoryDecision, HeadPrediction, category_head_prediction, combine_category, task_head_prediction
 from llm.services.language import detect_language
-from llm.services.triage_prompt import clean_thread, customer_text, thread_block, triage_system
+from llm.services.triage_prompt import attitude_words, clean_thread, customer_text, thread_block, triage_system
 from llm.services.triage_summary import TITLE_MAX_WORDS, summary_from_parts, write_summary
 from llm.services.urgency_rules import combine_urgency
 
@@ -161,13 +161,8 @@ def sentiment_readings(thread: list[dict], categories: list[CategoryOption] = ()
 
 def _attitude_by_name(thread: list[dict], categories: list[CategoryOption], *, model: str | None) -> Choice:
     return choose_text(system=triage_system(categories), user=_user(thread, SENTIMENT_NAME_QUESTION), labels=SENTIMENT_LEVELS,
-                       texts=[_attitude_words(level) for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
+                       texts=[attitude_words(level) for level in SENTIMENT_LEVELS], answer_prefix=SENTIMENT_ANSWER_PREFIX,
                        model=model)
-
-
-def _attitude_words(level: str) -> str:
-    """How an attitude level is written in the JSON answer ("very negative")."""
-    return level.replace("_", " ")
 
 
 def sentiment_from_readings(by_number: Choice, by_name: Choice) -> Choice:
@@ -190,7 +185,7 @@ def urgency_choice(thread: list[dict], categories: list[CategoryOption] = (), *,
     model's lean away from "high" corrected (URGENCY_LEAN)."""
     if attitude is None:
         attitude = _attitude_by_name(thread, categories, model=model)
-    answered = SENTIMENT_ANSWER_PREFIX + _attitude_words(attitude.label) + URGENCY_ANSWER_PREFIX
+    answered = SENTIMENT_ANSWER_PREFIX + attitude_words(attitude.label) + URGENCY_ANSWER_PREFIX
     read = choose_text(system=triage_system(categories), user=_user(thread, SENTIMENT_NAME_QUESTION), labels=URGENCY_LEVELS,
                        texts=URGENCY_LEVELS, answer_prefix=answered, model=model)
     return leaned(read, URGENCY_LEAN)

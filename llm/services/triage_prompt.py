@@ -39,12 +39,17 @@ def triage_system(categories: Sequence = ()) -> str:
     if categories:
         parts.append(category_block(categories))
     parts.append("Customer attitude levels:\n" + option_lines(
-        [f"{level.replace('_', ' ')}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
+        [f"{attitude_words(level)}: {SENTIMENT_MEANINGS[level]}" for level in SENTIMENT_LEVELS], DIGITS))
     parts.append("Urgency levels:\n" + option_lines(
         [f"{level}: {URGENCY_MEANINGS[level]}" + (f" ({URGENCY_HINTS[level]})" if level in URGENCY_HINTS else "")
          for level in URGENCY_LEVELS], DIGITS))
     parts.append(SUMMARY_TASK)
     return "\n\n".join(parts)
+
+
+def attitude_words(level: str) -> str:
+    """How an attitude level is written, in the system prompt's list and in the JSON answer ("very negative")."""
+    return level.replace("_", " ")
 
 
 def category_block(categories: Sequence) -> str:
